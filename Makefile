@@ -1,0 +1,47 @@
+# Two entry points: `make demo` runs the main example, `make test` runs lint, types and tests.
+# Each creates its own virtual environment in .venv (Python 3.11 preferred) with the CPU build
+# of torch pinned, so a fresh machine needs nothing but Python.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+TORCH_PIN ?= torch==2.13.0
+PIP := $(BIN)/python -m pip install --disable-pip-version-check --no-input
+
+.PHONY: demo test lint typecheck pytest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# The pinned torch first (a CPU build), then the package; an unpinned torch could pull CUDA.
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(PIP) $(TORCH_PIN)
+	$(PIP) -e ".[data]"
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(PIP) $(TORCH_PIN)
+	$(PIP) -e ".[data,dev]"
+	touch $@
+
+demo: $(VENV)/.demo-installed
+	$(BIN)/python examples/drop_in.py
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.test-installed
+	$(BIN)/mypy
+
+pytest: $(VENV)/.test-installed
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+bench: $(VENV)/.test-installed
+	$(PIP) -e ".[bench]"
+	$(BIN)/python benchmarks/bench_losses.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""Encoders for inertial ("b t c") and skeleton ("b t j c") sequences."""
+
+__all__: list[str] = []

@@ -1,0 +1,135 @@
+"""Argument and input validation shared by the losses (one message style everywhere)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "check_bool",
+    "check_choice",
+    "check_chunk_size",
+    "check_finite_number",
+    "check_labels",
+    "check_pair",
+    "check_temperature",
+]
+
+
+def check_finite_number(
+    owner: str,
+    name: str,
+    value: object,
+    *,
+    low: float,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = True,
+) -> float:
+    """Return ``value`` as a float after checking its type and range ``[low, high)``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__}")
+    number = float(value)
+    below = number <= low if low_open else number < low
+    above = high is not None and (number >= high if high_open else number > high)
+    if not math.isfinite(number) or below or above:
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        bound = f"{lo}{low:g}, {high:g}{hi}" if high is not None else f"{lo}{low:g}, inf)"
+        raise ValueError(f"{owner}: {name} must be in {bound}, got {value!r}")
+    return number
+
+
+def check_temperature(owner: str, temperature: object) -> float | Tensor:
+    """Accept a positive float or a 0-d floating tensor (its value is the caller's contract)."""
+    if isinstance(temperature, Tensor):
+        if temperature.ndim != 0 or not temperature.is_floating_point():
+            raise TypeError(
+                f"{owner}: a tensor temperature must be a 0-d floating tensor, got shape "
+                f"{tuple(temperature.shape)} and dtype {temperature.dtype}"
+            )
+        return temperature
+    return check_finite_number(owner, "temperature", temperature, low=0.0, low_open=True)
+
+
+def check_choice(owner: str, name: str, value: object, choices: Sequence[str]) -> str:
+    """Check that ``value`` is one of ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        valid = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{owner}: {name} must be one of {valid}, got {value!r}")
+    return value
+
+
+def check_bool(owner: str, name: str, value: object) -> bool:
+    """Check that ``value`` is a bool (not merely truthy)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{owner}: {name} must be a bool, got {type(value).__name__}")
+    return value
+
+
+def check_chunk_size(owner: str, chunk_size: object) -> int | None:
+    """``None`` or a positive int."""
+    if chunk_size is None:
+        return None
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
+        raise TypeError(
+            f"{owner}: chunk_size must be an int or None, got {type(chunk_size).__name__}"
+        )
+    if chunk_size < 1:
+        raise ValueError(f"{owner}: chunk_size must be >= 1, got {chunk_size}")
+    return chunk_size
+
+
+def _check_float_tensor(owner: str, name: str, x: object) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{owner}: {name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{owner}: {name} must be a floating-point tensor, got dtype {x.dtype}")
+    return x
+
+
+def check_pair(owner: str, a: object, b: object) -> tuple[Tensor, Tensor]:
+    """Check two embedding batches ``a: "b d"`` and ``b: "b d"``."""
+    a = _check_float_tensor(owner, "a", a)
+    b = _check_float_tensor(owner, "b", b)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(
+            f'{owner}: a and b must both have shape "b d", got a: {tuple(a.shape)} and '
+            f"b: {tuple(b.shape)}"
+        )
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{owner}: a and b must have the same shape (b, d), got a: {tuple(a.shape)} and "
+            f"b: {tuple(b.shape)}"
+        )
+    if a.shape[0] < 2:
+        raise ValueError(
+            f"{owner}: a contrastive loss needs a batch of at least 2 pairs, got a: "
+            f"{tuple(a.shape)} and b: {tuple(b.shape)}"
+        )
+    if a.device != b.device:
+        raise ValueError(f"{owner}: a and b must be on one device, got {a.device} and {b.device}")
+    return a, b
+
+
+def check_labels(owner: str, labels: object, batch: int, device: torch.device) -> Tensor | None:
+    """``None`` or an integer/bool vector of length ``batch`` on ``device``."""
+    if labels is None:
+        return None
+    if not isinstance(labels, Tensor):
+        raise TypeError(
+            f"{owner}: labels must be a torch.Tensor or None, got {type(labels).__name__}"
+        )
+    if labels.is_floating_point() or labels.is_complex():
+        raise TypeError(f"{owner}: labels must have an integer or bool dtype, got {labels.dtype}")
+    if labels.ndim != 1 or labels.shape[0] != batch:
+        raise ValueError(
+            f'{owner}: labels must have shape "b" = ({batch},) to match the batch, got '
+            f"{tuple(labels.shape)}"
+        )
+    if labels.device != device:
+        raise ValueError(f"{owner}: labels must be on {device} like a and b, got {labels.device}")
+    return labels

@@ -1,0 +1,65 @@
+"""Debiased contrastive loss (Chuang et al. 2020) as a module."""
+
+from __future__ import annotations
+
+from mmcontrast.losses._base import PairwiseContrastiveLoss
+from mmcontrast.losses.functional import Negatives, Reduction
+
+__all__ = ["DebiasedContrastiveLoss"]
+
+
+class DebiasedContrastiveLoss(PairwiseContrastiveLoss):
+    """Debiased contrastive loss: corrects the negatives for false negatives with ``tau_plus``.
+
+    Per anchor, ``Ng = (sum_j exp(l_j) - tau_plus * K * exp(p)) / (1 - tau_plus)``, clamped
+    below at ``K * exp(-1/temperature)``; the loss is ``-log(exp(p) / (exp(p) + Ng))``. It is
+    :class:`HardNegativeLoss` with ``beta = 0``. Not to be confused with the *decoupled*
+    contrastive loss (Yeh et al.), which some libraries also call "DCL".
+
+    Args:
+        temperature: ``tau > 0`` (Chuang et al. used 0.5 on images).
+        tau_plus: class prior in ``[0, 1)``; ``0`` gives InfoNCE.
+        negatives: ``"cross"`` or ``"all"``.
+        clamp: floor the negative estimate at ``K * exp(-1/temperature)``.
+        symmetric: add the ``b -> a`` direction (``"cross"`` only).
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        chunk_size: tile rows for the ``O(B * chunk_size)`` memory path.
+
+    Shapes:
+        a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` / ``"b"``
+        with ``reduction="none"``.
+
+    Example:
+        >>> import torch
+        >>> from mmcontrast.losses import DebiasedContrastiveLoss
+        >>> criterion = DebiasedContrastiveLoss(temperature=0.5, tau_plus=0.1, negatives="all")
+        >>> criterion(torch.randn(32, 16), torch.randn(32, 16)).shape
+        torch.Size([])
+    """
+
+    def __init__(
+        self,
+        *,
+        temperature: float = 0.1,
+        tau_plus: float = 0.1,
+        negatives: Negatives = "cross",
+        clamp: bool = True,
+        symmetric: bool = True,
+        reduction: Reduction = "mean",
+        chunk_size: int | None = None,
+    ) -> None:
+        super().__init__(
+            temperature=temperature,
+            beta=0.0,
+            tau_plus=tau_plus,
+            negatives=negatives,
+            clamp=clamp,
+            symmetric=symmetric,
+            reduction=reduction,
+            chunk_size=chunk_size,
+        )
+
+    def _repr_fields(self) -> dict[str, object]:
+        fields = super()._repr_fields()
+        del fields["beta"]
+        return fields

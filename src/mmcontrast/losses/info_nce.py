@@ -1,0 +1,66 @@
+"""InfoNCE (CMC cross-modal) and NT-Xent (SimCLR) as a module."""
+
+from __future__ import annotations
+
+from mmcontrast.losses._base import PairwiseContrastiveLoss
+from mmcontrast.losses.functional import Negatives, Reduction
+
+__all__ = ["InfoNCE"]
+
+
+class InfoNCE(PairwiseContrastiveLoss):
+    """InfoNCE between two modalities (``negatives="cross"``) or NT-Xent (``"all"``).
+
+    See :func:`mmcontrast.losses.functional.info_nce` for the definition. Call it as
+    ``loss(a, b, labels=None)``; :meth:`terms` returns the per-anchor terms.
+
+    Args:
+        temperature: ``tau > 0``.
+        negatives: ``"cross"`` (CMC: ``B - 1`` cross-modal negatives per anchor) or ``"all"``
+            (SimCLR: the ``2B - 2`` other rows of ``cat(a, b)``).
+        symmetric: add the ``b -> a`` direction (``"cross"`` only).
+        reduction: ``"mean"`` over anchors, ``"sum"`` or ``"none"``.
+        chunk_size: ``None`` for the plain path, or tile rows for the ``O(B * chunk_size)``
+            memory path (same value and gradients).
+
+    Shapes:
+        a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` / ``"b"``
+        with ``reduction="none"``.
+
+    Example:
+        >>> import torch
+        >>> from mmcontrast.losses import InfoNCE
+        >>> criterion = InfoNCE(temperature=0.1)
+        >>> a = torch.randn(64, 128, requires_grad=True)
+        >>> loss = criterion(a, torch.randn(64, 128))
+        >>> loss.backward()
+        >>> criterion
+        InfoNCE(temperature=0.1, negatives='cross', symmetric=True, reduction='mean',
+                chunk_size=None)
+    """
+
+    def __init__(
+        self,
+        *,
+        temperature: float = 0.1,
+        negatives: Negatives = "cross",
+        symmetric: bool = True,
+        reduction: Reduction = "mean",
+        chunk_size: int | None = None,
+    ) -> None:
+        super().__init__(
+            temperature=temperature,
+            beta=0.0,
+            tau_plus=0.0,
+            negatives=negatives,
+            clamp=False,
+            symmetric=symmetric,
+            reduction=reduction,
+            chunk_size=chunk_size,
+        )
+
+    def _repr_fields(self) -> dict[str, object]:
+        fields = super()._repr_fields()
+        for hidden in ("beta", "tau_plus", "clamp"):
+            del fields[hidden]
+        return fields

@@ -1,0 +1,21 @@
+"""The example scripts run end to end (with short settings)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_drop_in_example_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "drop_in.py"), "--steps", "12"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert "HardNegativeLoss: held-out top-1 retrieval" in result.stdout
+    assert "InfoNCE: held-out top-1 retrieval" in result.stdout
