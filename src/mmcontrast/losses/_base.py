@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from mmcontrast.losses._checks import (
+from mmcontrast._checks import (
     check_bool,
     check_choice,
     check_chunk_size,

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from mmcontrast.losses._checks import (
+from mmcontrast._checks import (
     check_bool,
     check_choice,
     check_chunk_size,

@@ -1,4 +1,9 @@
-"""Argument and input validation shared by the losses (one message style everywhere)."""
+"""Argument and input validation shared by every subpackage (one message style everywhere).
+
+Messages follow ``"<Owner>: <argument> must be <constraint>, got <value>"``; shape errors give
+the expected einops pattern and the received shapes. ``TypeError`` for a wrong type,
+``ValueError`` for a wrong value or shape.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,12 @@ __all__ = [
     "check_choice",
     "check_chunk_size",
     "check_finite_number",
+    "check_int",
     "check_labels",
     "check_pair",
+    "check_probability",
     "check_temperature",
+    "check_tensor",
 ]
 
 
@@ -133,3 +141,51 @@ def check_labels(owner: str, labels: object, batch: int, device: torch.device) -
     if labels.device != device:
         raise ValueError(f"{owner}: labels must be on {device} like a and b, got {labels.device}")
     return labels
+
+
+def check_int(owner: str, name: str, value: object, *, minimum: int | None = None) -> int:
+    """An int (not a bool), optionally ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{owner}: {name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_probability(owner: str, name: str, value: object) -> float:
+    """A real number in ``[0, 1]``."""
+    return check_finite_number(owner, name, value, low=0.0, high=1.0, high_open=False)
+
+
+def check_tensor(
+    owner: str,
+    name: str,
+    x: object,
+    *,
+    pattern: str,
+    floating: bool = True,
+    sizes: dict[str, int] | None = None,
+) -> Tensor:
+    """A tensor whose dimensions match the einops ``pattern`` (e.g. ``"b t c"``).
+
+    ``sizes`` pins named axes (``{"c": 6}``); the message echoes the expected pattern, the
+    pinned sizes and the received shape.
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{owner}: {name} must be a torch.Tensor, got {type(x).__name__}")
+    if floating and not x.is_floating_point():
+        raise TypeError(f"{owner}: {name} must be a floating-point tensor, got dtype {x.dtype}")
+    axes = pattern.split()
+    if x.ndim != len(axes):
+        raise ValueError(
+            f'{owner}: {name} must have shape "{pattern}" ({len(axes)} dimensions), got '
+            f"{tuple(x.shape)}"
+        )
+    for axis, size in (sizes or {}).items():
+        got = x.shape[axes.index(axis)]
+        if got != size:
+            pinned = ", ".join(f"{key}={value}" for key, value in (sizes or {}).items())
+            raise ValueError(
+                f'{owner}: {name} must have shape "{pattern}" with {pinned}, got {tuple(x.shape)}'
+            )
+    return x
