@@ -123,23 +123,24 @@ def check_pair(owner: str, a: object, b: object) -> tuple[Tensor, Tensor]:
     return a, b
 
 
-def check_labels(owner: str, labels: object, batch: int, device: torch.device) -> Tensor | None:
+def check_labels(
+    owner: str, labels: object, batch: int, device: torch.device, *, name: str = "labels"
+) -> Tensor | None:
     """``None`` or an integer/bool vector of length ``batch`` on ``device``."""
     if labels is None:
         return None
     if not isinstance(labels, Tensor):
-        raise TypeError(
-            f"{owner}: labels must be a torch.Tensor or None, got {type(labels).__name__}"
-        )
+        kind = type(labels).__name__
+        raise TypeError(f"{owner}: {name} must be a torch.Tensor or None, got {kind}")
     if labels.is_floating_point() or labels.is_complex():
-        raise TypeError(f"{owner}: labels must have an integer or bool dtype, got {labels.dtype}")
+        raise TypeError(f"{owner}: {name} must have an integer or bool dtype, got {labels.dtype}")
     if labels.ndim != 1 or labels.shape[0] != batch:
         raise ValueError(
-            f'{owner}: labels must have shape "b" = ({batch},) to match the batch, got '
+            f'{owner}: {name} must have shape "b" = ({batch},) to match the batch, got '
             f"{tuple(labels.shape)}"
         )
     if labels.device != device:
-        raise ValueError(f"{owner}: labels must be on {device} like a and b, got {labels.device}")
+        raise ValueError(f"{owner}: {name} must be on {device} like a and b, got {labels.device}")
     return labels
 
 

@@ -26,7 +26,8 @@ def test_module_equals_functional_and_beta_zero_hard_negative() -> None:
 def test_repr() -> None:
     assert repr(DebiasedContrastiveLoss()) == (
         "DebiasedContrastiveLoss(temperature=0.1, tau_plus=0.1, negatives='cross', clamp=True, "
-        "symmetric=True, reduction='mean', chunk_size=None)"
+        "symmetric=True, reduction='mean', label_mode='exclude', chunk_size=None, "
+        "gather_distributed=False)"
     )
 
 

@@ -287,7 +287,12 @@ def test_reduction_shapes_and_consistency() -> None:
     assert hard_negative_loss(a, b, reduction="none", negatives="all").shape == (10,)
     torch.testing.assert_close(hard_negative_loss(a, b, reduction="sum"), none.sum())
     torch.testing.assert_close(hard_negative_loss(a, b), none.mean())
-    assert reduce_terms(none, "none") is none
+    terms = contrastive_terms(a, b, beta=1.0, tau_plus=0.1)
+    torch.testing.assert_close(reduce_terms(terms, "none"), none)
+    weights = torch.rand(5, dtype=torch.float64)
+    torch.testing.assert_close(
+        hard_negative_loss(a, b, reduction="sum", weights=weights), (none * weights.repeat(2)).sum()
+    )
 
 
 def test_terms_report_counts_and_clamping() -> None:

@@ -30,7 +30,8 @@ def test_defaults_and_repr() -> None:
     assert (loss.temperature, loss.beta, loss.tau_plus) == (0.1, 1.0, 0.1)
     assert repr(loss) == (
         "HardNegativeLoss(temperature=0.1, beta=1.0, tau_plus=0.1, negatives='cross', "
-        "clamp=True, symmetric=True, reduction='mean', chunk_size=None)"
+        "clamp=True, symmetric=True, reduction='mean', label_mode='exclude', chunk_size=None, "
+        "gather_distributed=False)"
     )
 
 

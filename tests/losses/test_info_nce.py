@@ -31,7 +31,7 @@ def test_never_clamps() -> None:
 def test_repr_hides_fixed_hyperparameters() -> None:
     assert repr(InfoNCE(symmetric=False)) == (
         "InfoNCE(temperature=0.1, negatives='cross', symmetric=False, reduction='mean', "
-        "chunk_size=None)"
+        "label_mode='exclude', chunk_size=None, gather_distributed=False)"
     )
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from mmcontrast.losses._base import PairwiseContrastiveLoss
-from mmcontrast.losses.functional import Negatives, Reduction
+from mmcontrast.losses.functional import LabelMode, Negatives, Reduction
+from mmcontrast.losses.queue import EmbeddingQueue
+from mmcontrast.losses.temperature import LearnableTemperature
 
 __all__ = ["DebiasedContrastiveLoss"]
 
@@ -23,7 +25,11 @@ class DebiasedContrastiveLoss(PairwiseContrastiveLoss):
         clamp: floor the negative estimate at ``K * exp(-1/temperature)``.
         symmetric: add the ``b -> a`` direction (``"cross"`` only).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        label_mode: what equal ``labels`` mean: ``"exclude"`` (not negatives) or
+            ``"positive"`` (supervised-contrastive positives).
         chunk_size: tile rows for the ``O(B * chunk_size)`` memory path.
+        gather_distributed: candidates from every ``torch.distributed`` rank, with gradients.
+        queue: an :class:`EmbeddingQueue` of extra negatives.
 
     Shapes:
         a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` / ``"b"``
@@ -40,13 +46,16 @@ class DebiasedContrastiveLoss(PairwiseContrastiveLoss):
     def __init__(
         self,
         *,
-        temperature: float = 0.1,
+        temperature: float | LearnableTemperature = 0.1,
         tau_plus: float = 0.1,
         negatives: Negatives = "cross",
         clamp: bool = True,
         symmetric: bool = True,
         reduction: Reduction = "mean",
+        label_mode: LabelMode = "exclude",
         chunk_size: int | None = None,
+        gather_distributed: bool = False,
+        queue: EmbeddingQueue | None = None,
     ) -> None:
         super().__init__(
             temperature=temperature,
@@ -56,7 +65,10 @@ class DebiasedContrastiveLoss(PairwiseContrastiveLoss):
             clamp=clamp,
             symmetric=symmetric,
             reduction=reduction,
+            label_mode=label_mode,
             chunk_size=chunk_size,
+            gather_distributed=gather_distributed,
+            queue=queue,
         )
 
     def _repr_fields(self) -> dict[str, object]:

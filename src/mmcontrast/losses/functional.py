@@ -44,10 +44,17 @@ from mmcontrast._checks import (
     check_pair,
     check_temperature,
 )
+from mmcontrast.losses._cmkm import cmkm_loss, cmkm_terms
+from mmcontrast.losses._distributed import gather_with_grad, gather_without_grad, rank_and_world
+from mmcontrast.losses._geometry import Candidates, kernel_calls
 from mmcontrast.losses._kernel import KernelConfig, contrastive_kernel, fixed_shift_is_safe
+from mmcontrast.losses.queue import QueueState
 
 __all__ = [
     "ContrastiveTerms",
+    "cmkm_loss",
+    "cmkm_terms",
+    "LabelMode",
     "Negatives",
     "Reduction",
     "contrastive_terms",
@@ -59,8 +66,10 @@ __all__ = [
 
 Negatives = Literal["cross", "all"]
 Reduction = Literal["mean", "sum", "none"]
+LabelMode = Literal["exclude", "positive"]
 NEGATIVES: tuple[str, ...] = ("cross", "all")
 REDUCTIONS: tuple[str, ...] = ("mean", "sum", "none")
+LABEL_MODES: tuple[str, ...] = ("exclude", "positive")
 
 
 class ContrastiveTerms(NamedTuple):
@@ -74,11 +83,15 @@ class ContrastiveTerms(NamedTuple):
             fraction, computed on the device without a host synchronisation.
         num_negatives: long, same shape: ``K`` for each anchor. An anchor with ``K = 0``
             (every candidate removed by ``labels``) has a term of exactly 0.
+        num_positives: long, same shape: the anchor's positives (1 unless ``pos_mask`` or
+            ``label_mode="positive"``). An anchor without positives has a term of 0 and is left
+            out of ``reduction="mean"``.
     """
 
     loss: Tensor
     clamped: Tensor
     num_negatives: Tensor
+    num_positives: Tensor
 
 
 def _normalize(x: Tensor, dtype: torch.dtype) -> Tensor:
@@ -86,6 +99,33 @@ def _normalize(x: Tensor, dtype: torch.dtype) -> Tensor:
     # finite when cast back to float16 (float16's eps is ~1e-3; F.normalize's 1e-12 is not).
     eps = torch.finfo(x.dtype).eps
     return F.normalize(x.to(dtype), dim=1, eps=eps)
+
+
+def _check_ids(
+    owner: str, name: str, ids: object, batch: int, device: torch.device
+) -> Tensor | None:
+    return check_labels(owner, ids, batch, device, name=name)
+
+
+def _check_mask(
+    owner: str, name: str, mask: object, shape: tuple[int, int], device: torch.device
+) -> Tensor | None:
+    if mask is None:
+        return None
+    if not isinstance(mask, Tensor):
+        raise TypeError(
+            f"{owner}: {name} must be a torch.Tensor or None, got {type(mask).__name__}"
+        )
+    if mask.dtype != torch.bool:
+        raise TypeError(f"{owner}: {name} must be a bool tensor, got dtype {mask.dtype}")
+    if tuple(mask.shape) != shape:
+        raise ValueError(
+            f'{owner}: {name} must have shape "b b" = {shape} (local anchors x candidates), '
+            f"got {tuple(mask.shape)}"
+        )
+    if mask.device != device:
+        raise ValueError(f"{owner}: {name} must be on {device} like a and b, got {mask.device}")
+    return mask
 
 
 def contrastive_terms(
@@ -99,7 +139,13 @@ def contrastive_terms(
     clamp: bool = True,
     symmetric: bool = True,
     labels: Tensor | None = None,
+    label_mode: LabelMode = "exclude",
+    groups: Tensor | None = None,
+    pos_mask: Tensor | None = None,
+    neg_mask: Tensor | None = None,
+    queue: QueueState | None = None,
     chunk_size: int | None = None,
+    gather_distributed: bool = False,
     owner: str = "contrastive_terms",
 ) -> ContrastiveTerms:
     """Per-anchor terms of the hard-negative / debiased / InfoNCE family.
@@ -119,18 +165,32 @@ def contrastive_terms(
         clamp: floor the negative estimate at ``K * exp(-1/temperature)`` (Chuang et al.).
         symmetric: with ``"cross"``, add the ``b -> a`` direction. Must be ``True`` with
             ``"all"``, whose anchors are the rows of both views by definition.
-        labels: optional class ids ``"b"``; pairs with equal labels are removed from the
-            negatives (the positive itself is never a negative).
-        chunk_size: ``None`` keeps the ``n x n`` similarity matrix for backward; an int
-            recomputes it in tiles of at most ``chunk_size`` rows, so memory is
-            ``O(B * chunk_size)``; the value and gradients are the same.
+        labels: optional class ids ``"b"``.
+        label_mode: ``"exclude"``: pairs with equal labels are removed from the negatives;
+            ``"positive"``: they are positives (supervised-contrastive style, each positive
+            forms a term against the anchor's negatives; the terms are averaged).
+        groups: optional ids ``"b"`` (recording, subject, ...): pairs with equal ids are never
+            negatives (and, with a queue, neither are stored entries with that id).
+        pos_mask: optional bool ``"b b"``: the complete set of positives, ``[i, j]`` meaning
+            "sample ``j`` is a positive of anchor ``i``" (so ``[i, i]`` keeps the pair itself).
+            An anchor left without positives is excluded from the mean and counted in
+            ``num_positives``.
+        neg_mask: optional bool ``"b b"``: ``False`` at ``[i, j]`` removes sample ``j`` from
+            anchor ``i``'s negatives. Masks apply to both directions of a symmetric loss.
+        queue: extra negatives from an :class:`~mmcontrast.losses.EmbeddingQueue` state.
+        chunk_size: ``None`` keeps the similarity matrix for backward; an int recomputes it in
+            tiles of at most ``chunk_size`` rows, so memory is ``O(B * chunk_size)``; the value
+            and gradients are the same.
+        gather_distributed: use the samples of every ``torch.distributed`` rank as candidates
+            (with gradients); each rank computes its own anchors. Every rank must pass the same
+            batch size; masks are then ``(b_local, world * b_local)``.
         owner: the name used in error messages.
 
     Returns:
-        :class:`ContrastiveTerms` with one entry per anchor.
+        :class:`ContrastiveTerms` with one entry per local anchor.
 
     Shapes:
-        a: ``"b d"``; b: ``"b d"``; labels: ``"b"``;
+        a: ``"b d"``; b: ``"b d"``; labels, groups: ``"b"``; pos_mask, neg_mask: ``"b b"``;
         output fields: ``"(2b)"``, or ``"b"`` for ``negatives="cross", symmetric=False``.
 
     Example:
@@ -141,14 +201,19 @@ def contrastive_terms(
         >>> terms = contrastive_terms(a, b, beta=1.0, tau_plus=0.1)
         >>> terms.loss.shape, terms.clamped.dtype, terms.num_negatives[:3].tolist()
         (torch.Size([16]), torch.bool, [7, 7, 7])
+        >>> labels = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+        >>> contrastive_terms(a, b, labels=labels, label_mode="positive").num_positives[:4].tolist()
+        [2, 2, 2, 2]
     """
     a, b = check_pair(owner, a, b)
     inv_tau = _inverse_temperature(owner, temperature, a)
     beta = check_finite_number(owner, "beta", beta, low=0.0)
     tau_plus = check_finite_number(owner, "tau_plus", tau_plus, low=0.0, high=1.0)
     check_choice(owner, "negatives", negatives, NEGATIVES)
+    check_choice(owner, "label_mode", label_mode, LABEL_MODES)
     check_bool(owner, "clamp", clamp)
     check_bool(owner, "symmetric", symmetric)
+    check_bool(owner, "gather_distributed", gather_distributed)
     if negatives == "all" and not symmetric:
         raise ValueError(
             f"{owner}: symmetric=False is only defined for negatives='cross'; with "
@@ -156,43 +221,70 @@ def contrastive_terms(
         )
     chunk_size = check_chunk_size(owner, chunk_size)
     batch = a.shape[0]
-    labels = check_labels(owner, labels, batch, a.device)
+    labels = _check_ids(owner, "labels", labels, batch, a.device)
+    groups = _check_ids(owner, "groups", groups, batch, a.device)
+    rank, world = rank_and_world(owner) if gather_distributed else (0, 1)
+    shape = (batch, batch * world)
+    pos_mask = _check_mask(owner, "pos_mask", pos_mask, shape, a.device)
+    neg_mask = _check_mask(owner, "neg_mask", neg_mask, shape, a.device)
+    if queue is not None and not isinstance(queue, QueueState):
+        raise TypeError(f"{owner}: queue must be a QueueState, got {type(queue).__name__}")
 
     compute = torch.promote_types(a.dtype, torch.float32)
     static_inv_tau = None if isinstance(temperature, Tensor) else 1.0 / float(temperature)
+    multi = pos_mask is not None or (labels is not None and label_mode == "positive")
     cfg = KernelConfig(
         beta=beta,
         tau_plus=tau_plus,
         clamp=clamp,
-        dual=negatives == "cross" and symmetric,
+        dual=False,
         store=chunk_size is None,
         chunk_size=chunk_size,
         # A constant temperature bounds every logit, so one shift can serve rows and columns.
         fixed_shift=static_inv_tau is not None and fixed_shift_is_safe(static_inv_tau, beta),
         inv_tau=static_inv_tau,
+        multi_positive=multi,
+        labels_positive=label_mode == "positive",
     )
     with torch.autocast(device_type=a.device.type, enabled=False):
-        za = _normalize(a, compute)
-        zb = _normalize(b, compute)
-        index = torch.arange(batch, device=a.device)
-        if negatives == "cross":
-            out = contrastive_kernel(
-                za, zb, inv_tau.to(compute), index, cfg, row_labels=labels, col_labels=labels
-            )
+        za, zb = _normalize(a, compute), _normalize(b, compute)
+        if gather_distributed:
+            cand = Candidates(
+                za, zb, gather_with_grad(za), gather_with_grad(zb), rank * batch, labels,
+                None if labels is None else gather_without_grad(labels), groups,
+                None if groups is None else gather_without_grad(groups),
+            )  # fmt: skip
         else:
-            z = torch.cat([za, zb])
-            both = None if labels is None else torch.cat([labels, labels])
-            out = contrastive_kernel(
-                z,
-                z,
+            cand = Candidates(za, zb, za, zb, 0, labels, labels, groups, groups)
+        calls = kernel_calls(
+            cand,
+            negatives=negatives,
+            symmetric=symmetric,
+            dual_allowed=not (multi or gather_distributed or neg_mask is not None),
+            pos_mask=pos_mask,
+            neg_mask=neg_mask,
+            queue=queue,
+        )
+        outputs = [
+            contrastive_kernel(
+                call.q,
+                call.k,
                 inv_tau.to(compute),
-                torch.cat([index + batch, index]),
-                cfg,
-                self_idx=torch.arange(2 * batch, device=a.device),
-                row_labels=both,
-                col_labels=both,
+                KernelConfig(**{**cfg.__dict__, "dual": call.dual}),
+                pos_idx=call.pos_idx,
+                pos_mask=call.pos_mask,
+                self_idx=call.self_idx,
+                row_labels=call.row_labels,
+                col_labels=call.col_labels,
+                row_groups=call.row_groups,
+                col_groups=call.col_groups,
+                neg_mask=call.neg_mask,
             )
-    return ContrastiveTerms(*out)
+            for call in calls
+        ]
+    if len(outputs) == 1:
+        return ContrastiveTerms(*outputs[0])
+    return ContrastiveTerms(*(torch.cat(parts) for parts in zip(*outputs, strict=True)))
 
 
 def _inverse_temperature(owner: str, temperature: object, ref: Tensor) -> Tensor:
@@ -202,23 +294,57 @@ def _inverse_temperature(owner: str, temperature: object, ref: Tensor) -> Tensor
     return torch.tensor(1.0 / checked, dtype=torch.float64, device=ref.device)
 
 
-def reduce_terms(terms: Tensor, reduction: Reduction, owner: str = "reduce_terms") -> Tensor:
-    """Apply ``reduction`` (``"mean"``, ``"sum"`` or ``"none"``) to per-anchor terms.
+def reduce_terms(
+    terms: ContrastiveTerms,
+    reduction: Reduction,
+    *,
+    weights: Tensor | None = None,
+    owner: str = "reduce_terms",
+) -> Tensor:
+    """Weight and reduce per-anchor terms.
+
+    ``weights`` (per anchor, ``"b"`` broadcast to both directions / views, or the full
+    ``"(2b)"``) multiply the terms first. ``"mean"`` divides by the number of anchors that
+    have a positive (all of them unless a ``pos_mask`` or label positives leave some without),
+    ``"sum"`` adds, ``"none"`` returns the weighted terms.
 
     Shapes:
-        terms: ``"n"``; output: ``""`` (``"mean"``, ``"sum"``) or ``"n"`` (``"none"``).
+        terms fields: ``"n"``; weights: ``"n"`` or ``"b"`` with ``n = 2b``; output: ``""``
+        (``"mean"``, ``"sum"``) or ``"n"`` (``"none"``).
 
     Example:
         >>> import torch
-        >>> reduce_terms(torch.tensor([1.0, 3.0]), "mean")
-        tensor(2.)
+        >>> from mmcontrast.losses.functional import ContrastiveTerms, reduce_terms
+        >>> one = torch.ones(2, dtype=torch.long)
+        >>> terms = ContrastiveTerms(torch.tensor([1.0, 3.0]), one == 0, one, one)
+        >>> reduce_terms(terms, "mean"), reduce_terms(terms, "sum", weights=torch.tensor([2.0, 0]))
+        (tensor(2.), tensor(2.))
     """
     check_choice(owner, "reduction", reduction, REDUCTIONS)
-    if reduction == "mean":
-        return terms.mean()
+    values = terms.loss
+    if weights is not None:
+        values = values * _expand_weights(owner, weights, values)
+    if reduction == "none":
+        return values
     if reduction == "sum":
-        return terms.sum()
-    return terms
+        return values.sum()
+    valid = (terms.num_positives > 0).sum().clamp(min=1)
+    return values.sum() / valid.to(values.dtype)
+
+
+def _expand_weights(owner: str, weights: object, values: Tensor) -> Tensor:
+    if not isinstance(weights, Tensor) or not weights.is_floating_point():
+        got = weights.dtype if isinstance(weights, Tensor) else type(weights).__name__
+        raise TypeError(f"{owner}: weights must be a floating-point tensor, got {got}")
+    n = values.shape[0]
+    if weights.ndim == 1 and weights.shape[0] == n:
+        return weights.to(values.dtype)
+    if weights.ndim == 1 and weights.shape[0] * 2 == n:
+        return weights.to(values.dtype).repeat(2)
+    raise ValueError(
+        f'{owner}: weights must have shape "b" or "(2b)" matching the {n} anchor terms, got '
+        f"{tuple(weights.shape)}"
+    )
 
 
 def info_nce(
@@ -230,7 +356,13 @@ def info_nce(
     symmetric: bool = True,
     reduction: Reduction = "mean",
     labels: Tensor | None = None,
+    label_mode: LabelMode = "exclude",
+    groups: Tensor | None = None,
+    pos_mask: Tensor | None = None,
+    neg_mask: Tensor | None = None,
+    weights: Tensor | None = None,
     chunk_size: int | None = None,
+    gather_distributed: bool = False,
 ) -> Tensor:
     """InfoNCE (CMC, ``negatives="cross"``) or NT-Xent (SimCLR, ``negatives="all"``).
 
@@ -244,8 +376,15 @@ def info_nce(
         negatives: ``"cross"`` or ``"all"``.
         symmetric: add the ``b -> a`` direction (``"cross"`` only).
         reduction: ``"mean"`` over anchors, ``"sum"``, or ``"none"``.
-        labels: optional class ids; same-label pairs are not negatives.
-        chunk_size: tile rows for the memory-bounded path (``None``: plain path).
+        labels: optional class ids ``"b"``; see ``label_mode``.
+        label_mode: ``"exclude"`` (same-label pairs are not negatives) or ``"positive"``
+            (they are positives).
+        groups: optional ids ``"b"``; equal ids are never negatives (recording, subject).
+        pos_mask: optional bool ``"b b"``: the complete positive set of each anchor.
+        neg_mask: optional bool ``"b b"``: ``False`` removes a pair from the negatives.
+        weights: optional per-anchor weights ``"b"`` or ``"(2b)"`` (e.g. hard-positive weights).
+        chunk_size: tile rows for the ``O(B * chunk_size)`` memory path (same value, grads).
+        gather_distributed: use every rank's samples as candidates (with gradients).
 
     Returns:
         The loss (``""``), or the per-anchor terms with ``reduction="none"``.
@@ -266,17 +405,12 @@ def info_nce(
     """
     check_choice("info_nce", "reduction", reduction, REDUCTIONS)
     terms = contrastive_terms(
-        a,
-        b,
-        temperature=temperature,
-        negatives=negatives,
-        clamp=False,
-        symmetric=symmetric,
-        labels=labels,
-        chunk_size=chunk_size,
+        a, b, temperature=temperature, negatives=negatives, clamp=False, symmetric=symmetric,
+        labels=labels, label_mode=label_mode, groups=groups, pos_mask=pos_mask,
+        neg_mask=neg_mask, chunk_size=chunk_size, gather_distributed=gather_distributed,
         owner="info_nce",
-    )
-    return reduce_terms(terms.loss, reduction, "info_nce")
+    )  # fmt: skip
+    return reduce_terms(terms, reduction, weights=weights, owner="info_nce")
 
 
 def debiased_loss(
@@ -290,7 +424,13 @@ def debiased_loss(
     symmetric: bool = True,
     reduction: Reduction = "mean",
     labels: Tensor | None = None,
+    label_mode: LabelMode = "exclude",
+    groups: Tensor | None = None,
+    pos_mask: Tensor | None = None,
+    neg_mask: Tensor | None = None,
+    weights: Tensor | None = None,
     chunk_size: int | None = None,
+    gather_distributed: bool = False,
 ) -> Tensor:
     """Debiased contrastive loss (Chuang et al. 2020): the hard-negative loss at ``beta = 0``.
 
@@ -303,8 +443,15 @@ def debiased_loss(
         clamp: floor the negative estimate at ``K * exp(-1/temperature)``.
         symmetric: add the ``b -> a`` direction (``"cross"`` only).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
-        labels: optional class ids; same-label pairs are not negatives.
-        chunk_size: tile rows for the memory-bounded path.
+        labels: optional class ids ``"b"``; see ``label_mode``.
+        label_mode: ``"exclude"`` (same-label pairs are not negatives) or ``"positive"``
+            (they are positives).
+        groups: optional ids ``"b"``; equal ids are never negatives (recording, subject).
+        pos_mask: optional bool ``"b b"``: the complete positive set of each anchor.
+        neg_mask: optional bool ``"b b"``: ``False`` removes a pair from the negatives.
+        weights: optional per-anchor weights ``"b"`` or ``"(2b)"`` (e.g. hard-positive weights).
+        chunk_size: tile rows for the ``O(B * chunk_size)`` memory path (same value, grads).
+        gather_distributed: use every rank's samples as candidates (with gradients).
 
     Returns:
         The loss (``""``) or the per-anchor terms.
@@ -323,18 +470,12 @@ def debiased_loss(
     """
     check_choice("debiased_loss", "reduction", reduction, REDUCTIONS)
     terms = contrastive_terms(
-        a,
-        b,
-        temperature=temperature,
-        tau_plus=tau_plus,
-        negatives=negatives,
-        clamp=clamp,
-        symmetric=symmetric,
-        labels=labels,
-        chunk_size=chunk_size,
-        owner="debiased_loss",
-    )
-    return reduce_terms(terms.loss, reduction, "debiased_loss")
+        a, b, temperature=temperature, tau_plus=tau_plus, negatives=negatives, clamp=clamp,
+        symmetric=symmetric, labels=labels, label_mode=label_mode, groups=groups,
+        pos_mask=pos_mask, neg_mask=neg_mask, chunk_size=chunk_size,
+        gather_distributed=gather_distributed, owner="debiased_loss",
+    )  # fmt: skip
+    return reduce_terms(terms, reduction, weights=weights, owner="debiased_loss")
 
 
 def hard_negative_loss(
@@ -349,7 +490,13 @@ def hard_negative_loss(
     symmetric: bool = True,
     reduction: Reduction = "mean",
     labels: Tensor | None = None,
+    label_mode: LabelMode = "exclude",
+    groups: Tensor | None = None,
+    pos_mask: Tensor | None = None,
+    neg_mask: Tensor | None = None,
+    weights: Tensor | None = None,
     chunk_size: int | None = None,
+    gather_distributed: bool = False,
 ) -> Tensor:
     """Hard-negative contrastive loss (Robinson et al. 2021), cross-modal by default.
 
@@ -368,8 +515,15 @@ def hard_negative_loss(
         clamp: floor the negative estimate at ``K * exp(-1/temperature)``.
         symmetric: add the ``b -> a`` direction (``"cross"`` only).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
-        labels: optional class ids; same-label pairs are not negatives.
-        chunk_size: tile rows for the memory-bounded path.
+        labels: optional class ids ``"b"``; see ``label_mode``.
+        label_mode: ``"exclude"`` (same-label pairs are not negatives) or ``"positive"``
+            (they are positives).
+        groups: optional ids ``"b"``; equal ids are never negatives (recording, subject).
+        pos_mask: optional bool ``"b b"``: the complete positive set of each anchor.
+        neg_mask: optional bool ``"b b"``: ``False`` removes a pair from the negatives.
+        weights: optional per-anchor weights ``"b"`` or ``"(2b)"`` (e.g. hard-positive weights).
+        chunk_size: tile rows for the ``O(B * chunk_size)`` memory path (same value, grads).
+        gather_distributed: use every rank's samples as candidates (with gradients).
 
     Returns:
         The loss (``""``) or the per-anchor terms.
@@ -390,16 +544,9 @@ def hard_negative_loss(
     """
     check_choice("hard_negative_loss", "reduction", reduction, REDUCTIONS)
     terms = contrastive_terms(
-        a,
-        b,
-        temperature=temperature,
-        beta=beta,
-        tau_plus=tau_plus,
-        negatives=negatives,
-        clamp=clamp,
-        symmetric=symmetric,
-        labels=labels,
-        chunk_size=chunk_size,
-        owner="hard_negative_loss",
-    )
-    return reduce_terms(terms.loss, reduction, "hard_negative_loss")
+        a, b, temperature=temperature, beta=beta, tau_plus=tau_plus, negatives=negatives,
+        clamp=clamp, symmetric=symmetric, labels=labels, label_mode=label_mode, groups=groups,
+        pos_mask=pos_mask, neg_mask=neg_mask, chunk_size=chunk_size,
+        gather_distributed=gather_distributed, owner="hard_negative_loss",
+    )  # fmt: skip
+    return reduce_terms(terms, reduction, weights=weights, owner="hard_negative_loss")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from mmcontrast.losses._base import PairwiseContrastiveLoss
-from mmcontrast.losses.functional import Negatives, Reduction
+from mmcontrast.losses.functional import LabelMode, Negatives, Reduction
+from mmcontrast.losses.queue import EmbeddingQueue
+from mmcontrast.losses.temperature import LearnableTemperature
 
 __all__ = ["HardNegativeLoss"]
 
@@ -30,14 +32,18 @@ class HardNegativeLoss(PairwiseContrastiveLoss):
     negatives; :meth:`terms` exposes the clamp mask to monitor it.
 
     Args:
-        temperature: ``tau > 0``.
+        temperature: ``tau > 0``, or a :class:`LearnableTemperature`.
         beta: hardness concentration ``>= 0``.
         tau_plus: class prior in ``[0, 1)``.
         negatives: ``"cross"`` (CMC) or ``"all"`` (SimCLR 2B-view).
         clamp: floor the negative estimate at ``K * exp(-1/temperature)``.
         symmetric: add the ``b -> a`` direction (``"cross"`` only).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        label_mode: what equal ``labels`` mean: ``"exclude"`` (not negatives) or
+            ``"positive"`` (supervised-contrastive positives).
         chunk_size: tile rows for the ``O(B * chunk_size)`` memory path.
+        gather_distributed: candidates from every ``torch.distributed`` rank, with gradients.
+        queue: an :class:`EmbeddingQueue` of extra negatives.
 
     Shapes:
         a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` / ``"b"``
@@ -56,14 +62,17 @@ class HardNegativeLoss(PairwiseContrastiveLoss):
     def __init__(
         self,
         *,
-        temperature: float = 0.1,
+        temperature: float | LearnableTemperature = 0.1,
         beta: float = 1.0,
         tau_plus: float = 0.1,
         negatives: Negatives = "cross",
         clamp: bool = True,
         symmetric: bool = True,
         reduction: Reduction = "mean",
+        label_mode: LabelMode = "exclude",
         chunk_size: int | None = None,
+        gather_distributed: bool = False,
+        queue: EmbeddingQueue | None = None,
     ) -> None:
         super().__init__(
             temperature=temperature,
@@ -73,5 +82,8 @@ class HardNegativeLoss(PairwiseContrastiveLoss):
             clamp=clamp,
             symmetric=symmetric,
             reduction=reduction,
+            label_mode=label_mode,
             chunk_size=chunk_size,
+            gather_distributed=gather_distributed,
+            queue=queue,
         )

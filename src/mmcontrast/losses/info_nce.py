@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from mmcontrast.losses._base import PairwiseContrastiveLoss
-from mmcontrast.losses.functional import Negatives, Reduction
+from mmcontrast.losses.functional import LabelMode, Negatives, Reduction
+from mmcontrast.losses.queue import EmbeddingQueue
+from mmcontrast.losses.temperature import LearnableTemperature
 
 __all__ = ["InfoNCE"]
 
@@ -15,13 +17,17 @@ class InfoNCE(PairwiseContrastiveLoss):
     ``loss(a, b, labels=None)``; :meth:`terms` returns the per-anchor terms.
 
     Args:
-        temperature: ``tau > 0``.
+        temperature: ``tau > 0``, or a :class:`LearnableTemperature`.
         negatives: ``"cross"`` (CMC: ``B - 1`` cross-modal negatives per anchor) or ``"all"``
             (SimCLR: the ``2B - 2`` other rows of ``cat(a, b)``).
         symmetric: add the ``b -> a`` direction (``"cross"`` only).
         reduction: ``"mean"`` over anchors, ``"sum"`` or ``"none"``.
+        label_mode: what equal ``labels`` mean: ``"exclude"`` (not negatives) or
+            ``"positive"`` (supervised-contrastive positives).
         chunk_size: ``None`` for the plain path, or tile rows for the ``O(B * chunk_size)``
             memory path (same value and gradients).
+        gather_distributed: candidates from every ``torch.distributed`` rank, with gradients.
+        queue: an :class:`EmbeddingQueue` of extra negatives.
 
     Shapes:
         a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` / ``"b"``
@@ -36,17 +42,20 @@ class InfoNCE(PairwiseContrastiveLoss):
         >>> loss.backward()
         >>> criterion
         InfoNCE(temperature=0.1, negatives='cross', symmetric=True, reduction='mean',
-                chunk_size=None)
+                label_mode='exclude', chunk_size=None, gather_distributed=False)
     """
 
     def __init__(
         self,
         *,
-        temperature: float = 0.1,
+        temperature: float | LearnableTemperature = 0.1,
         negatives: Negatives = "cross",
         symmetric: bool = True,
         reduction: Reduction = "mean",
+        label_mode: LabelMode = "exclude",
         chunk_size: int | None = None,
+        gather_distributed: bool = False,
+        queue: EmbeddingQueue | None = None,
     ) -> None:
         super().__init__(
             temperature=temperature,
@@ -56,7 +65,10 @@ class InfoNCE(PairwiseContrastiveLoss):
             clamp=False,
             symmetric=symmetric,
             reduction=reduction,
+            label_mode=label_mode,
             chunk_size=chunk_size,
+            gather_distributed=gather_distributed,
+            queue=queue,
         )
 
     def _repr_fields(self) -> dict[str, object]:

@@ -1,0 +1,223 @@
+"""Hard-positive weighting: per-anchor weights that up-weight pairs whose views disagree.
+
+Two schemes, both returning detached per-sample weights ``"b"`` with mean 1, to pass as
+``loss(a, b, weights=w)`` (a symmetric loss applies them to both directions):
+
+* :func:`dclw_weights`, the published weighting of Yeh et al. 2021 (DCLW),
+  ``w_i = 2 - B * softmax_i(cos(a_i, b_i) / sigma)``. In DCLW proper it multiplies the positive
+  logit of the decoupled loss; here it scales each anchor's whole term, which is how it
+  composes with every loss of this package.
+* :class:`HardPositiveWeighting` / :func:`hard_positive_weights`: **this project's design**,
+  motivated by the "hard-positive samples weighting" of CLMM (Jing et al. 2026), whose
+  equations are not public; it is *not* a reproduction of that paper.
+  ``w_i = B * softmax_i(-beta * cos(a_i, b_i))`` (or a focal variant), clamped to
+  ``[min_weight, max_weight]`` and renormalised to mean 1. The gradient of an InfoNCE row
+  vanishes as its positive becomes easy (``d loss / d s_ii = -(1 - p_ii) / tau``), so the batch
+  mean is dominated by easy pairs; these weights move it back to the pairs whose modalities
+  are still far apart.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mmcontrast._checks import check_choice, check_finite_number, check_pair
+
+__all__ = ["HardPositiveWeighting", "dclw_weights", "hard_positive_weights", "linear_warmup"]
+
+WeightingKind = Literal["softmax", "focal"]
+
+
+def _positive_cosines(owner: str, a: Tensor, b: Tensor) -> Tensor:
+    a, b = check_pair(owner, a, b)
+    dtype = torch.promote_types(a.dtype, torch.float32)
+    eps = torch.finfo(a.dtype).eps
+    za = F.normalize(a.detach().to(dtype), dim=1, eps=eps)
+    zb = F.normalize(b.detach().to(dtype), dim=1, eps=eps)
+    return (za * zb).sum(1)
+
+
+def dclw_weights(a: Tensor, b: Tensor, *, sigma: float = 0.5) -> Tensor:
+    """DCLW weights (Yeh et al. 2021): ``2 - B * softmax_i(cos(a_i, b_i) / sigma)``, detached.
+
+    Harder positives (lower cosine) get larger weights; the mean is exactly 1. Very easy pairs
+    can get negative weights when ``B * softmax_i > 2``, as in the published formula.
+
+    Args:
+        a: first modality or view.
+        b: second modality or view, paired row by row.
+        sigma: softmax temperature ``> 0`` (0.5 in the paper and in lightly's ``DCLWLoss``).
+
+    Returns:
+        Per-sample weights.
+
+    Shapes:
+        a: ``"b d"``; b: ``"b d"``; output: ``"b"``.
+
+    Example:
+        >>> import torch
+        >>> w = dclw_weights(torch.randn(8, 4), torch.randn(8, 4))
+        >>> w.shape, round(float(w.mean()), 6)
+        (torch.Size([8]), 1.0)
+    """
+    owner = "dclw_weights"
+    sigma = check_finite_number(owner, "sigma", sigma, low=0.0, low_open=True)
+    cos = _positive_cosines(owner, a, b)
+    return 2.0 - cos.shape[0] * torch.softmax(cos / sigma, dim=0)
+
+
+def hard_positive_weights(
+    a: Tensor,
+    b: Tensor,
+    *,
+    beta: float = 2.0,
+    kind: WeightingKind = "softmax",
+    gamma: float = 1.0,
+    temperature: float = 0.1,
+    min_weight: float = 0.1,
+    max_weight: float = 5.0,
+) -> Tensor:
+    """Hard-positive weights (this project's design; see the module docs), detached, mean 1.
+
+    ``kind="softmax"``: ``w_i = B * softmax_i(-beta * cos(a_i, b_i))`` (``beta = 0`` gives
+    all ones). ``kind="focal"``: ``w_i = (1 - p_i)^gamma`` with ``p_i`` the cross-modal softmax
+    probability of the positive at ``temperature``, averaged over both directions, renormalised.
+    Both are then clamped to ``[min_weight, max_weight]`` and renormalised to mean 1.
+
+    Args:
+        a: first modality or view.
+        b: second modality or view, paired row by row.
+        beta: hardness concentration ``>= 0`` on the cosine (``"softmax"``).
+        kind: ``"softmax"`` or ``"focal"``.
+        gamma: focal exponent ``>= 0`` (``"focal"``).
+        temperature: ``> 0``, for the focal probabilities.
+        min_weight: lower clamp ``>= 0``.
+        max_weight: upper clamp ``>= min_weight``.
+
+    Returns:
+        Per-sample weights.
+
+    Shapes:
+        a: ``"b d"``; b: ``"b d"``; output: ``"b"``.
+
+    Example:
+        >>> import torch
+        >>> a = torch.randn(6, 4)
+        >>> b = a.clone()
+        >>> b[0] = -a[0]  # one pair whose modalities disagree
+        >>> w = hard_positive_weights(a, b, beta=2.0)
+        >>> int(w.argmax()), round(float(w.mean()), 6)
+        (0, 1.0)
+    """
+    owner = "hard_positive_weights"
+    beta = check_finite_number(owner, "beta", beta, low=0.0)
+    check_choice(owner, "kind", kind, ("softmax", "focal"))
+    gamma = check_finite_number(owner, "gamma", gamma, low=0.0)
+    temperature = check_finite_number(owner, "temperature", temperature, low=0.0, low_open=True)
+    low = check_finite_number(owner, "min_weight", min_weight, low=0.0)
+    high = check_finite_number(owner, "max_weight", max_weight, low=low)
+    if kind == "softmax":
+        cos = _positive_cosines(owner, a, b)
+        weights = cos.shape[0] * torch.softmax(-beta * cos, dim=0)
+    else:
+        a, b = check_pair(owner, a, b)
+        dtype = torch.promote_types(a.dtype, torch.float32)
+        eps = torch.finfo(a.dtype).eps
+        za = F.normalize(a.detach().to(dtype), dim=1, eps=eps)
+        zb = F.normalize(b.detach().to(dtype), dim=1, eps=eps)
+        logits = za @ zb.T / temperature
+        p = 0.5 * (logits.softmax(dim=1).diagonal() + logits.softmax(dim=0).diagonal())
+        weights = (1.0 - p).clamp(min=0.0) ** gamma
+        weights = weights / weights.mean().clamp(min=torch.finfo(dtype).tiny)
+    weights = weights.clamp(min=low, max=high)
+    return weights / weights.mean()
+
+
+class HardPositiveWeighting(nn.Module):
+    """Module form of :func:`hard_positive_weights` (this project's design, not CLMM's).
+
+    ``beta`` is a plain attribute so that a schedule can change it, e.g. the linear warm-up
+    over the first 10 % of training that this design recommends, because early embeddings
+    are random and "hard" is noise there::
+
+        weighting.beta = linear_warmup(2.0, progress=epoch / epochs)
+
+    Args:
+        beta: hardness concentration ``>= 0``.
+        kind: ``"softmax"`` or ``"focal"``.
+        gamma: focal exponent.
+        temperature: temperature of the focal probabilities.
+        min_weight: lower clamp.
+        max_weight: upper clamp.
+
+    Shapes:
+        a: ``"b d"``; b: ``"b d"``; output: ``"b"``.
+
+    Example:
+        >>> import torch
+        >>> from mmcontrast.losses import HardNegativeLoss, HardPositiveWeighting
+        >>> criterion, weighting = HardNegativeLoss(), HardPositiveWeighting(beta=2.0)
+        >>> a, b = torch.randn(16, 8), torch.randn(16, 8)
+        >>> loss = criterion(a, b, weights=weighting(a, b))
+        >>> loss.shape
+        torch.Size([])
+    """
+
+    def __init__(
+        self,
+        beta: float = 2.0,
+        *,
+        kind: WeightingKind = "softmax",
+        gamma: float = 1.0,
+        temperature: float = 0.1,
+        min_weight: float = 0.1,
+        max_weight: float = 5.0,
+    ) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.beta = check_finite_number(owner, "beta", beta, low=0.0)
+        self.kind: WeightingKind = kind
+        check_choice(owner, "kind", kind, ("softmax", "focal"))
+        self.gamma = check_finite_number(owner, "gamma", gamma, low=0.0)
+        self.temperature = check_finite_number(
+            owner, "temperature", temperature, low=0.0, low_open=True
+        )
+        self.min_weight = check_finite_number(owner, "min_weight", min_weight, low=0.0)
+        self.max_weight = check_finite_number(owner, "max_weight", max_weight, low=min_weight)
+
+    def forward(self, a: Tensor, b: Tensor) -> Tensor:
+        """Per-sample weights (detached, mean 1)."""
+        return hard_positive_weights(
+            a,
+            b,
+            beta=self.beta,
+            kind=self.kind,
+            gamma=self.gamma,
+            temperature=self.temperature,
+            min_weight=self.min_weight,
+            max_weight=self.max_weight,
+        )
+
+    def extra_repr(self) -> str:
+        """The hyperparameters."""
+        return (
+            f"beta={self.beta}, kind={self.kind!r}, gamma={self.gamma}, "
+            f"temperature={self.temperature}, min_weight={self.min_weight}, "
+            f"max_weight={self.max_weight}"
+        )
+
+
+def linear_warmup(target: float, progress: float, *, warmup: float = 0.1) -> float:
+    """``target * min(1, progress / warmup)``: a linear ramp over the first ``warmup`` fraction.
+
+    Example:
+        >>> linear_warmup(2.0, 0.05), linear_warmup(2.0, 0.5)
+        (1.0, 2.0)
+    """
+    warmup = check_finite_number("linear_warmup", "warmup", warmup, low=0.0, low_open=True)
+    progress = check_finite_number("linear_warmup", "progress", progress, low=0.0)
+    return target * min(1.0, progress / warmup)
