@@ -19,3 +19,18 @@ def test_drop_in_example_runs() -> None:
     )
     assert "HardNegativeLoss: held-out top-1 retrieval" in result.stdout
     assert "InfoNCE: held-out top-1 retrieval" in result.stdout
+
+
+def test_distributed_example_matches_single_process() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "distributed_loss.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("rank")]
+    assert len(lines) == 2
+    for line in lines:
+        difference = float(line.rsplit(" ", 1)[-1])
+        assert difference < 1e-12

@@ -31,16 +31,18 @@ def gather_with_grad(x: Tensor) -> Tensor:
     ranks of the gradients they computed for it, so that the mean of the ranks' losses has
     the single-process gradient once DDP averages.
     """
-    from torch.distributed._functional_collectives import all_gather_tensor_autograd
+    from torch.distributed import _functional_collectives as fc
 
-    return _wait(all_gather_tensor_autograd(x.contiguous(), 0, _world_group()))
+    gather = getattr(fc, "all_gather_single_autograd", None) or fc.all_gather_tensor_autograd
+    return _wait(gather(x.contiguous(), 0, _world_group()))
 
 
 def gather_without_grad(x: Tensor) -> Tensor:
     """``cat`` of ``x`` (ids, labels, masks) over the ranks, in rank order."""
-    from torch.distributed._functional_collectives import all_gather_tensor
+    from torch.distributed import _functional_collectives as fc
 
-    return _wait(all_gather_tensor(x.contiguous(), 0, _world_group()))
+    gather = getattr(fc, "all_gather_single", None) or fc.all_gather_tensor
+    return _wait(gather(x.contiguous(), 0, _world_group()))
 
 
 def _world_group() -> dist.ProcessGroup:
