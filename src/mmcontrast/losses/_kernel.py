@@ -219,6 +219,7 @@ def _accumulate(
     rows: _Stats,
     cols: _Stats | None,
     work: Tensor,
+    work2: Tensor,
     scales: tuple[Tensor | float, Tensor | float],
     cfg: KernelConfig,
     counting: bool,
@@ -233,6 +234,20 @@ def _accumulate(
         rows.num[r0:r1] = keep.sum(1)
         if cols is not None:
             cols.num.add_(keep.sum(0))
+    if cfg.fixed_shift and cfg.beta == 1.0 and rows.sum2 is not None:
+        # beta = 1: exp(2 l) = exp(l)^2, so one exponential gives both sums.
+        e = _exp_into(work, tile, None, scale2, 1)
+        rows.sum2[r0:r1] = e.sum(1)
+        if cols is None:
+            rows.sum1[r0:r1] = torch.linalg.vector_norm(e, dim=1).square()
+            return cols
+        # (vector_norm along dim 0 is an order of magnitude slower than a square and a sum)
+        squared = torch.mul(e, e, out=work2[: e.shape[0]])
+        rows.sum1[r0:r1] = squared.sum(1)
+        if cols.sum2 is not None:
+            cols.sum2.add_(e.sum(0))
+        cols.sum1.add_(squared.sum(0))
+        return cols
     if cfg.fixed_shift:
         # Shifted by the bound 1: one exponential serves rows and columns.
         e = _exp_into(work, tile, None, scale1, 1)
@@ -282,6 +297,13 @@ def _negative_gradient(
     scale1, scale2 = scales
     work1, work2, work3 = works
     r_shift, r_coef1, r_coef2 = (x[r0:r1] for x in row)
+    if cfg.fixed_shift and cfg.beta == 1.0:
+        # e1 = e2^2: d loss / d l_ij = e2_ij ((rc1_i + cc1_j) e2_ij - (rc2_i + cc2_j))
+        e2 = _exp_into(work3, tile, None, scale2, 1)
+        coef1 = _coefficients(work2, r_coef1, None if col is None else col[1])
+        grad = torch.mul(e2, coef1, out=work1[: tile.shape[0]])
+        grad.sub_(_coefficients(work2, r_coef2, None if col is None else col[2]))
+        return grad.mul_(e2)
     if cfg.fixed_shift:
         # d loss / d l_ij = (rc1_i + cc1_j) e1_ij - (rc2_i + cc2_j) e2_ij
         grad = _exp_into(work1, tile, None, scale1, 1)
@@ -335,7 +357,7 @@ def _forward_multi(
         raw = _raw_tile(ops, r0, r1, sim)
         is_pos, is_neg = _multi_masks(ops, r0, r1, cfg)
         tile = torch.where(is_neg, raw, neg_inf, out=negatives[: r1 - r0])
-        _accumulate(tile, r0, r1, rows, None, work, scales, cfg, True)
+        _accumulate(tile, r0, r1, rows, None, work, work, scales, cfg, True)
 
         # Positives: log mean_p exp(l_p), shifted by their maximum.
         count = is_pos.sum(1)
@@ -412,12 +434,13 @@ def _forward_single(ops: _Operands, inv_tau: Tensor, cfg: KernelConfig, counting
     cols = _new_stats(m, q, cfg.beta, start, 0 if counting else n - 1) if cfg.dual else None
     step = _tile_rows(n, m, cfg.chunk_size, q.device)
     work = q.new_empty(min(step, n), m)
+    work2 = q.new_empty(min(step, n), m) if cfg.dual and cfg.beta == 1.0 else work
     sim = None if stored is not None else q.new_empty(min(step, n), m)
     for r0 in range(0, n, step):
         r1 = min(n, r0 + step)
         tile = _raw_tile(ops, r0, r1, sim)
         _mask_single_(tile, r0, r1, ops)  # in place: the stored matrix stays masked
-        cols = _accumulate(tile, r0, r1, rows, cols, work, scales, cfg, counting)
+        cols = _accumulate(tile, r0, r1, rows, cols, work, work2, scales, cfg, counting)
 
     lp = pos * inv_tau
     losses, clamps, counts, saved = [], [], [], []
