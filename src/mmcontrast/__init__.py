@@ -1,8 +1,8 @@
 """mmcontrast: composable parts for multimodal contrastive learning in activity recognition.
 
-Subpackages: :mod:`~mmcontrast.losses`, :mod:`~mmcontrast.encoders`,
-:mod:`~mmcontrast.augment`, :mod:`~mmcontrast.fusion`, :mod:`~mmcontrast.heads` and
-:mod:`~mmcontrast.data`.
+Subpackages: `mmcontrast.losses`, `mmcontrast.encoders`,
+`mmcontrast.augment`, `mmcontrast.fusion`, `mmcontrast.heads` and
+`mmcontrast.data`.
 """
 
 from mmcontrast import augment, data, encoders, fusion, heads, losses

@@ -1,11 +1,11 @@
 """Contrastive losses for paired modalities or views.
 
-Pairwise losses: :class:`InfoNCE`, :class:`DebiasedContrastiveLoss`, :class:`HardNegativeLoss`
-(with :class:`LearnableTemperature` and :class:`EmbeddingQueue` as injectable collaborators),
-:class:`CMKMLoss` (teacher-guided mining) and :class:`MultiModalLoss` for more than two
-modalities. Per-anchor weighting: :func:`dclw_weights`, :class:`HardPositiveWeighting`.
-Masks for HAR false negatives: :func:`negative_mask`, :func:`overlap_mask`. Functional twins
-live in :mod:`mmcontrast.losses.functional`.
+Pairwise losses: `InfoNCE`, `DebiasedContrastiveLoss`, `HardNegativeLoss`
+(with `LearnableTemperature` and `EmbeddingQueue` as injectable collaborators),
+`CMKMLoss` (teacher-guided mining) and `MultiModalLoss` for more than two
+modalities. Per-anchor weighting: `dclw_weights`, `HardPositiveWeighting`.
+Masks for HAR false negatives: `negative_mask`, `overlap_mask`. Functional twins
+live in `mmcontrast.losses.functional`.
 """
 
 from mmcontrast.losses import functional

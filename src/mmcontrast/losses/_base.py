@@ -29,11 +29,11 @@ __all__ = ["PairwiseContrastiveLoss"]
 
 
 class PairwiseContrastiveLoss(nn.Module):
-    """Stores validated hyperparameters and calls :func:`contrastive_terms`.
+    """Stores validated hyperparameters and calls `contrastive_terms`.
 
     Subclasses only choose which hyperparameters a user may set; the math lives in
-    :mod:`mmcontrast.losses.functional`. Collaborators are injected: a
-    :class:`LearnableTemperature` instead of a float, an :class:`EmbeddingQueue` for extra
+    `mmcontrast.losses.functional`. Collaborators are injected: a
+    `LearnableTemperature` instead of a float, an `EmbeddingQueue` for extra
     negatives (pushed after each training-mode forward).
     """
 

@@ -90,7 +90,7 @@ def cmkm_terms(
 ) -> Tensor:
     """Per-anchor CMC-CMKM terms ``"(2b)"``: the ``a`` anchors, then the ``b`` anchors.
 
-    See :func:`cmkm_loss` for the arguments. With ``training=False`` this is the plain
+    See `cmkm_loss` for the arguments. With ``training=False`` this is the plain
     symmetric CMC InfoNCE of the students (the released code's validation loss), so training
     and validation values are not comparable.
 

@@ -1,14 +1,14 @@
 """The tiled contrastive-loss kernel shared by every pairwise loss in this package.
 
-One custom :class:`torch.autograd.Function` evaluates the estimator of
-:mod:`mmcontrast.losses._estimator` (hard negatives; debiased at ``beta = 0``; InfoNCE at
+One custom `torch.autograd.Function` evaluates the estimator of
+`mmcontrast.losses._estimator` (hard negatives; debiased at ``beta = 0``; InfoNCE at
 ``beta = 0, tau_plus = 0``) for every row of ``S = q @ k.T`` between L2-normalised rows, and,
 in ``dual`` mode, for every column too (the symmetric cross-modal loss gets both directions
 from one matrix).
 
 * Masked entries (positives, self-similarity, excluded pairs) are set to ``-inf`` before any
   exponential; each row is shifted by its own maximum negative, or, when
-  :func:`fixed_shift_is_safe`, by the bound 1 so that one exponential serves rows and columns.
+  `fixed_shift_is_safe`, by the bound 1 so that one exponential serves rows and columns.
 * The gradient is written in closed form and evaluated tile by tile in ``backward``.
   ``store=True`` keeps ``S`` (three GEMMs in total, like the bare matmul floor);
   ``store=False`` recomputes the tiles (one more GEMM, memory ``O(tile_rows * m)``).
@@ -58,7 +58,7 @@ class KernelConfig:
         store: keep the similarity matrix for backward instead of recomputing it.
         chunk_size: upper bound on the rows of one tile (``None``: chosen from the size).
         fixed_shift: shift by the bound 1 instead of each row's maximum (see
-            :func:`fixed_shift_is_safe`).
+            `fixed_shift_is_safe`).
         inv_tau: ``1 / tau`` as a Python float when the temperature is a constant (one fused
             pass per exponential); ``None`` for a tensor temperature.
         multi_positive: positives come from ``pos_mask`` / equal labels / ``pos_idx`` and a row
@@ -596,7 +596,7 @@ def _ops(
 
 
 class KernelOutput(NamedTuple):
-    """Per-anchor outputs of :func:`contrastive_kernel`."""
+    """Per-anchor outputs of `contrastive_kernel`."""
 
     loss: Tensor
     clamped: Tensor

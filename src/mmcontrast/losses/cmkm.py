@@ -17,7 +17,7 @@ class CMKMLoss(nn.Module):
 
     Frozen unimodal teachers mine extra positives (their top-``k`` neighbours), intra-modal
     negatives join the denominator, and optionally the teachers' connectivity prunes likely
-    false negatives and weights the terms; see :func:`mmcontrast.losses.functional.cmkm_loss`
+    false negatives and weights the terms; see `mmcontrast.losses.functional.cmkm_loss`
     for every option. In ``eval()`` mode the module computes plain CMC InfoNCE, as the
     released code does for validation (so training and validation losses differ in kind).
 

@@ -15,7 +15,7 @@ class DebiasedContrastiveLoss(PairwiseContrastiveLoss):
 
     Per anchor, ``Ng = (sum_j exp(l_j) - tau_plus * K * exp(p)) / (1 - tau_plus)``, clamped
     below at ``K * exp(-1/temperature)``; the loss is ``-log(exp(p) / (exp(p) + Ng))``. It is
-    :class:`HardNegativeLoss` with ``beta = 0``. Not to be confused with the *decoupled*
+    `HardNegativeLoss` with ``beta = 0``. Not to be confused with the *decoupled*
     contrastive loss (Yeh et al.), which some libraries also call "DCL".
 
     Args:
@@ -29,7 +29,7 @@ class DebiasedContrastiveLoss(PairwiseContrastiveLoss):
             ``"positive"`` (supervised-contrastive positives).
         chunk_size: tile rows for the ``O(B * chunk_size)`` memory path.
         gather_distributed: candidates from every ``torch.distributed`` rank, with gradients.
-        queue: an :class:`EmbeddingQueue` of extra negatives.
+        queue: an `EmbeddingQueue` of extra negatives.
 
     Shapes:
         a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` / ``"b"``

@@ -150,8 +150,8 @@ def contrastive_terms(
 ) -> ContrastiveTerms:
     """Per-anchor terms of the hard-negative / debiased / InfoNCE family.
 
-    This is the common core of :func:`info_nce`, :func:`debiased_loss` and
-    :func:`hard_negative_loss`; use it to weight, mask or log anchors yourself, or to read
+    This is the common core of `info_nce`, `debiased_loss` and
+    `hard_negative_loss`; use it to weight, mask or log anchors yourself, or to read
     the clamped fraction without a host synchronisation.
 
     Args:
@@ -177,7 +177,7 @@ def contrastive_terms(
             ``num_positives``.
         neg_mask: optional bool ``"b b"``: ``False`` at ``[i, j]`` removes sample ``j`` from
             anchor ``i``'s negatives. Masks apply to both directions of a symmetric loss.
-        queue: extra negatives from an :class:`~mmcontrast.losses.EmbeddingQueue` state.
+        queue: extra negatives from an `mmcontrast.losses.EmbeddingQueue` state.
         chunk_size: ``None`` keeps the similarity matrix for backward; an int recomputes it in
             tiles of at most ``chunk_size`` rows, so memory is ``O(B * chunk_size)``; the value
             and gradients are the same.
@@ -187,7 +187,7 @@ def contrastive_terms(
         owner: the name used in error messages.
 
     Returns:
-        :class:`ContrastiveTerms` with one entry per local anchor.
+        `ContrastiveTerms` with one entry per local anchor.
 
     Shapes:
         a: ``"b d"``; b: ``"b d"``; labels, groups: ``"b"``; pos_mask, neg_mask: ``"b b"``;
@@ -509,7 +509,7 @@ def hard_negative_loss(
         b: second modality or view, paired row by row with ``a``.
         temperature: ``tau > 0``. The hardness weight uses ``beta * cos / tau``, so ``beta``
             is portable only to implementations that put ``tau`` in the same place.
-        beta: hardness concentration ``>= 0``; ``0`` gives :func:`debiased_loss`.
+        beta: hardness concentration ``>= 0``; ``0`` gives `debiased_loss`.
         tau_plus: class prior in ``[0, 1)``.
         negatives: ``"cross"`` or ``"all"``.
         clamp: floor the negative estimate at ``K * exp(-1/temperature)``.

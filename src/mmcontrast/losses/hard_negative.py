@@ -20,8 +20,8 @@ class HardNegativeLoss(PairwiseContrastiveLoss):
         Ng   = max((R - tau_plus * K * exp(p)) / (1 - tau_plus), K * exp(-1/temperature))
         loss = -log(exp(p) / (exp(p) + Ng))
 
-    ``beta = 0`` is :class:`DebiasedContrastiveLoss`; ``beta = 0, tau_plus = 0`` is
-    :class:`InfoNCE`. The weights are not detached, as in the reference implementation.
+    ``beta = 0`` is `DebiasedContrastiveLoss`; ``beta = 0, tau_plus = 0`` is
+    `InfoNCE`. The weights are not detached, as in the reference implementation.
     ``K`` is each anchor's real negative count; the released multimodal code of Choi et al.
     uses ``2B - 2`` in the cross-modal loss and broadcasts a ``(2B, 1)`` tensor against a
     ``(2B,)`` one; neither deviation is reproduced (see the losses guide).
@@ -29,10 +29,10 @@ class HardNegativeLoss(PairwiseContrastiveLoss):
     The paper's UTD-MHAD setting (Choi, Beedu, Essa 2023, Table 1) is ``temperature=0.1,
     beta=1.0, tau_plus=0.037`` with batches of 64. With ``tau_plus > 0`` and a small
     temperature the clamp can catch most anchors once positives align, which silences the
-    negatives; :meth:`terms` exposes the clamp mask to monitor it.
+    negatives; `terms` exposes the clamp mask to monitor it.
 
     Args:
-        temperature: ``tau > 0``, or a :class:`LearnableTemperature`.
+        temperature: ``tau > 0``, or a `LearnableTemperature`.
         beta: hardness concentration ``>= 0``.
         tau_plus: class prior in ``[0, 1)``.
         negatives: ``"cross"`` (CMC) or ``"all"`` (SimCLR 2B-view).
@@ -43,7 +43,7 @@ class HardNegativeLoss(PairwiseContrastiveLoss):
             ``"positive"`` (supervised-contrastive positives).
         chunk_size: tile rows for the ``O(B * chunk_size)`` memory path.
         gather_distributed: candidates from every ``torch.distributed`` rank, with gradients.
-        queue: an :class:`EmbeddingQueue` of extra negatives.
+        queue: an `EmbeddingQueue` of extra negatives.
 
     Shapes:
         a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` / ``"b"``

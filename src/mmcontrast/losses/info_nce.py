@@ -13,11 +13,11 @@ __all__ = ["InfoNCE"]
 class InfoNCE(PairwiseContrastiveLoss):
     """InfoNCE between two modalities (``negatives="cross"``) or NT-Xent (``"all"``).
 
-    See :func:`mmcontrast.losses.functional.info_nce` for the definition. Call it as
-    ``loss(a, b, labels=None)``; :meth:`terms` returns the per-anchor terms.
+    See `mmcontrast.losses.functional.info_nce` for the definition. Call it as
+    ``loss(a, b, labels=None)``; `terms` returns the per-anchor terms.
 
     Args:
-        temperature: ``tau > 0``, or a :class:`LearnableTemperature`.
+        temperature: ``tau > 0``, or a `LearnableTemperature`.
         negatives: ``"cross"`` (CMC: ``B - 1`` cross-modal negatives per anchor) or ``"all"``
             (SimCLR: the ``2B - 2`` other rows of ``cat(a, b)``).
         symmetric: add the ``b -> a`` direction (``"cross"`` only).
@@ -27,7 +27,7 @@ class InfoNCE(PairwiseContrastiveLoss):
         chunk_size: ``None`` for the plain path, or tile rows for the ``O(B * chunk_size)``
             memory path (same value and gradients).
         gather_distributed: candidates from every ``torch.distributed`` rank, with gradients.
-        queue: an :class:`EmbeddingQueue` of extra negatives.
+        queue: an `EmbeddingQueue` of extra negatives.
 
     Shapes:
         a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` / ``"b"``

@@ -90,7 +90,7 @@ def negative_mask(
         recording: recording id per sample.
         start: window start times (with ``recording`` and ``length``).
         length: window length(s).
-        min_gap: see :func:`overlap_mask`.
+        min_gap: see `overlap_mask`.
 
     Returns:
         A bool matrix.

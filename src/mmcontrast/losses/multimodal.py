@@ -24,10 +24,10 @@ class MultiModalLoss(nn.Module):
     when the inner loss is). ``pairs="core"`` is CMC's core view: the mean of
     ``loss(z_core, z_m)`` over the other ``M - 1`` modalities. Masks, labels, groups and weights
     are passed to every pair unchanged (they describe samples, not modalities). Do not give the
-    inner loss an :class:`EmbeddingQueue`: one queue would mix the modalities of several pairs.
+    inner loss an `EmbeddingQueue`: one queue would mix the modalities of several pairs.
 
     Args:
-        loss: a pairwise loss called as ``loss(a, b, **extras)``, e.g. :class:`HardNegativeLoss`.
+        loss: a pairwise loss called as ``loss(a, b, **extras)``, e.g. `HardNegativeLoss`.
         pairs: ``"all"`` or ``"core"``.
         core: the core modality's key (``pairs="core"`` only).
 

@@ -17,7 +17,7 @@ NO_ID = torch.iinfo(torch.int64).min
 
 
 class QueueState(NamedTuple):
-    """What a loss reads from an :class:`EmbeddingQueue` (``k`` = queue size).
+    """What a loss reads from an `EmbeddingQueue` (``k`` = queue size).
 
     Attributes:
         keys_a: ``"k d"`` L2-normalised past embeddings of the first modality or view.
@@ -92,7 +92,7 @@ class EmbeddingQueue(nn.Module):
         self.register_buffer("pointer", torch.zeros((), dtype=torch.long, device=device))
 
     def state(self) -> QueueState:
-        """The current contents (the buffers themselves; :meth:`push` writes into them)."""
+        """The current contents (the buffers themselves; `push` writes into them)."""
         return QueueState(self.keys_a, self.keys_b, self.labels, self.groups, self.filled)
 
     @torch.no_grad()

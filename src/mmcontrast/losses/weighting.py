@@ -3,11 +3,11 @@
 Two schemes, both returning detached per-sample weights ``"b"`` with mean 1, to pass as
 ``loss(a, b, weights=w)`` (a symmetric loss applies them to both directions):
 
-* :func:`dclw_weights`, the published weighting of Yeh et al. 2021 (DCLW),
+* `dclw_weights`, the published weighting of Yeh et al. 2021 (DCLW),
   ``w_i = 2 - B * softmax_i(cos(a_i, b_i) / sigma)``. In DCLW proper it multiplies the positive
   logit of the decoupled loss; here it scales each anchor's whole term, which is how it
   composes with every loss of this package.
-* :class:`HardPositiveWeighting` / :func:`hard_positive_weights`: **this project's design**,
+* `HardPositiveWeighting` / `hard_positive_weights`: **this project's design**,
   motivated by the "hard-positive samples weighting" of CLMM (Jing et al. 2026), whose
   equations are not public; it is *not* a reproduction of that paper.
   ``w_i = B * softmax_i(-beta * cos(a_i, b_i))`` (or a focal variant), clamped to
@@ -138,7 +138,7 @@ def hard_positive_weights(
 
 
 class HardPositiveWeighting(nn.Module):
-    """Module form of :func:`hard_positive_weights` (this project's design, not CLMM's).
+    """Module form of `hard_positive_weights` (this project's design, not CLMM's).
 
     ``beta`` is a plain attribute so that a schedule can change it, e.g. the linear warm-up
     over the first 10 % of training that this design recommends, because early embeddings
