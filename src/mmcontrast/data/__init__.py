@@ -1,3 +1,53 @@
-"""Datasets, splits and synthetic paired data (filled by a later release)."""
+"""Real paired IMU + skeleton data, preprocessing and evaluation protocols.
 
-__all__: list[str] = []
+* Loaders: :func:`load_utd_mhad` / :func:`read_utd_mhad` (UTD-MHAD ``.mat`` files, cached).
+* Containers: :class:`Recordings` (native lengths) and :class:`PairedDataset` (preprocessed,
+  a ``torch.utils.data.Dataset``).
+* Protocols: :func:`cross_subject_split`, :func:`subject_split`, :func:`label_fraction_subset`.
+
+Real data files live outside the repository; nothing here embeds or downloads them.
+"""
+
+from mmcontrast.data.dataset import PairedDataset, SplitDatasets
+from mmcontrast.data.preprocessing import RESAMPLE_METHODS, Resample, recenter_skeleton, resample
+from mmcontrast.data.recordings import Recordings
+from mmcontrast.data.splits import (
+    LABEL_FRACTIONS,
+    PROTOCOLS,
+    Protocol,
+    Split,
+    cross_subject_split,
+    label_fraction_subset,
+    subject_split,
+)
+from mmcontrast.data.utd_mhad import (
+    UTD_MHAD_CLASSES,
+    UTD_MHAD_JOINTS,
+    UTD_MHAD_MISSING,
+    load_utd_mhad,
+    parse_utd_mhad_name,
+    read_utd_mhad,
+)
+
+__all__ = [
+    "LABEL_FRACTIONS",
+    "PROTOCOLS",
+    "RESAMPLE_METHODS",
+    "UTD_MHAD_CLASSES",
+    "UTD_MHAD_JOINTS",
+    "UTD_MHAD_MISSING",
+    "PairedDataset",
+    "Protocol",
+    "Recordings",
+    "Resample",
+    "Split",
+    "SplitDatasets",
+    "cross_subject_split",
+    "label_fraction_subset",
+    "load_utd_mhad",
+    "parse_utd_mhad_name",
+    "read_utd_mhad",
+    "recenter_skeleton",
+    "resample",
+    "subject_split",
+]
