@@ -1,6 +1,8 @@
-"""Real paired IMU + skeleton data, preprocessing and evaluation protocols.
+"""Real and synthetic paired IMU + skeleton data, preprocessing and evaluation protocols.
 
 * Loaders: :func:`load_utd_mhad` / :func:`read_utd_mhad` (UTD-MHAD ``.mat`` files, cached).
+* Synthetic data: :func:`make_synthetic` / :func:`synthetic_recordings`, a paired generator
+  whose wrist IMU is derived physically from the skeleton (:func:`simulate_imu`).
 * Containers: :class:`Recordings` (native lengths) and :class:`PairedDataset` (preprocessed,
   a ``torch.utils.data.Dataset``).
 * Protocols: :func:`cross_subject_split`, :func:`subject_split`, :func:`label_fraction_subset`.
@@ -9,6 +11,7 @@ Real data files live outside the repository; nothing here embeds or downloads th
 """
 
 from mmcontrast.data.dataset import PairedDataset, SplitDatasets
+from mmcontrast.data.imu import STANDARD_GRAVITY, Motion, simulate_imu
 from mmcontrast.data.preprocessing import RESAMPLE_METHODS, Resample, recenter_skeleton, resample
 from mmcontrast.data.recordings import Recordings
 from mmcontrast.data.splits import (
@@ -20,6 +23,7 @@ from mmcontrast.data.splits import (
     label_fraction_subset,
     subject_split,
 )
+from mmcontrast.data.synthetic import SYNTHETIC_CLASSES, make_synthetic, synthetic_recordings
 from mmcontrast.data.utd_mhad import (
     UTD_MHAD_CLASSES,
     UTD_MHAD_JOINTS,
@@ -33,9 +37,12 @@ __all__ = [
     "LABEL_FRACTIONS",
     "PROTOCOLS",
     "RESAMPLE_METHODS",
+    "STANDARD_GRAVITY",
+    "SYNTHETIC_CLASSES",
     "UTD_MHAD_CLASSES",
     "UTD_MHAD_JOINTS",
     "UTD_MHAD_MISSING",
+    "Motion",
     "PairedDataset",
     "Protocol",
     "Recordings",
@@ -45,9 +52,12 @@ __all__ = [
     "cross_subject_split",
     "label_fraction_subset",
     "load_utd_mhad",
+    "make_synthetic",
     "parse_utd_mhad_name",
     "read_utd_mhad",
     "recenter_skeleton",
     "resample",
+    "simulate_imu",
     "subject_split",
+    "synthetic_recordings",
 ]
