@@ -1,3 +1,81 @@
-"""Datasets, splits and synthetic paired data (filled by a later release)."""
+"""Real and synthetic paired IMU + skeleton data, preprocessing and evaluation protocols.
 
-__all__: list[str] = []
+* Loaders: :func:`load_utd_mhad` / :func:`read_utd_mhad` (UTD-MHAD ``.mat`` files, cached),
+  :func:`load_mmact` / :func:`read_mmact` (MMAct's assumed layout, :class:`MMActLayout`).
+* Synthetic data: :func:`make_synthetic` / :func:`synthetic_recordings`, a paired generator
+  whose wrist IMU is derived physically from the skeleton (:func:`simulate_imu`).
+* Containers: :class:`Recordings` (native lengths) and :class:`PairedDataset` (preprocessed,
+  a ``torch.utils.data.Dataset``).
+* Protocols: :func:`cross_subject_split`, :func:`subject_split`, :func:`mmact_split`,
+  :func:`label_fraction_subset`.
+
+Real data files live outside the repository; nothing here embeds or downloads them.
+"""
+
+from mmcontrast.data.dataset import PairedDataset, SplitDatasets
+from mmcontrast.data.imu import STANDARD_GRAVITY, Motion, simulate_imu
+from mmcontrast.data.mmact import (
+    MMACT_ACTIVITIES,
+    MMACT_PROTOCOLS,
+    MMActLayout,
+    MMActProtocol,
+    load_mmact,
+    mmact_split,
+    read_mmact,
+)
+from mmcontrast.data.preprocessing import RESAMPLE_METHODS, Resample, recenter_skeleton, resample
+from mmcontrast.data.recordings import Recordings
+from mmcontrast.data.splits import (
+    LABEL_FRACTIONS,
+    PROTOCOLS,
+    Protocol,
+    Split,
+    cross_subject_split,
+    label_fraction_subset,
+    subject_split,
+)
+from mmcontrast.data.synthetic import SYNTHETIC_CLASSES, make_synthetic, synthetic_recordings
+from mmcontrast.data.utd_mhad import (
+    UTD_MHAD_CLASSES,
+    UTD_MHAD_JOINTS,
+    UTD_MHAD_MISSING,
+    load_utd_mhad,
+    parse_utd_mhad_name,
+    read_utd_mhad,
+)
+
+__all__ = [
+    "LABEL_FRACTIONS",
+    "MMACT_ACTIVITIES",
+    "MMACT_PROTOCOLS",
+    "PROTOCOLS",
+    "RESAMPLE_METHODS",
+    "STANDARD_GRAVITY",
+    "SYNTHETIC_CLASSES",
+    "UTD_MHAD_CLASSES",
+    "UTD_MHAD_JOINTS",
+    "UTD_MHAD_MISSING",
+    "MMActLayout",
+    "MMActProtocol",
+    "Motion",
+    "PairedDataset",
+    "Protocol",
+    "Recordings",
+    "Resample",
+    "Split",
+    "SplitDatasets",
+    "cross_subject_split",
+    "label_fraction_subset",
+    "load_mmact",
+    "load_utd_mhad",
+    "make_synthetic",
+    "mmact_split",
+    "parse_utd_mhad_name",
+    "read_mmact",
+    "read_utd_mhad",
+    "recenter_skeleton",
+    "resample",
+    "simulate_imu",
+    "subject_split",
+    "synthetic_recordings",
+]
