@@ -69,9 +69,16 @@ def expect_shape(owner: str, name: str, t: Tensor, shape: tuple[int | None, ...]
         raise ValueError(f"{owner}: {name} must have shape {want}, got {tuple(t.shape)}")
 
 
-def _leaves(params: Any) -> list[Tensor]:
-    found: list[Tensor] = []
-    map_params(lambda t: found.append(t) or t, params)  # type: ignore[func-returns-value]
+def _leaves(params: Any, found: list[Tensor] | None = None) -> list[Tensor]:
+    found = [] if found is None else found
+    if isinstance(params, Tensor):
+        found.append(params)
+    elif isinstance(params, tuple):
+        for item in params:
+            _leaves(item, found)
+    elif isinstance(params, dict):
+        for item in params.values():
+            _leaves(item, found)
     return found
 
 

@@ -185,6 +185,8 @@ class RandomApply(Augmentation[RandomApplyParams]):
         return params._replace(applied=params.applied & applied)
 
     def _linear(self, params: RandomApplyParams) -> tuple[Tensor, int | None] | None:
+        if self.transform._linear(params.inner) is None:
+            return None
         neutral = self.transform._neutralize(params.inner, params.applied)
         return None if neutral is None else self.transform._linear(neutral)
 

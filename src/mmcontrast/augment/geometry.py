@@ -57,12 +57,13 @@ def euler_to_matrix(angles: Tensor) -> Tensor:
         True
     """
     expect_shape("euler_to_matrix", "angles", angles, (None, 3))
-    eye = torch.eye(3, device=angles.device, dtype=angles.dtype)
-    out = eye.expand(angles.shape[0], 3, 3)
-    for axis, angle in enumerate(angles.unbind(1)):
-        direction = eye[axis].expand(angles.shape[0], 3)
-        out = out @ axis_angle_to_matrix(direction, angle)
-    return out
+    (ca, cb, cc), (sa, sb, sc) = angles.cos().unbind(1), angles.sin().unbind(1)
+    entries = [
+        cb * cc, -cb * sc, sb,
+        sa * sb * cc + ca * sc, ca * cc - sa * sb * sc, -sa * cb,
+        sa * sc - ca * sb * cc, sa * cc + ca * sb * sc, ca * cb,
+    ]  # fmt: skip
+    return torch.stack(entries, dim=1).view(-1, 3, 3)
 
 
 def rotate_triads(x: Tensor, rotation: Tensor) -> Tensor:

@@ -181,10 +181,12 @@ class SkeletonRotate(Augmentation[LinearParams]):
         return params.matrix, self.pivot
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> LinearParams:
-        limit = torch.tensor(
-            [math.radians(v) for v in self.max_degrees], device=draw.device, dtype=draw.dtype
-        )
-        angles = (2 * draw.uniform(batch, 3) - 1) * limit
+        unit = 2 * draw.uniform(batch, 3) - 1
+        limits = [math.radians(v) for v in self.max_degrees]
+        if len(set(limits)) == 1:
+            angles = unit * limits[0]
+        else:  # Python scalars: no host-to-device copy
+            angles = torch.stack([unit[:, i] * limits[i] for i in range(3)], dim=1)
         return LinearParams(matrix=AF.euler_to_matrix(angles))
 
     def _repr_fields(self) -> dict[str, object]:
