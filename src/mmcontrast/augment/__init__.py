@@ -7,7 +7,7 @@ drawn in vectorised calls), a deterministic, differentiable ``apply(x, params)``
 between modalities. The kernels are in :mod:`mmcontrast.augment.functional`.
 """
 
-from mmcontrast.augment._base import Augmentation, NoParams
+from mmcontrast.augment._base import Augmentation, Draw, NoParams
 from mmcontrast.augment.compose import (
     Compose,
     ComposeParams,
@@ -60,6 +60,7 @@ __all__ = [
     "Compose",
     "ComposeParams",
     "CropParams",
+    "Draw",
     "DropParams",
     "Jitter",
     "JitterParams",

@@ -131,7 +131,10 @@ class RandomApply(Augmentation[RandomApplyParams]):
     """Apply a transform to each sample independently with probability ``p``.
 
     ``sample`` draws one Bernoulli(p) per sample and the transform's parameters for the whole
-    batch; ``apply`` transforms the batch and keeps the untouched rows of ``x`` exactly.
+    batch; ``apply`` transforms the batch and returns the skipped rows of ``x`` unchanged
+    (bit for bit, for finite inputs). Where the transform has identity parameters, the skipped
+    rows get them and the batch is transformed in one pass; otherwise the transformed and the
+    original batches are blended with ``torch.where``.
 
     Args:
         transform: the wrapped augmentation.
