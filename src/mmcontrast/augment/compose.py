@@ -1,0 +1,343 @@
+"""Containers: :class:`Compose`, :class:`RandomApply` and :class:`Paired`.
+
+:class:`Compose` is a pipeline, :class:`RandomApply` applies a transform with a per-sample
+probability, and :class:`Paired` shares one draw of time-axis transforms between modalities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple, cast, overload
+
+import torch
+from torch import Tensor, nn
+from typing_extensions import Self
+
+from mmcontrast._checks import check_probability
+from mmcontrast.augment import functional as AF
+from mmcontrast.augment._base import Augmentation, Draw, where_rows
+
+__all__ = ["Compose", "ComposeParams", "Paired", "PairedParams", "RandomApply", "RandomApplyParams"]
+
+
+def _check_augmentation(owner: str, name: str, value: object) -> Augmentation[Any]:
+    if not isinstance(value, Augmentation):
+        raise TypeError(
+            f"{owner}: {name} must be an mmcontrast Augmentation, got {type(value).__name__}"
+        )
+    return value
+
+
+class ComposeParams(NamedTuple):
+    """The parameters of each step, in order."""
+
+    steps: tuple[Any, ...]
+
+
+class RandomApplyParams(NamedTuple):
+    """Which samples are transformed (``"b"`` bool) and the wrapped transform's parameters."""
+
+    applied: Tensor
+    inner: Any
+
+
+class Compose(Augmentation[ComposeParams]):
+    """Apply transforms one after the other; ``sample`` draws every step's parameters.
+
+    Consecutive skeleton scalings, rotations and shears about the same pivot (bare or in
+    :class:`RandomApply`) are multiplied into one matrix and applied in one pass; the result
+    equals applying them one by one up to floating-point rounding.
+
+    Args:
+        transforms: the steps, in order.
+
+    Shapes:
+        x: what the steps accept; output: the shape of ``x``.
+
+    Example:
+        >>> import torch
+        >>> from mmcontrast.augment import ChannelScale, Compose, Jitter, RandomApply
+        >>> pipeline = Compose([RandomApply(Jitter(sigma=0.05), p=0.75), ChannelScale()])
+        >>> x = torch.randn(8, 50, 6)
+        >>> params = pipeline.sample(x, generator=torch.Generator().manual_seed(0))
+        >>> torch.equal(pipeline(x, params), pipeline(x, params))
+        True
+    """
+
+    def __init__(self, transforms: Sequence[Augmentation[Any]]) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        if isinstance(transforms, Augmentation) or not isinstance(transforms, Sequence):
+            raise TypeError(
+                f"{owner}: transforms must be a sequence of augmentations, got "
+                f"{type(transforms).__name__}"
+            )
+        steps = [
+            _check_augmentation(owner, f"transforms[{i}]", t) for i, t in enumerate(transforms)
+        ]
+        self.transforms = nn.ModuleList(steps)
+
+    @property
+    def temporal(self) -> bool:
+        """Whether every step acts on the time axis only (so it can be shared by modalities)."""
+        return all(t.temporal for t in self._steps())
+
+    def _sample(self, x: Tensor, batch: int, draw: Draw) -> ComposeParams:
+        return ComposeParams(
+            steps=tuple(t.sample(x, generator=draw.generator) for t in self._steps())
+        )
+
+    def _transform(self, x: Tensor, params: ComposeParams) -> Tensor:
+        if len(params.steps) != len(self.transforms):
+            raise ValueError(
+                f"{type(self).__name__}: params hold {len(params.steps)} steps for "
+                f"{len(self.transforms)} transforms"
+            )
+        pending: tuple[Tensor, int | None] | None = None  # a product of linear maps
+        for transform, step in zip(self._steps(), params.steps, strict=True):
+            linear = transform._linear(step)
+            if linear is not None:
+                transform._check_params(transform._check_input(x), step)
+                if pending is not None and pending[1] == linear[1]:
+                    linear = (linear[0] @ pending[0], linear[1])
+                elif pending is not None:
+                    x = AF.linear_about(x, pending[0], pivot=pending[1])
+                pending = linear
+                continue
+            if pending is not None:
+                x = AF.linear_about(x, pending[0], pivot=pending[1])
+                pending = None
+            x = transform.apply(x, step)
+        if pending is not None:
+            x = AF.linear_about(x, pending[0], pivot=pending[1])
+        return x
+
+    def _neutralize(self, params: ComposeParams, applied: Tensor) -> ComposeParams | None:
+        steps = [
+            t._neutralize(p, applied) for t, p in zip(self._steps(), params.steps, strict=True)
+        ]
+        if any(step is None for step in steps):
+            return None
+        return ComposeParams(steps=tuple(steps))
+
+    def __len__(self) -> int:
+        return len(self.transforms)
+
+    def _steps(self) -> list[Augmentation[Any]]:
+        return [cast("Augmentation[Any]", t) for t in self.transforms]
+
+
+class RandomApply(Augmentation[RandomApplyParams]):
+    """Apply a transform to each sample independently with probability ``p``.
+
+    ``sample`` draws one Bernoulli(p) per sample and the transform's parameters for the whole
+    batch; ``apply`` transforms the batch and returns the skipped rows of ``x`` unchanged
+    (bit for bit, for finite inputs). Where the transform has identity parameters, the skipped
+    rows get them and the batch is transformed in one pass; otherwise the transformed and the
+    original batches are blended with ``torch.where``.
+
+    Args:
+        transform: the wrapped augmentation.
+        p: application probability in ``[0, 1]``; 0 returns ``x``, 1 always applies.
+        same_on_batch: one decision for the whole batch.
+
+    Shapes:
+        x: what ``transform`` accepts; output: the shape of ``x``.
+
+    Example:
+        >>> import torch
+        >>> from mmcontrast.augment import Jitter, RandomApply
+        >>> maybe = RandomApply(Jitter(sigma=1.0), p=0.5)
+        >>> params = maybe.sample(torch.zeros(1000, 50, 6))
+        >>> 0.4 < params.applied.float().mean().item() < 0.6
+        True
+        >>> maybe
+        RandomApply(
+          p=0.5
+          (transform): Jitter(sigma=1.0)
+        )
+    """
+
+    def __init__(
+        self, transform: Augmentation[Any], *, p: float = 0.5, same_on_batch: bool = False
+    ) -> None:
+        super().__init__(same_on_batch=same_on_batch)
+        owner = type(self).__name__
+        self.transform = _check_augmentation(owner, "transform", transform)
+        self.p = check_probability(owner, "p", p)
+
+    @property
+    def temporal(self) -> bool:
+        """Whether the wrapped transform acts on the time axis only."""
+        return self.transform.temporal
+
+    def _sample(self, x: Tensor, batch: int, draw: Draw) -> RandomApplyParams:
+        applied = draw.uniform(batch) < self.p
+        return RandomApplyParams(
+            applied=applied, inner=self.transform.sample(x, generator=draw.generator)
+        )
+
+    def _transform(self, x: Tensor, params: RandomApplyParams) -> Tensor:
+        neutral = self.transform._neutralize(params.inner, params.applied)
+        if neutral is not None:  # identity parameters on the skipped rows: one pass
+            return self.transform.apply(x, neutral)
+        out = self.transform.apply(x, params.inner)
+        return where_rows(params.applied, out, x)
+
+    def _neutralize(self, params: RandomApplyParams, applied: Tensor) -> RandomApplyParams:
+        return params._replace(applied=params.applied & applied)
+
+    def _linear(self, params: RandomApplyParams) -> tuple[Tensor, int | None] | None:
+        if self.transform._linear(params.inner) is None:
+            return None
+        neutral = self.transform._neutralize(params.inner, params.applied)
+        return None if neutral is None else self.transform._linear(neutral)
+
+    def _repr_fields(self) -> dict[str, object]:
+        return {"p": self.p}
+
+
+class PairedParams(NamedTuple):
+    """The shared draw and each modality's own draw."""
+
+    shared: Any
+    own: dict[str, Any]
+
+
+class Paired(nn.Module):
+    """Augment several modalities of one batch, sharing the time-axis transforms' draw.
+
+    ``shared`` (time-axis transforms only: :class:`~mmcontrast.augment.TemporalCropResize`,
+    :class:`~mmcontrast.augment.TimeWarp`, :class:`~mmcontrast.augment.TimeMask`,
+    :class:`~mmcontrast.augment.SegmentPermute`, or containers of them) is sampled once and
+    applied to every modality. Its parameters live in normalised time, so an IMU window of
+    ``T1`` samples and a skeleton window of ``T2`` frames get the same part of the recording.
+    Then each modality named in ``own`` gets its own transform with its own draw.
+
+    Args:
+        shared: applied first, with one draw for all modalities; ``None`` for none.
+        own: per-modality transforms, keyed like the inputs.
+
+    Shapes:
+        inputs: a mapping of ``"b t ..."`` tensors with one ``b``; output: the same shapes.
+
+    Example:
+        >>> import torch
+        >>> from mmcontrast.augment import Jitter, Paired, TemporalCropResize
+        >>> paired = Paired(TemporalCropResize(scale=(0.8, 0.9)), own={"imu": Jitter()})
+        >>> batch = {"imu": torch.randn(8, 50, 6), "skeleton": torch.randn(8, 40, 20, 3)}
+        >>> out = paired(batch, generator=torch.Generator().manual_seed(0))
+        >>> {name: tuple(value.shape) for name, value in out.items()}
+        {'imu': (8, 50, 6), 'skeleton': (8, 40, 20, 3)}
+    """
+
+    def __init__(
+        self,
+        shared: Augmentation[Any] | None = None,
+        *,
+        own: Mapping[str, Augmentation[Any]] | None = None,
+    ) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        if shared is not None:
+            _check_augmentation(owner, "shared", shared)
+            if not shared.temporal:
+                raise ValueError(
+                    f"{owner}: shared must act on the time axis only (TemporalCropResize, "
+                    f"TimeWarp, TimeMask, SegmentPermute or containers of them), got {shared!r}"
+                )
+        self.shared = shared
+        own = {} if own is None else own
+        if not isinstance(own, Mapping):
+            raise TypeError(f"{owner}: own must be a mapping, got {type(own).__name__}")
+        self.own = nn.ModuleDict(
+            {name: _check_augmentation(owner, f"own[{name!r}]", t) for name, t in own.items()}
+        )
+
+    def _check_inputs(self, inputs: object) -> dict[str, Tensor]:
+        owner = type(self).__name__
+        if not isinstance(inputs, Mapping) or not inputs:
+            raise TypeError(f"{owner}: inputs must be a non-empty mapping of modality -> tensor")
+        checked = dict(inputs)
+        for name, value in checked.items():
+            if not isinstance(value, Tensor) or value.ndim < 2:
+                shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
+                raise ValueError(
+                    f'{owner}: inputs[{name!r}] must be a "b t ..." tensor, got {shape}'
+                )
+        shapes = {name: tuple(value.shape) for name, value in checked.items()}
+        if len({value.shape[0] for value in checked.values()}) != 1:
+            raise ValueError(f"{owner}: all inputs must share the batch size, got {shapes}")
+        if len({value.device for value in checked.values()}) != 1:
+            devices = {name: str(value.device) for name, value in checked.items()}
+            raise ValueError(f"{owner}: all inputs must be on one device, got {devices}")
+        missing = sorted(set(self.own) - set(checked))
+        if missing:
+            raise ValueError(
+                f"{owner}: no input for the modalities {missing}; got {sorted(checked)}"
+            )
+        return checked
+
+    def sample(
+        self, inputs: Mapping[str, Tensor], *, generator: torch.Generator | None = None
+    ) -> PairedParams:
+        """Draw the shared parameters once, then each modality's own.
+
+        Shapes:
+            inputs: a mapping of ``"b t ..."`` tensors; every output tensor: ``"b ..."``.
+        """
+        checked = self._check_inputs(inputs)
+        first = next(iter(checked.values()))
+        shared = None if self.shared is None else self.shared.sample(first, generator=generator)
+        own = {
+            name: cast("Augmentation[Any]", t).sample(checked[name], generator=generator)
+            for name, t in self.own.items()
+        }
+        return PairedParams(shared=shared, own=own)
+
+    @overload
+    def apply(self, inputs: Mapping[str, Tensor], params: PairedParams) -> dict[str, Tensor]: ...
+
+    @overload
+    def apply(self, inputs: Callable[[nn.Module], None]) -> Self: ...
+
+    def apply(self, inputs: Any, params: Any = None) -> Any:
+        """Apply the shared draw to every modality, then each modality's own.
+
+        ``apply(fn)`` with one callable is :meth:`torch.nn.Module.apply`.
+
+        Shapes:
+            inputs: a mapping of ``"b t ..."`` tensors; output: the same shapes.
+        """
+        if params is None and not isinstance(inputs, Mapping) and callable(inputs):
+            return super().apply(inputs)
+        if not isinstance(params, PairedParams):
+            raise TypeError(
+                f"{type(self).__name__}: params must be PairedParams (from sample), got "
+                f"{type(params).__name__}"
+            )
+        checked = self._check_inputs(inputs)
+        out = {}
+        for name, value in checked.items():
+            if self.shared is not None:
+                value = self.shared.apply(value, params.shared)
+            if name in self.own:
+                value = cast("Augmentation[Any]", self.own[name]).apply(value, params.own[name])
+            out[name] = value
+        return out
+
+    def forward(
+        self,
+        inputs: Mapping[str, Tensor],
+        params: PairedParams | None = None,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> dict[str, Tensor]:
+        """``apply(inputs, params)``, drawing the parameters if absent.
+
+        Shapes:
+            inputs: a mapping of ``"b t ..."`` tensors; output: the same shapes.
+        """
+        if params is None:
+            params = self.sample(inputs, generator=generator)
+        return self.apply(inputs, params)

@@ -1,0 +1,134 @@
+"""Rotation matrices and linear maps of 3-D coordinates (IMU triads, skeleton joints).
+
+Re-exported by :mod:`mmcontrast.augment.functional`, the one namespace of the kernels.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from mmcontrast.augment._base import compute_dtype, expect_shape
+
+__all__ = ["axis_angle_to_matrix", "euler_to_matrix", "linear_about", "rotate_triads"]
+
+
+def axis_angle_to_matrix(axis: Tensor, angle: Tensor) -> Tensor:
+    """Rotation matrices from axes and angles (Rodrigues' formula); ``angle = 0`` gives ``I``.
+
+    Args:
+        axis: rotation axes (normalised inside; a zero axis gives the identity).
+        angle: angles in radians.
+
+    Shapes:
+        axis: ``"b 3"``; angle: ``"b"``; output: ``"b 3 3"``.
+
+    Example:
+        >>> import math, torch
+        >>> r = axis_angle_to_matrix(torch.tensor([[0.0, 0.0, 1.0]]), torch.tensor([math.pi / 2]))
+        >>> (r[0] @ torch.tensor([1.0, 0.0, 0.0])).round(decimals=6).tolist()
+        [0.0, 1.0, 0.0]
+    """
+    owner = "axis_angle_to_matrix"
+    expect_shape(owner, "axis", axis, (None, 3))
+    expect_shape(owner, "angle", angle, (axis.shape[0],))
+    unit = axis / axis.norm(dim=1, keepdim=True).clamp_min(torch.finfo(axis.dtype).tiny)
+    ax, ay, az = unit.unbind(1)
+    zero = torch.zeros_like(ax)
+    skew = torch.stack([zero, -az, ay, az, zero, -ax, -ay, ax, zero], 1).view(-1, 3, 3)
+    eye = torch.eye(3, device=axis.device, dtype=axis.dtype)
+    sin = angle.sin().view(-1, 1, 1)
+    versine = (1 - angle.cos()).view(-1, 1, 1)
+    return eye + sin * skew + versine * (skew @ skew)
+
+
+def euler_to_matrix(angles: Tensor) -> Tensor:
+    """``Rx(a) @ Ry(b) @ Rz(c)`` from angles ``(a, b, c)`` in radians about x, y and z.
+
+    Args:
+        angles: one angle per axis.
+
+    Shapes:
+        angles: ``"b 3"``; output: ``"b 3 3"``.
+
+    Example:
+        >>> import torch
+        >>> torch.equal(euler_to_matrix(torch.zeros(2, 3)), torch.eye(3).expand(2, 3, 3))
+        True
+    """
+    expect_shape("euler_to_matrix", "angles", angles, (None, 3))
+    (ca, cb, cc), (sa, sb, sc) = angles.cos().unbind(1), angles.sin().unbind(1)
+    entries = [
+        cb * cc, -cb * sc, sb,
+        sa * sb * cc + ca * sc, ca * cc - sa * sb * sc, -sa * cb,
+        sa * sc - ca * sb * cc, sa * cc + ca * sb * sc, ca * cb,
+    ]  # fmt: skip
+    return torch.stack(entries, dim=1).view(-1, 3, 3)
+
+
+def rotate_triads(x: Tensor, rotation: Tensor) -> Tensor:
+    """Rotate every 3-axis channel triad (accelerometer, gyroscope, ...) by the same matrix.
+
+    Args:
+        x: the batch; channels ``3g .. 3g + 2`` form triad ``g``.
+        rotation: one rotation matrix per sample.
+
+    Shapes:
+        x: ``"b t (g 3)"``; rotation: ``"b 3 3"``; output: ``"b t (g 3)"``.
+
+    Example:
+        >>> import torch
+        >>> x = torch.randn(2, 50, 6)
+        >>> torch.equal(rotate_triads(x, torch.eye(3).expand(2, 3, 3)), x)
+        True
+    """
+    owner = "rotate_triads"
+    if x.ndim != 3 or x.shape[2] % 3 != 0:
+        raise ValueError(
+            f'{owner}: x must have shape "b t (g 3)" (channels in 3-axis triads), got '
+            f"{tuple(x.shape)}"
+        )
+    expect_shape(owner, "rotation", rotation, (x.shape[0], 3, 3))
+    dtype = compute_dtype(x.dtype)
+    triads = x.reshape(x.shape[0], -1, 3).to(dtype)
+    out = triads @ rotation.to(dtype).transpose(1, 2)
+    return out.reshape(x.shape).to(x.dtype)
+
+
+def linear_about(x: Tensor, matrix: Tensor, *, pivot: int | None = None) -> Tensor:
+    """Apply a linear map to every joint, about the origin or a pivot joint of each frame.
+
+    ``y = M (p - o) + o`` for each joint position ``p``, with ``o`` the origin
+    (``pivot=None``) or joint ``pivot`` of the same frame.
+
+    Args:
+        x: the batch of skeletons.
+        matrix: one matrix per sample (rotation, scaling, shear, or any product).
+        pivot: joint index, or ``None`` for the origin.
+
+    Shapes:
+        x: ``"b t j c"``; matrix: ``"b c c"``; output: ``"b t j c"``.
+
+    Example:
+        >>> import torch
+        >>> x = torch.randn(2, 10, 20, 3)
+        >>> y = linear_about(x, 2 * torch.eye(3).expand(2, 3, 3), pivot=0)
+        >>> torch.allclose(y[:, :, 0], x[:, :, 0])
+        True
+    """
+    owner = "linear_about"
+    if x.ndim != 4:
+        raise ValueError(f'{owner}: x must have shape "b t j c", got {tuple(x.shape)}')
+    expect_shape(owner, "matrix", matrix, (x.shape[0], x.shape[3], x.shape[3]))
+    if pivot is not None and not -x.shape[2] <= pivot < x.shape[2]:
+        raise ValueError(f"{owner}: pivot must index one of {x.shape[2]} joints, got {pivot}")
+    dtype = compute_dtype(x.dtype)
+    batch, frames, joints, coords = x.shape
+    points = x.to(dtype)
+    m_t = matrix.to(dtype).transpose(1, 2)
+    out = torch.bmm(points.view(batch, frames * joints, coords), m_t).view(x.shape)
+    if pivot is not None:
+        # M (p - o) + o = M p + (o - M o): one small correction per frame, zero when M = I.
+        origin = points[:, :, pivot]
+        out = out + (origin - torch.bmm(origin, m_t)).unsqueeze(2)
+    return out.to(x.dtype)

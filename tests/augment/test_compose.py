@@ -1,0 +1,200 @@
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from mmcontrast.augment import (
+    ChannelScale,
+    Compose,
+    Jitter,
+    Paired,
+    RandomApply,
+    Recenter,
+    SegmentPermute,
+    SkeletonFlip,
+    SkeletonRotate,
+    SkeletonScale,
+    SkeletonShear,
+    TemporalCropResize,
+    TimeMask,
+    TimeWarp,
+)
+from mmcontrast.augment.functional import normalised_time
+from tests.helpers import compiled_matches_eager
+
+
+def _g(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _batch(batch: int = 6) -> dict[str, torch.Tensor]:
+    return {
+        "imu": torch.randn(batch, 50, 6, generator=_g(1), dtype=torch.float64),
+        "skeleton": torch.randn(batch, 41, 20, 3, generator=_g(2), dtype=torch.float64),
+    }
+
+
+def test_compose_applies_steps_in_order() -> None:
+    x = torch.randn(4, 10, 6, generator=_g())
+    first, second = Jitter(sigma=1.0), ChannelScale(sigma=0.5)
+    pipeline = Compose([first, second])
+    params = pipeline.sample(x, generator=_g(3))
+    assert len(pipeline) == 2 and len(params.steps) == 2
+    expected = second.apply(first.apply(x, params.steps[0]), params.steps[1])
+    assert torch.equal(pipeline.apply(x, params), expected)
+
+
+def test_compose_fuses_linear_maps_without_changing_the_result() -> None:
+    x = torch.randn(8, 5, 20, 3, generator=_g(), dtype=torch.float64)
+    steps = [
+        RandomApply(SkeletonScale(), p=0.5),
+        SkeletonRotate(max_degrees=40.0),
+        RandomApply(SkeletonShear(), p=0.5),
+        SkeletonRotate(pivot=0),  # another pivot: a new product
+        SkeletonScale(pivot=0),
+        SkeletonFlip(),  # not linear in the sense of _linear: applied on its own
+        SkeletonShear(),
+    ]
+    pipeline = Compose(steps)
+    params = pipeline.sample(x, generator=_g(4))
+    expected = x
+    for step, step_params in zip(steps, params.steps, strict=True):
+        expected = step.apply(expected, step_params)
+    torch.testing.assert_close(pipeline.apply(x, params), expected)
+
+
+def test_compose_temporal_flag_and_errors() -> None:
+    assert Compose([TimeWarp(), RandomApply(TimeMask(), p=0.5)]).temporal
+    assert not Compose([TimeWarp(), Jitter()]).temporal
+    with pytest.raises(TypeError, match="^Compose: transforms must be a sequence of augmentations"):
+        Compose(Jitter())  # type: ignore[arg-type]
+    with pytest.raises(
+        TypeError, match=r"^Compose: transforms\[1\] must be an mmcontrast Augmentation, got Linear"
+    ):
+        Compose([Jitter(), nn.Linear(2, 2)])  # type: ignore[list-item]
+    x = torch.randn(2, 8, 6)
+    params = Compose([Jitter()]).sample(x)
+    with pytest.raises(ValueError, match="^Compose: params hold 1 steps for 2 transforms"):
+        Compose([Jitter(), Jitter()]).apply(x, params)
+
+
+def test_random_apply_where_jitter_is_applied() -> None:
+    x = torch.randn(400, 6, 3, generator=_g())
+    maybe = RandomApply(Jitter(sigma=1.0), p=0.6)
+    params = maybe.sample(x, generator=_g(5))
+    changed = (maybe.apply(x, params) != x).any(dim=(1, 2))
+    assert torch.equal(changed, params.applied)
+
+
+def test_random_apply_repr_and_errors() -> None:
+    assert "p=0.25" in repr(RandomApply(Jitter(), p=0.25))
+    with pytest.raises(ValueError, match=r"^RandomApply: p must be in \[0, 1\], got 1.5"):
+        RandomApply(Jitter(), p=1.5)
+    with pytest.raises(ValueError, match=r"^RandomApply: p must be in \[0, 1\], got -0.1"):
+        RandomApply(Jitter(), p=-0.1)
+    with pytest.raises(
+        TypeError, match="^RandomApply: transform must be an mmcontrast Augmentation"
+    ):
+        RandomApply(nn.Identity(), p=0.5)  # type: ignore[arg-type]
+
+
+def test_paired_gives_both_modalities_the_same_crop() -> None:
+    crop = TemporalCropResize(scale=(0.5, 0.8))
+    paired = Paired(crop)
+    ramps = {  # every frame holds its normalised time
+        name: normalised_time(length, device=torch.device("cpu"), dtype=torch.float64)
+        .view(1, length, *([1] * extra))
+        .expand(16, length, *([4] * extra))
+        for name, length, extra in (("imu", 50, 1), ("skeleton", 41, 2))
+    }
+    params = paired.sample(ramps, generator=_g())
+    out = paired.apply(ramps, params)
+    start, extent = params.shared.start.double(), params.shared.extent.double()
+    for value in out.values():
+        u = normalised_time(value.shape[1], device=value.device, dtype=value.dtype)
+        expected = start[:, None] + extent[:, None] * u
+        torch.testing.assert_close(value.reshape(16, value.shape[1], -1)[..., 0], expected)
+    # the shared draw is the one a single crop would make on either modality alone
+    for name in ramps:
+        alone = crop.sample(ramps[name], generator=_g())
+        assert torch.equal(alone.start, params.shared.start)
+
+
+def test_paired_shares_warps_and_masks_across_lengths() -> None:
+    shared = Compose([TimeWarp(sigma=0.5), TimeMask(max_extent=0.3, value=-1.0)])
+    paired = Paired(RandomApply(shared, p=0.7))
+    batch = {  # ramps of normalised time; frame k of 31 sits where frame 2k of 61 does
+        name: normalised_time(length, device=torch.device("cpu"), dtype=torch.float64)
+        .view(1, length, 1)
+        .expand(32, length, 3)
+        for name, length in (("imu", 61), ("skeleton", 31))
+    }
+    out = paired(batch, generator=_g(7))
+    torch.testing.assert_close(out["skeleton"], out["imu"][:, ::2])
+    assert bool((out["imu"] == -1).any()) and not torch.equal(out["imu"], batch["imu"])
+    replay = paired.apply(batch, paired.sample(batch, generator=_g(7)))
+    assert torch.equal(replay["imu"], out["imu"])
+    assert torch.equal(replay["skeleton"], out["skeleton"])
+    permuted = Paired(SegmentPermute())(batch, generator=_g(8))
+    assert torch.equal(permuted["imu"].sort(dim=1).values, batch["imu"])
+
+
+def test_paired_own_transforms_draw_independently() -> None:
+    paired = Paired(own={"imu": Jitter(sigma=1.0), "skeleton": Jitter(sigma=1.0)})
+    batch = {"imu": torch.zeros(4, 10, 3), "skeleton": torch.zeros(4, 10, 1, 3)}
+    params = paired.sample(batch, generator=_g())
+    assert params.shared is None
+    out = paired.apply(batch, params)
+    assert not torch.equal(out["imu"], out["skeleton"].view(4, 10, 3))
+    assert torch.equal(out["imu"], params.own["imu"].noise)
+    untouched = Paired(TimeMask(max_extent=0.0))({"other": torch.ones(2, 5)})
+    assert torch.equal(untouched["other"], torch.ones(2, 5))
+
+
+def test_paired_module_behaviour() -> None:
+    paired = Paired(TimeWarp(), own={"skeleton": Recenter()})
+    assert paired.apply(lambda m: None) is paired  # nn.Module.apply
+    assert "TimeWarp" in repr(paired) and "Recenter" in repr(paired)
+
+
+@pytest.mark.compile
+def test_paired_apply_compiles() -> None:
+    paired = Paired(RandomApply(TemporalCropResize(), p=0.5), own={"imu": Jitter()})
+    batch = {k: v.float() for k, v in _batch().items()}
+    params = paired.sample(batch, generator=_g())
+    compiled_matches_eager(
+        lambda imu, skeleton: torch.cat(
+            [
+                v.flatten(1)
+                for v in paired.apply({"imu": imu, "skeleton": skeleton}, params).values()
+            ],
+            dim=1,
+        ),
+        [batch["imu"], batch["skeleton"]],
+    )
+
+
+def test_paired_errors() -> None:
+    with pytest.raises(ValueError, match="^Paired: shared must act on the time axis only"):
+        Paired(Compose([TimeWarp(), Jitter()]))
+    with pytest.raises(TypeError, match="^Paired: own must be a mapping"):
+        Paired(own=[Jitter()])  # type: ignore[arg-type]
+    paired = Paired(TimeWarp(), own={"imu": Jitter()})
+    good = _batch()
+    with pytest.raises(
+        ValueError,
+        match=r"^Paired: all inputs must share the batch size, got "
+        r"\{'imu': \(6, 50, 6\), 'skeleton': \(5, 41, 20, 3\)\}",
+    ):
+        paired({"imu": good["imu"], "skeleton": good["skeleton"][:5]})
+    with pytest.raises(ValueError, match=r"^Paired: no input for the modalities \['imu'\]"):
+        paired({"skeleton": good["skeleton"]})
+    with pytest.raises(TypeError, match="^Paired: inputs must be a non-empty mapping"):
+        paired({})
+    with pytest.raises(
+        ValueError, match=r'^Paired: inputs\[\'imu\'\] must be a "b t \.\.\." tensor, got \(6,\)'
+    ):
+        paired({"imu": torch.zeros(6)})
+    with pytest.raises(TypeError, match="^Paired: params must be PairedParams"):
+        paired.apply(good, (None, {}))  # type: ignore[arg-type]
