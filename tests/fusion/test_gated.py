@@ -81,6 +81,48 @@ def test_masked_bigru_gradients_match_the_fused_kernel() -> None:
         torch.testing.assert_close(looped, fused)
 
 
+def test_masked_bigru_gradients_match_gru_on_the_valid_tokens() -> None:
+    g = torch.Generator().manual_seed(2)
+    weights = BiGRUWeights(3, 4, dtype=torch.float64)
+    reference = _reference_gru(4, weights)
+    seq = torch.randn(3, 6, 3, generator=g, dtype=torch.float64)
+    valid = torch.tensor([[1, 0, 1, 1, 0, 1], [0, 0, 0, 0, 0, 0], [0, 1, 1, 0, 0, 0]]).bool()
+    seq[~valid] = float("nan")  # placeholders never reach a value or a gradient
+    leaf = seq.clone().requires_grad_(True)
+    out, last = masked_bigru(leaf, valid, weights.weights)
+    loss = (out * valid.unsqueeze(-1)).sin().sum() + last.cos().sum()
+    got = torch.autograd.grad(loss, [leaf, *weights.parameters()])
+    assert torch.equal(last[1], torch.zeros(8, dtype=torch.float64))
+    assert torch.equal(got[0][~valid], torch.zeros_like(got[0][~valid]))
+    ref_loss = last.new_zeros(())
+    ref_leaf = seq.clone().requires_grad_(True)
+    for row in (0, 2):
+        keep = valid[row]
+        ref_out, ref_last = reference(ref_leaf[row : row + 1, keep])
+        ref_loss = ref_loss + ref_out.sin().sum()
+        ref_loss = ref_loss + torch.cat([ref_last[0, 0], ref_last[1, 0]]).cos().sum()
+    ref_loss = ref_loss + 8 * 1.0  # row 1 has no valid token: cos(0) for each of its 8 states
+    torch.testing.assert_close(loss, ref_loss)
+    expected = torch.autograd.grad(ref_loss, [ref_leaf, *reference.parameters()])
+    torch.testing.assert_close(got[0][valid], expected[0][valid])
+    for mine, theirs in zip(got[1:], expected[1:], strict=True):
+        torch.testing.assert_close(mine, theirs)
+
+
+def test_masked_bigru_outputs_at_skipped_tokens() -> None:
+    weights = BiGRUWeights(2, 3, dtype=torch.float64)
+    seq = torch.randn(1, 5, 2, dtype=torch.float64)
+    valid = torch.tensor([[False, True, False, True, False]])
+    out, _ = masked_bigru(seq, valid, weights.weights)
+    forward, backward = out[0, :, :3], out[0, :, 3:]
+    assert torch.equal(forward[0], torch.zeros(3, dtype=torch.float64))  # nothing read yet
+    torch.testing.assert_close(forward[2], forward[1])
+    torch.testing.assert_close(forward[4], forward[3])
+    assert torch.equal(backward[4], torch.zeros(3, dtype=torch.float64))
+    torch.testing.assert_close(backward[2], backward[3])
+    torch.testing.assert_close(backward[0], backward[1])
+
+
 def test_bigru_weights_are_interchangeable_with_nn_gru() -> None:
     weights = BiGRUWeights(3, 4)
     gru = nn.GRU(3, 4, batch_first=True, bidirectional=True)

@@ -15,6 +15,7 @@ from mmcontrast.recipes import (
     TwoStageClassifier,
     build_two_stage_classifier,
     finetune_step,
+    freeze,
     predict,
     pretrain_step,
 )
@@ -121,6 +122,16 @@ def test_stage_two_trains_only_the_specific_parts() -> None:
     for name, parameter in model.named_parameters():
         if parameter.requires_grad:
             assert not torch.equal(parameter, trainable[name]), name
+
+
+def test_branches_copied_from_frozen_encoders_are_trainable() -> None:
+    shared = {m: freeze(e) for m, e in encoders().items()}
+    model = build_two_stage_classifier(shared, DIMS, 3, hidden=8)
+    assert all(p.requires_grad for p in model.branches.parameters())
+    assert not any(p.requires_grad for p in model.shared.parameters())
+    assert model.branches["imu"] is not model.shared["imu"]
+    model.train()
+    assert model.branches.training and not model.shared.training
 
 
 def test_gradients_reach_every_trainable_parameter() -> None:

@@ -36,33 +36,35 @@ TOKENS: tuple[str, ...] = ("modality", "time")
 READOUTS: tuple[str, ...] = ("last", "mean")
 
 
-def _direction(
-    gates_in: Tensor, valid: Tensor, w_hh: Tensor, b_hh: Tensor, *, reverse: bool
+def _skipping_gru(
+    seq: Tensor, valid: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor
 ) -> tuple[Tensor, Tensor]:
-    # One GRU direction that skips invalid steps (the state is carried over them unchanged).
-    # gates_in: "b n 3h" (input projections of every step, computed in one matmul).
-    batch, steps, _ = gates_in.shape
-    h = gates_in.new_zeros(batch, w_hh.shape[1])
-    outputs: list[Tensor] = [h] * steps
-    order = range(steps - 1, -1, -1) if reverse else range(steps)
-    for i in order:
-        gi_r, gi_z, gi_n = gates_in[:, i].chunk(3, dim=-1)
-        gh_r, gh_z, gh_n = torch.nn.functional.linear(h, w_hh, b_hh).chunk(3, dim=-1)
-        r = torch.sigmoid(gi_r + gh_r)
-        z = torch.sigmoid(gi_z + gh_z)
-        n = torch.tanh(gi_n + r * gh_n)
-        h = torch.where(valid[:, i : i + 1], (1 - z) * n + z * h, h)
-        outputs[i] = h
-    return torch.stack(outputs, dim=1), h
+    # One left-to-right GRU direction over each sample's valid tokens only, on the fused
+    # kernel: a stable sort moves the valid tokens to the front (in order), the GRU runs over
+    # the whole row, and the states are read back where they belong. The trailing padding is
+    # processed but never read, so it receives an exactly zero gradient.
+    batch, steps, width = seq.shape
+    order = torch.argsort((~valid).to(torch.uint8), dim=1, stable=True)
+    packed = seq.gather(1, repeat(order, "b n -> b n d", d=width))
+    h0 = seq.new_zeros(1, batch, w_hh.shape[1])
+    states, _ = torch.gru(packed, h0, [w_ih, w_hh, b_ih, b_hh], True, 1, 0.0, False, False, True)
+    # after original position i the state is the one after its rank-th valid token
+    rank = valid.cumsum(dim=1)
+    index = repeat((rank - 1).clamp_min(0), "b n -> b n h", h=w_hh.shape[1])
+    outputs = states.gather(1, index)
+    outputs = torch.where((rank > 0).unsqueeze(-1), outputs, outputs.new_zeros(()))
+    return outputs, outputs[:, -1]
 
 
 def masked_bigru(seq: Tensor, valid: Tensor | None, weights: list[Tensor]) -> tuple[Tensor, Tensor]:
     """A one-layer bidirectional GRU that skips the invalid tokens of each sample.
 
     Skipping a token carries the state over it unchanged, so each sample's result equals the
-    plain Bi-GRU run on its valid tokens only (missing modalities leave no trace). With
-    ``valid=None`` this calls the fused ``torch.gru`` kernel (cuDNN on GPU). The recurrence is
-    a Python loop over the ``n`` tokens, never over the batch.
+    plain Bi-GRU run on its valid tokens only (missing modalities leave no trace), values and
+    gradients. Both paths run the fused ``torch.gru`` kernel (cuDNN on a GPU): with a mask,
+    each direction sorts the valid tokens of every sample to the front (a stable
+    ``argsort``, no host synchronisation), runs a one-directional GRU and gathers the states
+    back; invalid tokens are zeroed first, so they never reach a gradient.
 
     Args:
         seq: the token sequence.
@@ -71,9 +73,10 @@ def masked_bigru(seq: Tensor, valid: Tensor | None, weights: list[Tensor]) -> tu
             in ``torch.nn.GRU``'s layout (gates ordered r, z, n).
 
     Shapes:
-        seq: ``"b n d"``; valid: ``"b n"``; outputs: ``"b n (2 h)"`` (a skipped token repeats
-        the state of the previous valid one) and the final states ``"b (2 h)"``
-        (``[forward after the last valid token, backward after the first]``).
+        seq: ``"b n d"``; valid: ``"b n"``; outputs: ``"b n (2 h)"`` (at a skipped token each
+        direction repeats its state after the last valid token it has read, zeros before the
+        first) and the final states ``"b (2 h)"`` (``[forward after the last valid token,
+        backward after the first]``; zeros for a row without valid tokens).
 
     Example:
         >>> gru = torch.nn.GRU(3, 4, batch_first=True, bidirectional=True)
@@ -91,14 +94,14 @@ def masked_bigru(seq: Tensor, valid: Tensor | None, weights: list[Tensor]) -> tu
         out, h_n = torch.gru(seq, h0, weights, True, 1, 0.0, False, True, True)
         return out, torch.cat([h_n[0], h_n[1]], dim=-1)
     w_ih, w_hh, b_ih, b_hh, rw_ih, rw_hh, rb_ih, rb_hh = weights
-    forward_out, forward_last = _direction(
-        torch.nn.functional.linear(seq, w_ih, b_ih), valid, w_hh, b_hh, reverse=False
-    )
-    backward_out, backward_last = _direction(
-        torch.nn.functional.linear(seq, rw_ih, rb_ih), valid, rw_hh, rb_hh, reverse=True
+    # Invalid tokens are zeroed so that whatever they hold stays out of every gradient.
+    seq = torch.where(valid.unsqueeze(-1), seq, seq.new_zeros(()))
+    forward_out, forward_last = _skipping_gru(seq, valid, w_ih, w_hh, b_ih, b_hh)
+    backward_out, backward_last = _skipping_gru(
+        seq.flip(1), valid.flip(1), rw_ih, rw_hh, rb_ih, rb_hh
     )
     return (
-        torch.cat([forward_out, backward_out], dim=-1),
+        torch.cat([forward_out, backward_out.flip(1)], dim=-1),
         torch.cat([forward_last, backward_last], dim=-1),
     )
 

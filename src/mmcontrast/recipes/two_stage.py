@@ -313,8 +313,9 @@ def build_two_stage_classifier(
 ) -> TwoStageClassifier:
     """Assemble a :class:`TwoStageClassifier` with the project defaults (not from CLMM).
 
-    ``branches=None`` makes each branch a trainable deep copy of its stage-1 encoder (taken
-    before the shared encoders are frozen), so ``branch_dims`` defaults to ``shared_dims``.
+    ``branches=None`` makes each branch a trainable deep copy of its stage-1 encoder (its
+    parameters require gradients even if the encoder was frozen before), so ``branch_dims``
+    defaults to ``shared_dims``.
     Quality-guided attention with ``hidden``, the fixed prior ``quality`` (uniform if
     ``None``) and ``mix`` (Cosmo: 0.8); a ``gate`` (``"gru"`` or ``"gmu"``) of width
     ``hidden``; a primary MLP ``-> hidden -> num_classes``.
@@ -360,6 +361,8 @@ def build_two_stage_classifier(
         if branch_dims is not None:
             raise ValueError(f"{owner}: branch_dims needs branches, got branches=None")
         branches = {m: copy.deepcopy(encoder) for m, encoder in shared.items()}
+        for branch in branches.values():  # trainable even if the originals were frozen
+            branch.requires_grad_(True).train()
         branch_dims = shared_dims
     elif branch_dims is None:
         raise ValueError(f"{owner}: branches need branch_dims (their output sizes)")
