@@ -256,3 +256,13 @@ def test_compiles_without_graph_breaks(config: dict[str, str], masked: bool) -> 
     compiled_matches_eager(
         lambda a, b: fusion({"imu": a, "skeleton": b}, present=present), [x["imu"], x["skeleton"]]
     )
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+@pytest.mark.parametrize("kind", ["gru", "gmu"])
+def test_dtypes(dtype: torch.dtype, kind: str) -> None:
+    fusion = BidirectionalGatedFusion(DIMS, kind=kind, hidden=5, dtype=dtype)  # type: ignore[arg-type]
+    x = {m: v.to(dtype) for m, v in features(tokens=(4, None)).items()}
+    for present in (None, PRESENT):
+        out = fusion(x, present=present)
+        assert out.dtype == dtype and torch.isfinite(out).all()

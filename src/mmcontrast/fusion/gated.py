@@ -43,7 +43,7 @@ def _skipping_gru(
     # kernel: a stable sort moves the valid tokens to the front (in order), the GRU runs over
     # the whole row, and the states are read back where they belong. The trailing padding is
     # processed but never read, so it receives an exactly zero gradient.
-    batch, steps, width = seq.shape
+    batch, _, width = seq.shape
     order = torch.argsort((~valid).to(torch.uint8), dim=1, stable=True)
     packed = seq.gather(1, repeat(order, "b n -> b n d", d=width))
     h0 = seq.new_zeros(1, batch, w_hh.shape[1])
