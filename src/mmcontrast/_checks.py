@@ -8,10 +8,10 @@ the expected einops pattern and the received shapes. ``TypeError`` for a wrong t
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 __all__ = [
     "check_bool",
@@ -20,6 +20,9 @@ __all__ = [
     "check_finite_number",
     "check_int",
     "check_labels",
+    "check_modality_dims",
+    "check_modality_features",
+    "check_present",
     "check_pair",
     "check_probability",
     "check_temperature",
@@ -190,3 +193,145 @@ def check_tensor(
                 f'{owner}: {name} must have shape "{pattern}" with {pinned}, got {tuple(x.shape)}'
             )
     return x
+
+
+def check_modality_dims(owner: str, name: str, dims: object) -> dict[str, int]:
+    """A non-empty mapping ``modality -> feature size``; names must be usable as module keys.
+
+    A name must be a Python identifier that does not shadow an ``nn.ModuleDict`` attribute
+    (``"keys"``, ``"training"``...), so that every per-modality submodule can be registered.
+    """
+    if not isinstance(dims, Mapping):
+        raise TypeError(
+            f"{owner}: {name} must be a mapping from modality name to feature size, got "
+            f"{type(dims).__name__}"
+        )
+    if len(dims) == 0:
+        raise ValueError(f"{owner}: {name} must name at least one modality, got {dict(dims)!r}")
+    checked: dict[str, int] = {}
+    for modality, size in dims.items():
+        if (
+            not isinstance(modality, str)
+            or not modality.isidentifier()
+            or hasattr(nn.ModuleDict(), modality)
+        ):
+            raise ValueError(
+                f"{owner}: modality names in {name} must be Python identifiers that are not "
+                f"nn.ModuleDict attributes, got {modality!r}"
+            )
+        checked[modality] = check_int(owner, f"{name}[{modality!r}]", size, minimum=1)
+    return checked
+
+
+def check_modality_features(
+    owner: str, name: str, features: object, dims: Mapping[str, int]
+) -> list[Tensor]:
+    """Per-modality features ``"b d"`` or ``"b t d"``, returned in the order of ``dims``.
+
+    The keys of ``features`` must be exactly the modalities of ``dims`` (in any order); each
+    value's last axis must equal its modality's size; every modality must share the batch
+    size, the dtype and the device. Messages name the offending modality.
+    """
+    if not isinstance(features, Mapping):
+        raise TypeError(
+            f"{owner}: {name} must be a mapping from modality name to tensor, got "
+            f"{type(features).__name__}"
+        )
+    expected = ", ".join(repr(m) for m in dims)
+    for modality in features:
+        if modality not in dims:
+            raise ValueError(
+                f"{owner}: {name} has the unknown modality {modality!r}; expected the "
+                f"modalities {expected}"
+            )
+    for modality in dims:
+        if modality not in features:
+            raise ValueError(
+                f"{owner}: {name} is missing the modality {modality!r}; expected the "
+                f"modalities {expected}"
+            )
+    tensors: list[Tensor] = []
+    for modality, size in dims.items():
+        x = features[modality]
+        label = f"{name}[{modality!r}]"
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{owner}: {label} must be a torch.Tensor, got {type(x).__name__}")
+        if not x.is_floating_point():
+            raise TypeError(f"{owner}: {label} must be a floating-point tensor, got {x.dtype}")
+        if x.ndim not in (2, 3) or x.shape[-1] != size:
+            raise ValueError(
+                f'{owner}: {label} must have shape "b d" or "b t d" with d={size}, got '
+                f"{tuple(x.shape)}"
+            )
+        tensors.append(x)
+    first, reference = tensors[0], next(iter(dims))
+    for modality, x in zip(dims, tensors, strict=True):
+        if x.shape[0] != first.shape[0]:
+            received = ", ".join(
+                f"{m}: {tuple(t.shape)}" for m, t in zip(dims, tensors, strict=True)
+            )
+            raise ValueError(
+                f"{owner}: every modality in {name} must have the same batch size; "
+                f"{modality!r} differs from {reference!r}, got {received}"
+            )
+        if x.dtype != first.dtype:
+            raise TypeError(
+                f"{owner}: every modality in {name} must have the same dtype; {modality!r} "
+                f"is {x.dtype} and {reference!r} is {first.dtype}"
+            )
+        if x.device != first.device:
+            raise ValueError(
+                f"{owner}: every modality in {name} must be on one device; {modality!r} is on "
+                f"{x.device} and {reference!r} on {first.device}"
+            )
+    return tensors
+
+
+def check_present(
+    owner: str,
+    present: object,
+    modalities: Sequence[str],
+    *,
+    batch: int,
+    device: torch.device,
+) -> Tensor | None:
+    """``None``, or a mapping ``modality -> "b" bool``, stacked to a ``"b m"`` bool mask.
+
+    Modalities left out of the mapping count as present for every sample; an unknown key
+    raises.
+    """
+    if present is None:
+        return None
+    if not isinstance(present, Mapping):
+        raise TypeError(
+            f"{owner}: present must be None or a mapping from modality name to a bool tensor, "
+            f"got {type(present).__name__}"
+        )
+    expected = ", ".join(repr(m) for m in modalities)
+    for modality in present:
+        if modality not in modalities:
+            raise ValueError(
+                f"{owner}: present has the unknown modality {modality!r}; expected some of "
+                f"{expected}"
+            )
+    columns = []
+    for modality in modalities:
+        if modality not in present:
+            columns.append(torch.ones(batch, dtype=torch.bool, device=device))
+            continue
+        mask = present[modality]
+        label = f"present[{modality!r}]"
+        if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
+            got = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
+            raise TypeError(f"{owner}: {label} must be a bool tensor, got {got}")
+        if mask.ndim != 1 or mask.shape[0] != batch:
+            raise ValueError(
+                f'{owner}: {label} must have shape "b" = ({batch},) to match the features, '
+                f"got {tuple(mask.shape)}"
+            )
+        if mask.device != device:
+            raise ValueError(
+                f"{owner}: {label} must be on {device} like the features, got {mask.device}"
+            )
+        columns.append(mask)
+    return torch.stack(columns, dim=1)

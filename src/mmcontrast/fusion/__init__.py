@@ -1,3 +1,25 @@
-"""Multimodal fusion modules (filled by a later release)."""
+"""Multimodal fusion: concatenation, quality-guided attention, bidirectional gated units.
 
-__all__: list[str] = []
+Every module takes ``forward(features, *, present=None)`` with ``features`` a mapping
+``modality -> "b d" | "b t d"`` and ``present`` an optional mapping ``modality -> "b"`` bool
+(a missing modality gets exactly zero weight and zero gradient). Functional pieces live in
+:mod:`mmcontrast.fusion.functional`. :class:`QualityGuidedAttention` and
+:class:`BidirectionalGatedFusion` are this project's design (after Cosmo and the GMU), not a
+reproduction of the CLMM paper; see ``docs/fusion.md``.
+"""
+
+from mmcontrast.fusion import functional
+from mmcontrast.fusion.concat import ConcatFusion
+from mmcontrast.fusion.functional import quality_prior
+from mmcontrast.fusion.gated import BidirectionalGatedFusion, masked_bigru
+from mmcontrast.fusion.quality_attention import AttentionOutput, QualityGuidedAttention
+
+__all__ = [
+    "AttentionOutput",
+    "BidirectionalGatedFusion",
+    "ConcatFusion",
+    "QualityGuidedAttention",
+    "functional",
+    "masked_bigru",
+    "quality_prior",
+]

@@ -1,3 +1,27 @@
-"""Projection and classification heads (filled by a later release)."""
+"""Projection and classification heads.
 
-__all__: list[str] = []
+:class:`ProjectionHead` (the SimCLR / CMC MLP), :class:`LinearClassifier`,
+:class:`MultimodalClassifier` (the hard-negative paper's fine-tuning head) and
+:class:`PrimaryAuxiliaryHead` with :func:`primary_auxiliary_loss` (this project's design for
+CLMM's primary–auxiliary training, not a reproduction). Layers are described by
+:class:`LinearSpec`.
+"""
+
+from mmcontrast.heads._mlp import LinearSpec
+from mmcontrast.heads.classifier import LinearClassifier, MultimodalClassifier
+from mmcontrast.heads.primary_auxiliary import (
+    PrimaryAuxiliaryHead,
+    PrimaryAuxiliaryLogits,
+    primary_auxiliary_loss,
+)
+from mmcontrast.heads.projection import ProjectionHead
+
+__all__ = [
+    "LinearClassifier",
+    "LinearSpec",
+    "MultimodalClassifier",
+    "PrimaryAuxiliaryHead",
+    "PrimaryAuxiliaryLogits",
+    "ProjectionHead",
+    "primary_auxiliary_loss",
+]

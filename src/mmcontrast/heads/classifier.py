@@ -1,0 +1,197 @@
+"""Classification heads: a linear probe and the hard-negative paper's multimodal head."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mmcontrast._checks import (
+    check_bool,
+    check_choice,
+    check_finite_number,
+    check_int,
+    check_modality_dims,
+    check_modality_features,
+    check_present,
+    check_tensor,
+)
+from mmcontrast.fusion.functional import mask_features
+from mmcontrast.heads._mlp import ACTIVATIONS, NORMS, Activation, LinearSpec, Norm, build_mlp
+
+__all__ = ["LinearClassifier", "MultimodalClassifier"]
+
+
+class LinearClassifier(nn.Module):
+    """A linear map from features to class logits (the linear-evaluation protocol).
+
+    Args:
+        in_features: feature size ``d``.
+        num_classes: number of classes (27 for UTD-MHAD).
+        bias: learn a bias.
+
+    Shapes:
+        x: ``"b d"``; output: ``"b num_classes"``.
+
+    Example:
+        >>> import torch
+        >>> from mmcontrast.heads import LinearClassifier
+        >>> probe = LinearClassifier(128, 27)
+        >>> probe(torch.randn(4, 128)).shape
+        torch.Size([4, 27])
+        >>> probe
+        LinearClassifier(in_features=128, num_classes=27, bias=True)
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        num_classes: int,
+        *,
+        bias: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.in_features = check_int(owner, "in_features", in_features, minimum=1)
+        self.num_classes = check_int(owner, "num_classes", num_classes, minimum=1)
+        check_bool(owner, "bias", bias)
+        # The parameters of an nn.Linear (its initialisation and state_dict names), held
+        # directly so the repr stays one line.
+        linear = nn.Linear(in_features, num_classes, bias=bias, device=device, dtype=dtype)
+        self.weight = linear.weight
+        self.bias = linear.bias
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Class logits.
+
+        Shapes:
+            x: ``"b d"``; output: ``"b num_classes"``.
+        """
+        check_tensor(type(self).__name__, "x", x, pattern="b d", sizes={"d": self.in_features})
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        """The hyperparameters, shown by ``repr``."""
+        return (
+            f"in_features={self.in_features}, num_classes={self.num_classes}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class MultimodalClassifier(nn.Module):
+    """Per-modality ``Linear -> BN -> ReLU`` to 256, concatenated, then a linear classifier.
+
+    The fine-tuning head of the hard-negative paper (Choi, Beedu, Essa 2023), whose code
+    reuses CMC-CMKM's ``MultiModalClassifier``: each modality's encoder features go through
+    their own ``Linear(d_m, 256) -> BatchNorm1d -> ReLU`` (bringing 5632-d inertial and 256-d
+    skeleton features to one size), the blocks are concatenated in the order of ``dims`` and
+    a ``Linear(256 * m, num_classes)`` gives the logits. There, the encoders are frozen
+    (``freeze_encoders=True``) and this head alone is trained.
+    ``hidden=None`` drops the per-modality blocks: a linear probe on the concatenated
+    features.
+
+    With ``present``, a missing modality's block is exactly zero (after its branch, so the
+    branch bias does not leak) and its features get an exactly zero gradient. Its rows still
+    pass through the branch's BatchNorm in training mode, as zeros.
+
+    Args:
+        dims: ``modality -> d`` (the encoders' output sizes).
+        num_classes: number of classes.
+        hidden: per-modality width (256 in the paper), or ``None`` for no branch.
+        norm: ``"batch"`` (paper), ``"layer"`` or ``"none"`` in each branch.
+        activation: ``"relu"`` (paper), ``"gelu"``, ``"tanh"`` or ``"none"``.
+        dropout: dropout after each branch, in ``[0, 1)``.
+
+    Shapes:
+        features[m]: ``"b d_m"``; present[m]: ``"b"``; output: ``"b num_classes"``.
+
+    Example:
+        >>> import torch
+        >>> from mmcontrast.heads import MultimodalClassifier
+        >>> head = MultimodalClassifier({"imu": 5632, "skeleton": 256}, 27)
+        >>> logits = head({"imu": torch.randn(8, 5632), "skeleton": torch.randn(8, 256)})
+        >>> logits.shape
+        torch.Size([8, 27])
+        >>> sum(p.numel() for p in head.parameters())
+        1522715
+    """
+
+    def __init__(
+        self,
+        dims: Mapping[str, int],
+        num_classes: int,
+        *,
+        hidden: int | None = 256,
+        norm: Norm = "batch",
+        activation: Activation = "relu",
+        dropout: float = 0.0,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.dims = check_modality_dims(owner, "dims", dims)
+        self.modalities = tuple(self.dims)
+        self.num_classes = check_int(owner, "num_classes", num_classes, minimum=1)
+        self.hidden = None if hidden is None else check_int(owner, "hidden", hidden, minimum=1)
+        self.norm: Norm = norm
+        check_choice(owner, "norm", norm, NORMS)
+        self.activation: Activation = activation
+        check_choice(owner, "activation", activation, ACTIVATIONS)
+        self.dropout = check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
+        if self.hidden is None:
+            self.branches = None
+            width = sum(self.dims.values())
+        else:
+            spec = LinearSpec(self.hidden, norm=norm, activation=activation, dropout=dropout)
+            self.branches = nn.ModuleDict(
+                {
+                    m: build_mlp(owner, d, [spec], device=device, dtype=dtype)
+                    for m, d in self.dims.items()
+                }
+            )
+            width = self.hidden * len(self.modalities)
+        self.classifier = nn.Linear(width, num_classes, device=device, dtype=dtype)
+
+    def forward(
+        self, features: Mapping[str, Tensor], *, present: Mapping[str, Tensor] | None = None
+    ) -> Tensor:
+        """Class logits from per-modality features.
+
+        Args:
+            features: ``modality -> "b d_m"``, exactly the modalities of ``dims``, any order.
+            present: ``modality -> "b"`` bool; modalities left out are present everywhere.
+
+        Shapes:
+            features[m]: ``"b d_m"``; present[m]: ``"b"``; output: ``"b num_classes"``.
+        """
+        owner = type(self).__name__
+        xs = check_modality_features(owner, "features", features, self.dims)
+        for m, x in zip(self.modalities, xs, strict=True):
+            if x.ndim != 2:
+                raise ValueError(
+                    f'{owner}: features[{m!r}] must have shape "b d" (pool the tokens first), '
+                    f"got {tuple(x.shape)}"
+                )
+        mask = check_present(
+            owner, present, self.modalities, batch=xs[0].shape[0], device=xs[0].device
+        )
+        hs = mask_features(xs, mask)
+        if self.branches is not None:
+            branches = self.branches
+            hs = mask_features(
+                [branches[m](h) for m, h in zip(self.modalities, hs, strict=True)], mask
+            )
+        logits: Tensor = self.classifier(torch.cat(hs, dim=-1))
+        return logits
+
+    def extra_repr(self) -> str:
+        """The hyperparameters, shown by ``repr``."""
+        return (
+            f"dims={self.dims!r}, num_classes={self.num_classes}, hidden={self.hidden}, "
+            f"norm={self.norm!r}, activation={self.activation!r}, dropout={self.dropout}"
+        )

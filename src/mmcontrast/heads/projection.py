@@ -1,0 +1,119 @@
+"""The SimCLR / CMC projection head."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mmcontrast._checks import (
+    check_bool,
+    check_choice,
+    check_finite_number,
+    check_int,
+    check_tensor,
+)
+from mmcontrast.heads._mlp import ACTIVATIONS, NORMS, Activation, LinearSpec, Norm, build_mlp
+
+__all__ = ["ProjectionHead"]
+
+
+class ProjectionHead(nn.Module):
+    """An MLP from encoder features to the contrastive embedding space.
+
+    The default is CMC-CMKM's ``ProjectionMLP`` (also the hard-negative paper's, whose code
+    forks CMC-CMKM): ``Linear(in, 256) -> BatchNorm1d -> ReLU -> Linear(256, 128)``, i.e.
+    1,475,456 parameters on the 5632-d inertial features and 99,200 on the 256-d skeleton
+    features. Every hidden layer is ``Linear -> norm -> activation (-> dropout)``; the last
+    layer is a plain ``Linear``. ``hidden_features=()`` gives a single linear map. CSSHAR's
+    head is ``hidden_features=(256,), out_features=256, norm="none"``.
+
+    The contrastive losses of :mod:`mmcontrast.losses` L2-normalise their inputs themselves;
+    ``normalize=True`` makes the head return unit vectors for other uses (retrieval, a
+    prototype bank, Cosmo's fused views).
+
+    Args:
+        in_features: encoder feature size ``d``.
+        hidden_features: widths of the hidden layers (the depth is ``len + 1``).
+        out_features: embedding size.
+        norm: ``"batch"``, ``"layer"`` or ``"none"`` after every hidden ``Linear``.
+        activation: ``"relu"``, ``"gelu"``, ``"tanh"`` or ``"none"`` after every hidden norm.
+        dropout: dropout after every hidden activation, in ``[0, 1)``.
+        normalize: L2-normalise the output (eps from the dtype, so a zero row stays finite).
+
+    Shapes:
+        x: ``"b d"``; output: ``"b out_features"``.
+
+    Example:
+        >>> import torch
+        >>> from mmcontrast.heads import ProjectionHead
+        >>> head = ProjectionHead(5632)
+        >>> sum(p.numel() for p in head.parameters())
+        1475456
+        >>> head(torch.randn(8, 5632)).shape
+        torch.Size([8, 128])
+        >>> unit = ProjectionHead(256, hidden_features=(), out_features=64, normalize=True)
+        >>> torch.allclose(unit(torch.randn(4, 256)).norm(dim=1), torch.ones(4))
+        True
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        *,
+        hidden_features: Sequence[int] = (256,),
+        out_features: int = 128,
+        norm: Norm = "batch",
+        activation: Activation = "relu",
+        dropout: float = 0.0,
+        normalize: bool = False,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.in_features = check_int(owner, "in_features", in_features, minimum=1)
+        if isinstance(hidden_features, (str, bytes)) or not isinstance(hidden_features, Sequence):
+            raise TypeError(
+                f"{owner}: hidden_features must be a sequence of ints, got "
+                f"{type(hidden_features).__name__}"
+            )
+        self.hidden_features = tuple(
+            check_int(owner, f"hidden_features[{i}]", width, minimum=1)
+            for i, width in enumerate(hidden_features)
+        )
+        self.out_features = check_int(owner, "out_features", out_features, minimum=1)
+        self.norm: Norm = norm
+        check_choice(owner, "norm", norm, NORMS)
+        self.activation: Activation = activation
+        check_choice(owner, "activation", activation, ACTIVATIONS)
+        self.dropout = check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
+        self.normalize = check_bool(owner, "normalize", normalize)
+        specs = [
+            LinearSpec(width, norm=norm, activation=activation, dropout=dropout)
+            for width in self.hidden_features
+        ]
+        specs.append(LinearSpec(self.out_features))
+        self.layers = build_mlp(owner, self.in_features, specs, device=device, dtype=dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Project (and optionally L2-normalise) a batch of features.
+
+        Shapes:
+            x: ``"b d"``; output: ``"b out_features"``.
+        """
+        check_tensor(type(self).__name__, "x", x, pattern="b d", sizes={"d": self.in_features})
+        z: Tensor = self.layers(x)
+        if self.normalize:
+            z = F.normalize(z, dim=-1, eps=torch.finfo(z.dtype).eps)
+        return z
+
+    def extra_repr(self) -> str:
+        """The hyperparameters, shown by ``repr``."""
+        return (
+            f"in_features={self.in_features}, hidden_features={self.hidden_features}, "
+            f"out_features={self.out_features}, norm={self.norm!r}, "
+            f"activation={self.activation!r}, dropout={self.dropout}, normalize={self.normalize}"
+        )

@@ -1,0 +1,34 @@
+"""Worked recipes as plain modules and functions (no training framework).
+
+* Stage 1, :class:`ContrastivePretrainer` + :func:`pretrain_step`: shared encoders and
+  projection heads trained with any pairwise contrastive loss.
+* Fine-tuning of the hard-negative paper, :func:`concat_classifier`
+  (:class:`FineTuneClassifier`): frozen encoders, per-modality ``Linear -> BN -> ReLU``,
+  concatenation, linear classifier; ``hidden=None`` gives a linear probe.
+* Stage 2 of the project's CLMM-inspired design, :func:`build_two_stage_classifier`
+  (:class:`TwoStageClassifier`): frozen shared encoders, trainable modality-specific branches,
+  quality-guided attention, bidirectional gated fusion and primary–auxiliary heads. Not from
+  the CLMM paper; inferred from Cosmo and the abstract.
+* :func:`finetune_step` and :func:`predict` for either stage-2 model.
+"""
+
+from mmcontrast.recipes.fine_tune import FineTuneClassifier, concat_classifier, freeze
+from mmcontrast.recipes.steps import classification_loss, finetune_step, predict, pretrain_step
+from mmcontrast.recipes.two_stage import (
+    ContrastivePretrainer,
+    TwoStageClassifier,
+    build_two_stage_classifier,
+)
+
+__all__ = [
+    "ContrastivePretrainer",
+    "FineTuneClassifier",
+    "TwoStageClassifier",
+    "build_two_stage_classifier",
+    "classification_loss",
+    "concat_classifier",
+    "finetune_step",
+    "freeze",
+    "predict",
+    "pretrain_step",
+]

@@ -1,0 +1,238 @@
+"""Fine-tuning after contrastive pre-training: frozen encoders and a classification head."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
+
+import torch
+from torch import Tensor, nn
+
+from mmcontrast._checks import check_bool, check_modality_dims, check_present
+from mmcontrast.heads import MultimodalClassifier
+
+__all__ = ["FineTuneClassifier", "concat_classifier", "encode", "freeze", "module_dict"]
+
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
+
+
+def freeze(module: ModuleT) -> ModuleT:
+    """Stop training ``module`` in place: no parameter requires a gradient; eval mode.
+
+    Eval mode matters for encoders with BatchNorm or dropout: a frozen encoder must not keep
+    updating its running statistics. The composite models of :mod:`mmcontrast.recipes`
+    keep their frozen parts in eval mode when ``.train()`` is called on them.
+
+    Example:
+        >>> encoder = freeze(torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.BatchNorm1d(2)))
+        >>> encoder.training, any(p.requires_grad for p in encoder.parameters())
+        (False, False)
+    """
+    for parameter in module.parameters():
+        parameter.requires_grad_(False)
+    return module.eval()
+
+
+def encode(
+    owner: str,
+    encoders: nn.ModuleDict,
+    inputs: Mapping[str, Tensor],
+    present: Mapping[str, Tensor] | None = None,
+) -> dict[str, Tensor]:
+    """Run each modality's encoder on its input; check the keys and the ``"b d"`` outputs.
+
+    With ``present``, a missing sample's input is replaced by zeros before its encoder, so a
+    placeholder may hold anything (even NaN) without reaching any gradient. Its features are
+    still the encoder's response to zeros: the fusion modules and heads mask them.
+
+    Shapes:
+        inputs[m]: ``"b ..."``; present[m]: ``"b"``; output[m]: ``"b d_m"``.
+    """
+    if not isinstance(inputs, Mapping):
+        raise TypeError(
+            f"{owner}: inputs must be a mapping from modality name to tensor, got "
+            f"{type(inputs).__name__}"
+        )
+    expected = ", ".join(repr(m) for m in encoders)
+    for modality in inputs:
+        if modality not in encoders:
+            raise ValueError(
+                f"{owner}: inputs has the unknown modality {modality!r}; expected the "
+                f"modalities {expected}"
+            )
+    for modality in encoders:
+        if modality not in inputs:
+            raise ValueError(
+                f"{owner}: inputs is missing the modality {modality!r}; expected the "
+                f"modalities {expected}"
+            )
+        if not isinstance(inputs[modality], Tensor):
+            raise TypeError(
+                f"{owner}: inputs[{modality!r}] must be a torch.Tensor, got "
+                f"{type(inputs[modality]).__name__}"
+            )
+    names = list(encoders)
+    first = inputs[names[0]]
+    mask = check_present(owner, present, names, batch=first.shape[0], device=first.device)
+    features = {}
+    for index, (modality, encoder) in enumerate(encoders.items()):
+        x = inputs[modality]
+        if x.shape[0] != first.shape[0]:
+            raise ValueError(
+                f"{owner}: every modality in inputs must have the same batch size; "
+                f"{modality!r} has {tuple(x.shape)} and {names[0]!r} has {tuple(first.shape)}"
+            )
+        if mask is not None:
+            keep = mask[:, index].reshape(-1, *([1] * (x.ndim - 1)))
+            x = torch.where(keep, x, x.new_zeros(()))
+        z = encoder(x)
+        if not isinstance(z, Tensor) or z.ndim != 2:
+            got = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
+            raise ValueError(
+                f'{owner}: the encoder of {modality!r} must return "b d" features, got {got}'
+            )
+        features[modality] = z
+    return features
+
+
+class FineTuneClassifier(nn.Module):
+    """Encoders (frozen by default) followed by a multimodal classification head.
+
+    The fine-tuning stage of the hard-negative paper (Choi, Beedu, Essa 2023) and CMC-CMKM:
+    the pre-trained encoders are frozen and a :class:`~mmcontrast.heads.MultimodalClassifier`
+    (per-modality ``Linear -> BN -> ReLU`` to 256, concatenated, linear classifier) is
+    trained with cross-entropy; :func:`concat_classifier` builds it. With
+    ``freeze_encoders=False`` the encoders are fine-tuned too.
+
+    Args:
+        encoders: ``modality -> encoder`` mapping ``"b ..."`` to ``"b d_m"``.
+        head: a module called as ``head(features, present=present)`` on the mapping of
+            encoder features (e.g. :class:`~mmcontrast.heads.MultimodalClassifier`).
+        freeze_encoders: :func:`freeze` the encoders (in place) and keep them in eval mode.
+
+    Shapes:
+        inputs[m]: ``"b ..."``; present[m]: ``"b"``; output: ``"b num_classes"``.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> from mmcontrast.recipes import concat_classifier
+        >>> encoders = {"imu": nn.Sequential(nn.Flatten(), nn.Linear(50 * 6, 32)),
+        ...             "skeleton": nn.Sequential(nn.Flatten(), nn.Linear(50 * 20 * 3, 16))}
+        >>> model = concat_classifier(encoders, {"imu": 32, "skeleton": 16}, num_classes=27)
+        >>> inputs = {"imu": torch.randn(4, 50, 6), "skeleton": torch.randn(4, 50, 20, 3)}
+        >>> model(inputs).shape
+        torch.Size([4, 27])
+    """
+
+    def __init__(
+        self,
+        encoders: Mapping[str, nn.Module] | nn.ModuleDict,
+        head: nn.Module,
+        *,
+        freeze_encoders: bool = True,
+    ) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        if not isinstance(head, nn.Module):
+            raise TypeError(f"{owner}: head must be an nn.Module, got {type(head).__name__}")
+        self.encoders = module_dict(owner, "encoders", encoders)
+        self.head = head
+        self.freeze_encoders = check_bool(owner, "freeze_encoders", freeze_encoders)
+        if freeze_encoders:
+            freeze(self.encoders)
+
+    def train(self, mode: bool = True) -> FineTuneClassifier:
+        """Set the training mode; frozen encoders stay in eval mode."""
+        super().train(mode)
+        if self.freeze_encoders:
+            self.encoders.eval()
+        return self
+
+    def forward(
+        self, inputs: Mapping[str, Tensor], *, present: Mapping[str, Tensor] | None = None
+    ) -> Tensor:
+        """Class logits.
+
+        Args:
+            inputs: ``modality -> raw input`` for every encoder.
+            present: ``modality -> "b"`` bool for samples lacking a modality (its input is a
+                placeholder, replaced by zeros before the encoder; the head zeroes its
+                features).
+
+        Shapes:
+            inputs[m]: ``"b ..."``; present[m]: ``"b"``; output: ``"b num_classes"``.
+        """
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_encoders):
+            features = encode(type(self).__name__, self.encoders, inputs, present)
+        logits: Tensor = self.head(features, present=present)
+        return logits
+
+    def extra_repr(self) -> str:
+        """The hyperparameters, shown by ``repr``."""
+        return f"freeze_encoders={self.freeze_encoders}"
+
+
+def concat_classifier(
+    encoders: Mapping[str, nn.Module] | nn.ModuleDict,
+    dims: Mapping[str, int],
+    num_classes: int,
+    *,
+    hidden: int | None = 256,
+    freeze_encoders: bool = True,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> FineTuneClassifier:
+    """The hard-negative paper's fine-tuning model, or a linear probe (``hidden=None``).
+
+    Args:
+        encoders: ``modality -> encoder`` mapping ``"b ..."`` to ``"b d_m"``.
+        dims: ``modality -> d_m``, the encoders' output sizes.
+        num_classes: number of classes.
+        hidden: per-modality width (256 in the paper); ``None``: concatenate the encoder
+            features and apply one linear layer (the linear-evaluation protocol).
+        freeze_encoders: train the head only (the paper) or fine-tune the encoders too.
+        device: where the head's parameters are created.
+        dtype: the head's parameter dtype.
+
+    Shapes:
+        inputs[m]: ``"b ..."``; output: ``"b num_classes"``.
+
+    Example:
+        >>> from torch import nn
+        >>> probe = concat_classifier({"imu": nn.Flatten()}, {"imu": 300}, 27, hidden=None)
+        >>> sum(p.numel() for p in probe.parameters() if p.requires_grad)
+        8127
+    """
+    owner = "concat_classifier"
+    dims = check_modality_dims(owner, "dims", dims)
+    if set(dims) != set(encoders):
+        raise ValueError(
+            f"{owner}: dims must name the modalities of encoders {list(encoders)}, got {list(dims)}"
+        )
+    head = MultimodalClassifier(
+        {m: dims[m] for m in encoders}, num_classes, hidden=hidden, device=device, dtype=dtype
+    )
+    return FineTuneClassifier(encoders, head, freeze_encoders=freeze_encoders)
+
+
+def module_dict(
+    owner: str, name: str, modules: Mapping[str, nn.Module] | nn.ModuleDict
+) -> nn.ModuleDict:
+    """Check a non-empty ``modality -> nn.Module`` mapping and wrap it in an ``nn.ModuleDict``.
+
+    An ``nn.ModuleDict`` (e.g. ``ContrastivePretrainer.encoders``) is accepted too; its
+    modules are shared, not copied.
+    """
+    if not isinstance(modules, (Mapping, nn.ModuleDict)):
+        raise TypeError(
+            f"{owner}: {name} must be a mapping from modality name to nn.Module, got "
+            f"{type(modules).__name__}"
+        )
+    check_modality_dims(owner, name, dict.fromkeys(modules, 1))
+    for modality, module in modules.items():
+        if not isinstance(module, nn.Module):
+            raise TypeError(
+                f"{owner}: {name}[{modality!r}] must be an nn.Module, got {type(module).__name__}"
+            )
+    return nn.ModuleDict(dict(modules.items()))
