@@ -1,4 +1,8 @@
-"""Every ``python`` code block of the markdown docs runs as written."""
+"""Every ``python`` code block of the markdown docs runs as written.
+
+A block right after a ``<!-- not run by the tests: <reason> -->`` comment is skipped (it needs
+files the test machine may not have).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,15 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
+PATTERN = re.compile(r"(<!-- not run by the tests: [^>]*-->\n)?```python\n(.*?)```", re.DOTALL)
 BLOCKS = [
-    pytest.param(code, id=f"{path.name}:{index}")
+    pytest.param(
+        code,
+        id=f"{path.name}:{index}",
+        marks=[pytest.mark.skip(reason=skip.strip()[5:-4])] if skip else [],
+    )
     for path in sorted(DOCS.glob("*.md"))
-    for index, code in enumerate(re.findall(r"```python\n(.*?)```", path.read_text(), re.DOTALL))
+    for index, (skip, code) in enumerate(PATTERN.findall(path.read_text()))
 ]
 
 

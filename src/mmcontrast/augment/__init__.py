@@ -2,9 +2,9 @@
 
 Every transform has ``sample(x, *, generator=None) -> Params`` (all randomness for the batch,
 drawn in vectorised calls), a deterministic, differentiable ``apply(x, params)`` and
-``forward(x, params=None, *, generator=None)``. :class:`Compose`, :class:`RandomApply` and
-:class:`Paired` combine them; :class:`Paired` shares one draw of the time-axis transforms
-between modalities. The kernels are in :mod:`mmcontrast.augment.functional`.
+``forward(x, params=None, *, generator=None)``. `Compose`, `RandomApply` and
+`Paired` combine them; `Paired` shares one draw of the time-axis transforms
+between modalities. The kernels are in `mmcontrast.augment.functional`.
 """
 
 from mmcontrast.augment._base import Augmentation, Draw, NoParams

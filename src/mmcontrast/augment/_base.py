@@ -86,7 +86,7 @@ class Draw:
     """Vectorised random draws for one ``sample`` call (transient: never stored).
 
     Draws happen on ``generator.device`` when a generator is given, else on ``x.device``, in
-    :func:`compute_dtype` of ``x``; results are moved to ``x.device``.
+    `compute_dtype` of ``x``; results are moved to ``x.device``.
     """
 
     def __init__(self, x: Tensor, generator: torch.Generator | None) -> None:
@@ -119,7 +119,7 @@ class Augmentation(nn.Module, Generic[P], metaclass=abc.ABCMeta):
     and may extend ``_check_input``. ``same_on_batch=True`` draws one set of parameters and
     shares it across the batch.
 
-    ``apply(fn)`` with a single callable keeps :meth:`torch.nn.Module.apply` working, so a
+    ``apply(fn)`` with a single callable keeps `torch.nn.Module.apply` working, so a
     model that holds augmentations can still be initialised with ``model.apply(init_fn)``.
     """
 
@@ -134,7 +134,7 @@ class Augmentation(nn.Module, Generic[P], metaclass=abc.ABCMeta):
     def temporal(self) -> bool:
         """Whether it acts on the time axis only, with a draw that ignores the length.
 
-        Such transforms can be shared across modalities by :class:`~mmcontrast.augment.Paired`.
+        Such transforms can be shared across modalities by `mmcontrast.augment.Paired`.
         """
         return self._temporal
 
@@ -230,7 +230,7 @@ class Augmentation(nn.Module, Generic[P], metaclass=abc.ABCMeta):
     def _neutralize(self, params: P, applied: Tensor) -> P | None:
         """Parameters that leave the rows with ``applied == False`` unchanged, or ``None``.
 
-        :class:`~mmcontrast.augment.RandomApply` applies these instead of blending the
+        `mmcontrast.augment.RandomApply` applies these instead of blending the
         transformed and original batches with ``torch.where``, which saves one pass over the
         data. Only overridden where identity parameters exist and reproduce finite inputs
         exactly.
@@ -240,8 +240,8 @@ class Augmentation(nn.Module, Generic[P], metaclass=abc.ABCMeta):
     def _linear(self, params: P) -> tuple[Tensor, int | None] | None:
         """``(matrix "b c c", pivot)`` if ``apply`` is a linear map of skeleton coordinates.
 
-        :class:`~mmcontrast.augment.Compose` multiplies consecutive such maps with one pivot
-        and applies the product with :func:`~mmcontrast.augment.functional.linear_about`.
+        `mmcontrast.augment.Compose` multiplies consecutive such maps with one pivot
+        and applies the product with `mmcontrast.augment.functional.linear_about`.
         """
         return None
 

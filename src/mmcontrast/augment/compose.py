@@ -1,7 +1,7 @@
-"""Containers: :class:`Compose`, :class:`RandomApply` and :class:`Paired`.
+"""Containers: `Compose`, `RandomApply` and `Paired`.
 
-:class:`Compose` is a pipeline, :class:`RandomApply` applies a transform with a per-sample
-probability, and :class:`Paired` shares one draw of time-axis transforms between modalities.
+`Compose` is a pipeline, `RandomApply` applies a transform with a per-sample
+probability, and `Paired` shares one draw of time-axis transforms between modalities.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class Compose(Augmentation[ComposeParams]):
     """Apply transforms one after the other; ``sample`` draws every step's parameters.
 
     Consecutive skeleton scalings, rotations and shears about the same pivot (bare or in
-    :class:`RandomApply`) are multiplied into one matrix and applied in one pass; the result
+    `RandomApply`) are multiplied into one matrix and applied in one pass; the result
     equals applying them one by one up to floating-point rounding.
 
     Args:
@@ -54,7 +54,7 @@ class Compose(Augmentation[ComposeParams]):
     Shapes:
         x: what the steps accept; output: the shape of ``x``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import ChannelScale, Compose, Jitter, RandomApply
         >>> pipeline = Compose([RandomApply(Jitter(sigma=0.05), p=0.75), ChannelScale()])
@@ -144,7 +144,7 @@ class RandomApply(Augmentation[RandomApplyParams]):
     Shapes:
         x: what ``transform`` accepts; output: the shape of ``x``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import Jitter, RandomApply
         >>> maybe = RandomApply(Jitter(sigma=1.0), p=0.5)
@@ -207,9 +207,9 @@ class PairedParams(NamedTuple):
 class Paired(nn.Module):
     """Augment several modalities of one batch, sharing the time-axis transforms' draw.
 
-    ``shared`` (time-axis transforms only: :class:`~mmcontrast.augment.TemporalCropResize`,
-    :class:`~mmcontrast.augment.TimeWarp`, :class:`~mmcontrast.augment.TimeMask`,
-    :class:`~mmcontrast.augment.SegmentPermute`, or containers of them) is sampled once and
+    ``shared`` (time-axis transforms only: `mmcontrast.augment.TemporalCropResize`,
+    `mmcontrast.augment.TimeWarp`, `mmcontrast.augment.TimeMask`,
+    `mmcontrast.augment.SegmentPermute`, or containers of them) is sampled once and
     applied to every modality. Its parameters live in normalised time, so an IMU window of
     ``T1`` samples and a skeleton window of ``T2`` frames get the same part of the recording.
     Then each modality named in ``own`` gets its own transform with its own draw.
@@ -221,7 +221,7 @@ class Paired(nn.Module):
     Shapes:
         inputs: a mapping of ``"b t ..."`` tensors with one ``b``; output: the same shapes.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import Jitter, Paired, TemporalCropResize
         >>> paired = Paired(TemporalCropResize(scale=(0.8, 0.9)), own={"imu": Jitter()})
@@ -304,7 +304,7 @@ class Paired(nn.Module):
     def apply(self, inputs: Any, params: Any = None) -> Any:
         """Apply the shared draw to every modality, then each modality's own.
 
-        ``apply(fn)`` with one callable is :meth:`torch.nn.Module.apply`.
+        ``apply(fn)`` with one callable is `torch.nn.Module.apply`.
 
         Shapes:
             inputs: a mapping of ``"b t ..."`` tensors; output: the same shapes.

@@ -6,7 +6,7 @@ nothing. Time is handled in *normalised time*: frame ``i`` of a length-``T`` seq
 IMU window of 50 samples and a skeleton window of 41 frames. Half-precision inputs are
 computed in float32 and returned in their own dtype.
 
-:func:`resample_time` is the one temporal resampling kernel (linear interpolation): crop-and-
+`resample_time` is the one temporal resampling kernel (linear interpolation): crop-and-
 resize and time warping are both a choice of sampling positions followed by it.
 """
 
@@ -56,7 +56,7 @@ def normalised_time(length: int, *, device: torch.device, dtype: torch.dtype) ->
     Shapes:
         output: ``"t"``.
 
-    Example:
+    Examples:
         >>> normalised_time(5, device=torch.device("cpu"), dtype=torch.float32).tolist()
         [0.0, 0.25, 0.5, 0.75, 1.0]
     """
@@ -86,7 +86,7 @@ def resample_time(x: Tensor, positions: Tensor) -> Tensor:
     Shapes:
         x: ``"b t ..."``; positions: ``"b s"``; output: ``"b s ..."``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> x = torch.arange(5.0).view(1, 5, 1)
         >>> resample_time(x, torch.tensor([[0.0, 0.5, 3.25, 9.0]])).flatten().tolist()
@@ -121,7 +121,7 @@ def crop_resize(x: Tensor, start: Tensor, extent: Tensor, *, size: int | None = 
         x: ``"b t ..."``; start: ``"b"``; extent: ``"b"``; output: ``"b s ..."`` with
         ``s = size or t``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> x = torch.arange(5.0).view(1, 5, 1)
         >>> crop_resize(x, torch.tensor([0.5]), torch.tensor([0.5]), size=3).flatten().tolist()
@@ -161,7 +161,7 @@ def time_warp(x: Tensor, knots: Tensor) -> Tensor:
     Shapes:
         x: ``"b t ..."``; knots: ``"b k"`` with ``k >= 2``; output: ``"b t ..."``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> x = torch.arange(5.0).view(1, 5, 1)
         >>> time_warp(x, torch.tensor([[0.0, 0.25, 1.0]])).flatten().tolist()
@@ -201,7 +201,7 @@ def time_mask(x: Tensor, start: Tensor, extent: Tensor, *, value: float = 0.0) -
     Shapes:
         x: ``"b t ..."``; start, extent: ``"b m"``; output: ``"b t ..."``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> x = torch.ones(1, 5, 1)
         >>> time_mask(x, torch.tensor([[0.25]]), torch.tensor([[0.5]])).flatten().tolist()
@@ -234,7 +234,7 @@ def segment_permute(x: Tensor, cuts: Tensor, order: Tensor) -> Tensor:
     Shapes:
         x: ``"b t ..."``; cuts: ``"b (n-1)"``; order: ``"b n"``; output: ``"b t ..."``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> x = torch.arange(6.0).view(1, 6, 1)
         >>> cuts, order = torch.tensor([[0.5]]), torch.tensor([[1, 0]])
@@ -297,7 +297,7 @@ def magnitude_warp(x: Tensor, knots: Tensor) -> Tensor:
     Shapes:
         x: ``"b t c"``; knots: ``"b k c"`` with ``k >= 2``; output: ``"b t c"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> x = torch.ones(1, 5, 1)
         >>> magnitude_warp(x, torch.tensor([[[1.0], [2.0]]])).flatten().tolist()

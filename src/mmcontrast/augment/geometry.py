@@ -1,6 +1,6 @@
 """Rotation matrices and linear maps of 3-D coordinates (IMU triads, skeleton joints).
 
-Re-exported by :mod:`mmcontrast.augment.functional`, the one namespace of the kernels.
+Re-exported by `mmcontrast.augment.functional`, the one namespace of the kernels.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def axis_angle_to_matrix(axis: Tensor, angle: Tensor) -> Tensor:
     Shapes:
         axis: ``"b 3"``; angle: ``"b"``; output: ``"b 3 3"``.
 
-    Example:
+    Examples:
         >>> import math, torch
         >>> r = axis_angle_to_matrix(torch.tensor([[0.0, 0.0, 1.0]]), torch.tensor([math.pi / 2]))
         >>> (r[0] @ torch.tensor([1.0, 0.0, 0.0])).round(decimals=6).tolist()
@@ -51,7 +51,7 @@ def euler_to_matrix(angles: Tensor) -> Tensor:
     Shapes:
         angles: ``"b 3"``; output: ``"b 3 3"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> torch.equal(euler_to_matrix(torch.zeros(2, 3)), torch.eye(3).expand(2, 3, 3))
         True
@@ -76,7 +76,7 @@ def rotate_triads(x: Tensor, rotation: Tensor) -> Tensor:
     Shapes:
         x: ``"b t (g 3)"``; rotation: ``"b 3 3"``; output: ``"b t (g 3)"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> x = torch.randn(2, 50, 6)
         >>> torch.equal(rotate_triads(x, torch.eye(3).expand(2, 3, 3)), x)
@@ -109,7 +109,7 @@ def linear_about(x: Tensor, matrix: Tensor, *, pivot: int | None = None) -> Tens
     Shapes:
         x: ``"b t j c"``; matrix: ``"b c c"``; output: ``"b t j c"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> x = torch.randn(2, 10, 20, 3)
         >>> y = linear_about(x, 2 * torch.eye(3).expand(2, 3, 3), pivot=0)

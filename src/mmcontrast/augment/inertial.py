@@ -1,8 +1,8 @@
 """IMU augmentations for ``"b t c"`` windows whose channels come in 3-axis triads.
 
 UTD-MHAD's six channels are one accelerometer triad (x, y, z in g) and one gyroscope triad
-(deg/s). :class:`Jitter` also works on any other ``"b ..."`` batch (skeletons included); the
-time-axis augmentations are in :mod:`mmcontrast.augment.temporal`.
+(deg/s). `Jitter` also works on any other ``"b ..."`` batch (skeletons included); the
+time-axis augmentations are in `mmcontrast.augment.temporal`.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class Jitter(Augmentation[JitterParams]):
     Shapes:
         x: ``"b ..."``; output: ``"b ..."``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import Jitter
         >>> jitter = Jitter(sigma=0.05)
@@ -127,7 +127,7 @@ class ChannelScale(Augmentation[ScaleParams]):
     Shapes:
         x: ``"b t c"``; output: ``"b t c"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import ChannelScale
         >>> ChannelScale(sigma=0.1)(torch.randn(8, 50, 6)).shape
@@ -158,7 +158,7 @@ class MagnitudeWarp(Augmentation[MagnitudeWarpParams]):
 
     The curve passes through ``num_knots + 2`` equally spaced values ``N(1, sigma**2)``
     (ends included), interpolated by a Catmull-Rom spline
-    (:func:`~mmcontrast.augment.functional.magnitude_warp`).
+    (`mmcontrast.augment.functional.magnitude_warp`).
 
     Args:
         sigma: spread of the knot values, ``>= 0`` (0 is the identity). Um et al.: 0.2.
@@ -168,7 +168,7 @@ class MagnitudeWarp(Augmentation[MagnitudeWarpParams]):
     Shapes:
         x: ``"b t c"``; output: ``"b t c"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import MagnitudeWarp
         >>> MagnitudeWarp(sigma=0.2, num_knots=4)(torch.randn(8, 50, 6)).shape
@@ -211,7 +211,7 @@ class ChannelShuffle(Augmentation[PermutationParams]):
     Shapes:
         x: ``"b t c"``; output: ``"b t c"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import ChannelShuffle
         >>> x = torch.arange(6.0).expand(2, 3, 6)
@@ -243,7 +243,7 @@ class TriadRotate(Augmentation[RotationParams]):
 
     The axis is uniform on the sphere and the angle uniform in ``[-max_degrees,
     max_degrees]``; accelerometer and gyroscope triads turn together, as they would if the
-    device were worn rotated (:func:`~mmcontrast.augment.functional.rotate_triads`).
+    device were worn rotated (`mmcontrast.augment.functional.rotate_triads`).
 
     Args:
         max_degrees: largest rotation angle in degrees, in ``[0, 180]`` (0 is the identity).
@@ -253,7 +253,7 @@ class TriadRotate(Augmentation[RotationParams]):
     Shapes:
         x: ``"b t (g 3)"``; output: ``"b t (g 3)"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import TriadRotate
         >>> x = torch.randn(8, 50, 6)
@@ -301,7 +301,7 @@ class ChannelDropout(Augmentation[DropParams]):
     Shapes:
         x: ``"b t c"``; output: ``"b t c"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import ChannelDropout
         >>> y = ChannelDropout(rate=1.0)(torch.randn(2, 50, 6))

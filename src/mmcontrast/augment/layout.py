@@ -1,6 +1,6 @@
 """Skeleton joint layouts: joint names, bones, the left-right mirror and the limbs.
 
-:data:`UTD_MHAD_LAYOUT` is the 20-joint Kinect v1 layout of UTD-MHAD
+`UTD_MHAD_LAYOUT` is the 20-joint Kinect v1 layout of UTD-MHAD
 (``Skeleton_joint_order.txt``, 0-based).
 """
 
@@ -20,9 +20,9 @@ class JointLayout:
         bones: ``(parent, child)`` joint index pairs (used for drawing).
         mirror: ``mirror[i]`` is the joint that ``i`` becomes under a left-right flip
             (``i`` itself on the midline); must be a permutation that is its own inverse.
-        limbs: groups of joints masked together by :class:`~mmcontrast.augment.JointMask`.
+        limbs: groups of joints masked together by `mmcontrast.augment.JointMask`.
 
-    Example:
+    Examples:
         >>> from mmcontrast.augment import UTD_MHAD_LAYOUT
         >>> UTD_MHAD_LAYOUT.num_joints, UTD_MHAD_LAYOUT.names[UTD_MHAD_LAYOUT.mirror[4]]
         (20, 'right_shoulder')

@@ -29,7 +29,7 @@ class Recenter(Augmentation[NoParams]):
     Shapes:
         x: ``"b t j c"``; output: ``"b t j c"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import Recenter
         >>> y = Recenter(joint=2)(torch.randn(2, 50, 20, 3))
@@ -66,7 +66,7 @@ class NormalizeBoneLength(Augmentation[NoParams]):
     """Divide all coordinates by the first frame's distance between two joints.
 
     CMC-CMKM divides UTD-MHAD skeletons by the shoulder_center-spine distance (joints 1, 2),
-    0.24-0.40 m over the dataset. Apply it after :class:`Recenter` so that the scaling is
+    0.24-0.40 m over the dataset. Apply it after `Recenter` so that the scaling is
     about the anchor joint.
 
     Args:
@@ -76,7 +76,7 @@ class NormalizeBoneLength(Augmentation[NoParams]):
     Shapes:
         x: ``"b t j c"``; output: ``"b t j c"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import NormalizeBoneLength
         >>> y = NormalizeBoneLength(joints=(1, 2))(torch.randn(2, 50, 20, 3))

@@ -1,11 +1,11 @@
 """Skeleton augmentations and normalisations for ``"b t j c"`` batches (``c = 3``: x, y, z).
 
 Geometric transforms act about the origin by default (``pivot=None``); after
-:class:`~mmcontrast.augment.Recenter` that is the anchor joint of the first frame.
+`mmcontrast.augment.Recenter` that is the anchor joint of the first frame.
 ``pivot=j`` instead turns or scales each frame about its own joint ``j`` (CMC-CMKM pivots on
-joint 0, the head). Use :class:`~mmcontrast.augment.Jitter` for coordinate noise, the
-:mod:`~mmcontrast.augment.temporal` transforms for time and
-:mod:`~mmcontrast.augment.normalize` for the deterministic normalisations.
+joint 0, the head). Use `mmcontrast.augment.Jitter` for coordinate noise, the
+`mmcontrast.augment.temporal` transforms for time and
+`mmcontrast.augment.normalize` for the deterministic normalisations.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class SkeletonScale(Augmentation[LinearParams]):
     Shapes:
         x: ``"b t j 3"``; output: ``"b t j 3"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import SkeletonScale
         >>> SkeletonScale(scale=(0.7, 1.2))(torch.randn(4, 50, 20, 3)).shape
@@ -140,7 +140,7 @@ class SkeletonRotate(Augmentation[LinearParams]):
     Shapes:
         x: ``"b t j 3"``; output: ``"b t j 3"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import SkeletonRotate
         >>> x = torch.randn(4, 50, 20, 3)
@@ -207,7 +207,7 @@ class SkeletonShear(Augmentation[LinearParams]):
     Shapes:
         x: ``"b t j 3"``; output: ``"b t j 3"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import SkeletonShear
         >>> SkeletonShear(sigma=0.2)(torch.randn(4, 50, 20, 3)).shape
@@ -250,14 +250,14 @@ class JointMask(Augmentation[DropParams]):
 
     Args:
         rate: probability that a joint (or, with a layout, a limb) is masked, in ``[0, 1]``.
-        layout: ``None`` masks joints independently; a :class:`JointLayout` masks its limbs.
+        layout: ``None`` masks joints independently; a `JointLayout` masks its limbs.
         value: fill value.
         same_on_batch: the same joints masked in every sample.
 
     Shapes:
         x: ``"b t j c"``; output: ``"b t j c"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import UTD_MHAD_LAYOUT, JointMask
         >>> mask = JointMask(rate=0.2, layout=UTD_MHAD_LAYOUT)
@@ -319,7 +319,7 @@ class JointMask(Augmentation[DropParams]):
 class SkeletonFlip(Augmentation[NoParams]):
     """Mirror the skeleton left-right: negate one axis and swap left and right joints.
 
-    Deterministic; wrap it in :class:`~mmcontrast.augment.RandomApply` to flip a random half
+    Deterministic; wrap it in `mmcontrast.augment.RandomApply` to flip a random half
     of the batch. Do not flip the skeleton of a cross-modal pair alone: a right-wrist IMU
     then no longer matches the skeleton's right arm.
 
@@ -330,7 +330,7 @@ class SkeletonFlip(Augmentation[NoParams]):
     Shapes:
         x: ``"b t j c"``; output: ``"b t j c"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import SkeletonFlip
         >>> flip = SkeletonFlip()

@@ -2,7 +2,7 @@
 
 Their parameters live in normalised time (``[0, 1]`` over the window) and are drawn from the
 batch size alone, so one draw means the same thing for windows of different lengths:
-:class:`~mmcontrast.augment.Paired` uses this to give a paired IMU window and skeleton window
+`mmcontrast.augment.Paired` uses this to give a paired IMU window and skeleton window
 the same crop, warp, mask or segment order.
 """
 
@@ -63,7 +63,7 @@ class TemporalCropResize(Augmentation[CropParams]):
 
     The crop covers a fraction ``U(*scale)`` of the duration at a uniformly random start;
     it is resampled to the input length by linear interpolation
-    (:func:`~mmcontrast.augment.functional.crop_resize`).
+    (`mmcontrast.augment.functional.crop_resize`).
 
     Args:
         scale: ``(low, high)`` crop fraction, ``0 < low <= high <= 1``; ``(1, 1)`` is the
@@ -73,7 +73,7 @@ class TemporalCropResize(Augmentation[CropParams]):
     Shapes:
         x: ``"b t ..."``; output: ``"b t ..."``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import TemporalCropResize
         >>> crop = TemporalCropResize(scale=(0.8, 0.9))
@@ -126,7 +126,7 @@ class TimeWarp(Augmentation[TimeWarpParams]):
     The window is split into ``num_knots + 1`` equal parts of output time; part ``k`` plays
     the input at speed ``exp(sigma * z_k)``, ``z_k ~ N(0, 1)``, normalised so that the whole
     window is still covered. The warp is monotone and piecewise linear in normalised time
-    (:func:`~mmcontrast.augment.functional.time_warp`).
+    (`mmcontrast.augment.functional.time_warp`).
 
     Args:
         sigma: spread of the log-speeds, ``>= 0`` (0 is the identity). Um et al.: 0.2.
@@ -136,7 +136,7 @@ class TimeWarp(Augmentation[TimeWarpParams]):
     Shapes:
         x: ``"b t ..."``; output: ``"b t ..."``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import TimeWarp
         >>> TimeWarp(sigma=0.2)(torch.randn(8, 50, 20, 3)).shape
@@ -175,7 +175,7 @@ class TimeMask(Augmentation[TimeMaskParams]):
     """Blank out random stretches of time (SpecAugment-style time masking).
 
     Each of ``num_masks`` masks covers a fraction ``U(0, max_extent)`` of the duration at a
-    uniformly random start (:func:`~mmcontrast.augment.functional.time_mask`).
+    uniformly random start (`mmcontrast.augment.functional.time_mask`).
 
     Args:
         max_extent: largest masked fraction per mask, in ``[0, 1]`` (0 is the identity).
@@ -186,7 +186,7 @@ class TimeMask(Augmentation[TimeMaskParams]):
     Shapes:
         x: ``"b t ..."``; output: ``"b t ..."``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import TimeMask
         >>> mask = TimeMask(max_extent=0.5)
@@ -236,7 +236,7 @@ class SegmentPermute(Augmentation[SegmentPermuteParams]):
     The number of segments is uniform in ``[min_segments, max_segments]``; cuts are uniform
     random points (``cuts="random"``) or equal splits (``cuts="equal"``); the order is a
     uniformly random permutation (which may be the identity)
-    (:func:`~mmcontrast.augment.functional.segment_permute`).
+    (`mmcontrast.augment.functional.segment_permute`).
 
     Args:
         min_segments: fewest segments, ``>= 1``.
@@ -249,7 +249,7 @@ class SegmentPermute(Augmentation[SegmentPermuteParams]):
     Shapes:
         x: ``"b t ..."``; output: ``"b t ..."``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.augment import SegmentPermute
         >>> permute = SegmentPermute(min_segments=2, max_segments=2, cuts="equal")

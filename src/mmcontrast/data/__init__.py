@@ -1,13 +1,13 @@
 """Real and synthetic paired IMU + skeleton data, preprocessing and evaluation protocols.
 
-* Loaders: :func:`load_utd_mhad` / :func:`read_utd_mhad` (UTD-MHAD ``.mat`` files, cached),
-  :func:`load_mmact` / :func:`read_mmact` (MMAct's assumed layout, :class:`MMActLayout`).
-* Synthetic data: :func:`make_synthetic` / :func:`synthetic_recordings`, a paired generator
-  whose wrist IMU is derived physically from the skeleton (:func:`simulate_imu`).
-* Containers: :class:`Recordings` (native lengths) and :class:`PairedDataset` (preprocessed,
+* Loaders: `load_utd_mhad` / `read_utd_mhad` (UTD-MHAD ``.mat`` files, cached),
+  `load_mmact` / `read_mmact` (MMAct's assumed layout, `MMActLayout`).
+* Synthetic data: `make_synthetic` / `synthetic_recordings`, a paired generator
+  whose wrist IMU is derived physically from the skeleton (`simulate_imu`).
+* Containers: `Recordings` (native lengths) and `PairedDataset` (preprocessed,
   a ``torch.utils.data.Dataset``).
-* Protocols: :func:`cross_subject_split`, :func:`subject_split`, :func:`mmact_split`,
-  :func:`label_fraction_subset`.
+* Protocols: `cross_subject_split`, `subject_split`, `mmact_split`,
+  `label_fraction_subset`.
 
 Real data files live outside the repository; nothing here embeds or downloads them.
 """

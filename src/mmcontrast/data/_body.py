@@ -46,7 +46,7 @@ SEGMENT_LENGTHS = np.array([0.08, 0.34, 0.20, 0.18, 0.29, 0.26, 0.08, 0.09, 0.43
 class Body:
     """Per-sequence body parameters, each with a leading ``n`` axis that broadcasts over time.
 
-    ``lengths`` ``(n, 1, 11)`` in metres (:data:`SEGMENTS`); ``root`` ``(n, 1, 3)``: the hip
+    ``lengths`` ``(n, 1, 11)`` in metres (`SEGMENTS`); ``root`` ``(n, 1, 3)``: the hip
     centre at rest in world coordinates; ``mount`` ``(n, 1, 3, 3)``: forearm-from-sensor.
     """
 
@@ -110,7 +110,7 @@ def forward_kinematics(
 ) -> tuple[Array, Array]:
     """Joint positions ``"... 20 3"`` (world, metres) and the sensor rotation ``"... 3 3"``.
 
-    ``angles`` is ``"... d"`` over :data:`DOFS`, ``...`` ending in ``(n, t)``. With
+    ``angles`` is ``"... d"`` over `DOFS`, ``...`` ending in ``(n, t)``. With
     ``planted`` the root moves so that the right ankle stays where it is at rest (squats,
     sitting, lunges keep that foot on the floor). With ``wrist_only`` the first output is
     the right wrist's position ``"... 3"`` alone (what the IMU needs; about half the work).

@@ -1,4 +1,4 @@
-"""On-disk cache of parsed :class:`Recordings`, invalidated when the source files change.
+"""On-disk cache of parsed `Recordings`, invalidated when the source files change.
 
 Location: the ``cache_dir`` argument, else ``$MMCONTRAST_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/mmcontrast``, else ``~/.cache/mmcontrast``. One ``.npz`` file per source

@@ -4,7 +4,7 @@ A program is a list of keyframes over normalised time ``u`` in ``[0, 1]`` (joint
 degrees, unspecified ones at rest) joined by minimum-jerk (quintic) blends, plus optional
 windowed sine waves for repetitive motion. Every piece has zero velocity and acceleration at
 its ends, so joint angles are twice continuously differentiable in time, as the physical IMU
-derivation needs. Angles are those of :mod:`mmcontrast.data._body`.
+derivation needs. Angles are those of `mmcontrast.data._body`.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ class PairedDataset(Dataset[dict[str, Tensor]]):
     default collate batches them into ``"b t c"``, ``"b t j c"``, ``"b t"`` and ``"b"``.
     The whole arrays are attributes too (``dataset.inertial`` etc.), for full-batch work.
 
-    Inertial normalisation is not applied at construction: :meth:`split` computes per-channel
+    Inertial normalisation is not applied at construction: `split` computes per-channel
     statistics on the training side only and applies them to every side, and the normalised
     datasets keep them in ``inertial_mean`` and ``inertial_std`` (store these with a model).
 
@@ -69,7 +69,7 @@ class PairedDataset(Dataset[dict[str, Tensor]]):
         inertial: ``"n t c"``; skeleton: ``"n t j c"``; masks: ``"n t"``; label, subject,
         trial, extras: ``"n"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.data import PairedDataset
         >>> data = PairedDataset(
@@ -156,7 +156,7 @@ class PairedDataset(Dataset[dict[str, Tensor]]):
 
     @property
     def normalized(self) -> bool:
-        """Whether inertial statistics have been applied (see :meth:`split`)."""
+        """Whether inertial statistics have been applied (see `split`)."""
         return self.inertial_mean is not None
 
     def subset(self, indices: Sequence[int] | NDArray[np.integer] | Tensor) -> PairedDataset:
@@ -234,10 +234,10 @@ class PairedDataset(Dataset[dict[str, Tensor]]):
         """The train, validation and test datasets of a protocol.
 
         With ``normalize_inertial=True`` the per-channel statistics come from the training
-        side only (:meth:`inertial_statistics`) and are applied to all three sides, which
+        side only (`inertial_statistics`) and are applied to all three sides, which
         keep them in ``inertial_mean`` / ``inertial_std``.
 
-        Example:
+        Examples:
             >>> import torch
             >>> from mmcontrast.data import PairedDataset, cross_subject_split
             >>> data = PairedDataset(

@@ -47,7 +47,7 @@ def simulate_imu(
         times: ``"..."``; output: ``("... 3", "... 3")``: acceleration in g and angular
         velocity in deg/s, both in the sensor frame.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from mmcontrast.data import simulate_imu
         >>> def spin(t):  # resting sensor turning about the vertical at 90 deg/s

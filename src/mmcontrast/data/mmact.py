@@ -3,7 +3,7 @@
 MMAct (Kong et al., ICCV 2019) is distributed only on request to its authors; this project has
 no copy, so the layout below is what the CMC-CMKM preprocessing script parses (upstream
 ``razzu/cmc-cmkm``, ``datasets/mmact_raw_preprocessing.py``, commit fb19f5b), not something
-checked against the data. Every assumption is a field of :class:`MMActLayout`, so a different
+checked against the data. Every assumption is a field of `MMActLayout`, so a different
 release can be described without code changes. Expected layout, after extracting
 ``acc_phone_clip.tar.gz``, ``acc_watch_clip.tar.gz``, ``gyro_clip.tar.gz``,
 ``orientation_clip.tar.gz`` and ``trimmed_pose.zip`` into ``root``::
@@ -91,7 +91,7 @@ class MMActLayout:
         scene_prefix: folder-name prefix before the scene number.
         session_prefix: folder-name prefix before the session number.
 
-    Example:
+    Examples:
         >>> from mmcontrast.data import MMActLayout
         >>> MMActLayout(camera="cam2").streams
         ('acc_phone_clip', 'acc_watch_clip', 'gyro_clip', 'orientation_clip')
@@ -153,15 +153,15 @@ def read_mmact(
 
     Clips with a stream or the pose file absent, an empty stream, or no person in any pose
     frame are listed in ``missing`` with the reason (and a ``UserWarning``). Parsed clips
-    are cached like UTD-MHAD's (:func:`~mmcontrast.data.read_utd_mhad`).
+    are cached like UTD-MHAD's (`mmcontrast.data.read_utd_mhad`).
 
     Args:
         root: the folder the archives were extracted into.
-        layout: the layout; default :class:`MMActLayout`'s.
+        layout: the layout; default `MMActLayout`'s.
         align: ``"samples"`` (upstream) or ``"timestamps"``.
         resample: how ``align="samples"`` changes a stream's rate (``"fft"`` upstream).
         cache: use and write the cache.
-        cache_dir: the cache folder (see :func:`~mmcontrast.data.read_utd_mhad`).
+        cache_dir: the cache folder (see `mmcontrast.data.read_utd_mhad`).
         verify: ``"stat"`` or ``"content"``.
 
     Shapes:
@@ -173,7 +173,7 @@ def read_mmact(
         ValueError: a file that cannot be parsed, a folder or activity name outside the
             layout; the message names the file.
 
-    Example:
+    Examples:
         >>> from mmcontrast.data import MMActLayout, read_mmact
         >>> layout = MMActLayout(camera="cam2")
         >>> recordings = read_mmact("path/to/MMAct", layout=layout)  # doctest: +SKIP
@@ -226,7 +226,7 @@ def load_mmact(
     cache_dir: str | os.PathLike[str] | None = None,
     verify: Verify = "stat",
 ) -> PairedDataset:
-    """MMAct as a :class:`PairedDataset`: :func:`read_mmact`, then resampling to ``length``.
+    """MMAct as a `PairedDataset`: `read_mmact`, then resampling to ``length``.
 
     The upstream MMAct configuration only resamples both modalities to 50 steps, so the
     skeleton keeps its pixel coordinates by default; ``anchor_joint=0`` recentres on the
@@ -235,10 +235,10 @@ def load_mmact(
 
     Args:
         root: the folder the archives were extracted into.
-        layout: the layout; default :class:`MMActLayout`'s.
+        layout: the layout; default `MMActLayout`'s.
         length: steps per sequence, a pair, or ``None`` for native lengths with masks.
         resample: ``"fft"`` or ``"linear"``, for both the stream rates and ``length``.
-        align: ``"samples"`` or ``"timestamps"`` (see :func:`read_mmact`).
+        align: ``"samples"`` or ``"timestamps"`` (see `read_mmact`).
         anchor_joint: joint to recentre on, or ``None``.
         scale_joints: joints whose first-frame distance becomes the unit, or ``None``.
         cache: use and write the cache.
@@ -249,7 +249,7 @@ def load_mmact(
         output: inertial ``"n t 12"``, skeleton ``"n t 17 2"``, extras ``session``,
         ``scene``: ``"n"``.
 
-    Example:
+    Examples:
         >>> from mmcontrast.data import load_mmact, mmact_split
         >>> data = load_mmact("path/to/MMAct")  # doctest: +SKIP
         >>> split = mmact_split(data, protocol="cross-scene")  # doctest: +SKIP
@@ -282,7 +282,7 @@ def mmact_split(data: PairedDataset, *, protocol: MMActProtocol = "cross-subject
     Shapes:
         output indices: ``"n_side"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.data import PairedDataset, mmact_split
         >>> subject = torch.tensor([1, 13, 16, 17, 17])

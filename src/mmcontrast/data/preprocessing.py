@@ -39,7 +39,7 @@ def resample(x: ArrayLike, length: int, *, method: Resample = "fft") -> NDArray[
     Shapes:
         x: ``"t ..."``; output: ``"length ..."`` (float64).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from mmcontrast.data import resample
         >>> resample(np.array([0.0, 1.0, 2.0]), 5, method="linear")
@@ -97,7 +97,7 @@ def recenter_skeleton(
         ValueError: a joint index out of range, or a first-frame scale distance that is zero
             or not finite.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from mmcontrast.data import recenter_skeleton
         >>> frames = np.zeros((2, 3, 3))

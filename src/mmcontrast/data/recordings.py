@@ -23,9 +23,9 @@ _OWNER = "Recordings"
 class Recordings:
     """Paired raw sequences of different lengths, one entry per recording.
 
-    The loaders (:func:`~mmcontrast.data.read_utd_mhad`, :func:`~mmcontrast.data.read_mmact`)
-    and the synthetic generator return this; :meth:`to_dataset` preprocesses it into a
-    :class:`~mmcontrast.data.PairedDataset`. Arrays are float64 and time-first.
+    The loaders (`mmcontrast.data.read_utd_mhad`, `mmcontrast.data.read_mmact`)
+    and the synthetic generator return this; `to_dataset` preprocesses it into a
+    `mmcontrast.data.PairedDataset`. Arrays are float64 and time-first.
 
     Attributes:
         inertial: one ``"t c"`` array per recording, in the sensor's units.
@@ -41,7 +41,7 @@ class Recordings:
     Shapes:
         inertial: ``"t c"`` each; skeleton: ``"t j c"`` each; label, subject, trial: ``"n"``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from mmcontrast.data import Recordings
         >>> skeleton = np.zeros((12, 20, 3))
@@ -124,15 +124,15 @@ class Recordings:
         anchor_joint: int | None = 2,
         scale_joints: tuple[int, int] | None = (1, 2),
     ) -> PairedDataset:
-        """Preprocess every recording into a :class:`~mmcontrast.data.PairedDataset`.
+        """Preprocess every recording into a `mmcontrast.data.PairedDataset`.
 
         Skeletons are recentred on ``anchor_joint`` of their raw first frame and scaled by
         the first-frame distance between ``scale_joints``
-        (:func:`~mmcontrast.data.recenter_skeleton`). Then each whole sequence is resampled
-        to a fixed number of steps (:func:`~mmcontrast.data.resample`), or, with
+        (`mmcontrast.data.recenter_skeleton`). Then each whole sequence is resampled
+        to a fixed number of steps (`mmcontrast.data.resample`), or, with
         ``length=None``, kept at its native length and zero-padded to the longest one with
         a mask. Inertial channels stay in their units; normalise with
-        :meth:`PairedDataset.split`. The result is float32.
+        `PairedDataset.split`. The result is float32.
 
         Args:
             length: steps for both modalities (the references use 50), a pair

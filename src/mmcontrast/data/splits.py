@@ -39,7 +39,7 @@ class Split:
 
     Iterating gives ``train, val, test``. ``val`` is empty for protocols without one.
 
-    Example:
+    Examples:
         >>> from mmcontrast.data import Split
         >>> train, val, test = Split(train=[0, 2], val=[], test=[1, 3])
         >>> test.tolist()
@@ -102,7 +102,7 @@ def subject_split(
     Raises:
         ValueError: a subject on two sides, or a listed subject with no sequence.
 
-    Example:
+    Examples:
         >>> from mmcontrast.data import subject_split
         >>> subject_split([1, 2, 3, 1, 2, 3], train=[1], val=[2], test=[3])
         Split(train=2, val=2, test=2)
@@ -147,7 +147,7 @@ def cross_subject_split(subjects: ArrayLike | Tensor, *, protocol: Protocol = "o
     Shapes:
         subjects: ``"n"``; output indices: ``"n_side"``.
 
-    Example:
+    Examples:
         >>> from mmcontrast.data import cross_subject_split
         >>> subjects = [1, 2, 3, 4, 5, 6, 7, 8]
         >>> cross_subject_split(subjects).train.tolist()
@@ -190,13 +190,13 @@ def label_fraction_subset(
 
     Args:
         labels: the label of every sequence (of the side to subsample).
-        fraction: in ``(0, 1]``; see :data:`LABEL_FRACTIONS`.
+        fraction: in ``(0, 1]``; see `LABEL_FRACTIONS`.
         seed: a non-negative int.
 
     Shapes:
         labels: ``"n"``; output: ``"k"``, sorted positions into ``labels``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from mmcontrast.data import label_fraction_subset
         >>> labels = np.repeat(np.arange(3), 16)  # 3 classes of 16

@@ -7,7 +7,7 @@ the camera's tilt and how the sensor sits on the wrist; trials differ in speed, 
 timing and where the IMU recording starts and stops. The skeleton is sampled at 30 Hz with
 Kinect-like jitter, the IMU at 50 Hz: its accelerometer is the second derivative of the right
 wrist's position minus gravity, in a sensor frame that turns with the forearm, in g; its
-gyroscope is that frame's angular velocity in deg/s (:func:`~mmcontrast.data.simulate_imu`),
+gyroscope is that frame's angular velocity in deg/s (`mmcontrast.data.simulate_imu`),
 with white noise and a per-recording bias. So the two modalities share information the way
 real ones do, and no single summary feature separates the classes.
 """
@@ -66,13 +66,13 @@ def synthetic_recordings(
 
     Recordings are ``a{A}_s{S}_t{T}`` for every class, subject and trial (none missing),
     sorted by (action, subject, trial), so the UTD-MHAD protocols apply unchanged
-    (:func:`~mmcontrast.data.cross_subject_split`). Inertial ``(T, 6)``: acc x, y, z in g,
+    (`mmcontrast.data.cross_subject_split`). Inertial ``(T, 6)``: acc x, y, z in g,
     gyro x, y, z in deg/s; skeleton ``(T, 20, 3)`` in metres, in the frame of a camera about
     3 m in front of the subject. The same arguments always give the same data.
 
     Args:
         num_classes: how many of the 27 programs to use (the first ones, in
-            :data:`SYNTHETIC_CLASSES` order).
+            `SYNTHETIC_CLASSES` order).
         num_subjects: subjects, numbered from 1.
         num_trials: trials per class and subject, numbered from 1.
         seed: the random seed.
@@ -82,7 +82,7 @@ def synthetic_recordings(
         imu_rate: inertial sampling rate in Hz.
         skeleton_rate: skeleton frame rate in Hz.
 
-    Example:
+    Examples:
         >>> from mmcontrast.data import synthetic_recordings
         >>> recordings = synthetic_recordings(num_classes=2, num_subjects=2, num_trials=1)
         >>> recordings.names
@@ -144,9 +144,9 @@ def make_synthetic(
     imu_rate: float = 50.0,
     skeleton_rate: float = 30.0,
 ) -> PairedDataset:
-    """Synthetic paired data preprocessed like UTD-MHAD, as a :class:`PairedDataset`.
+    """Synthetic paired data preprocessed like UTD-MHAD, as a `PairedDataset`.
 
-    :func:`synthetic_recordings`, then :meth:`Recordings.to_dataset` with UTD-MHAD's
+    `synthetic_recordings`, then `Recordings.to_dataset` with UTD-MHAD's
     skeleton normalisation (recentred on the spine of the first frame, scaled by the
     shoulder_center-spine distance). The default 27 classes x 8 subjects x 4 trials (864
     pairs) take about a second to generate.
@@ -155,19 +155,19 @@ def make_synthetic(
         length: steps per sequence, a pair ``(inertial, skeleton)``, or ``None`` for native
             lengths with masks.
         resample: ``"linear"`` (default; needs no scipy) or ``"fft"`` (the references').
-        num_classes: see :func:`synthetic_recordings`.
-        num_subjects: see :func:`synthetic_recordings`.
-        num_trials: see :func:`synthetic_recordings`.
-        seed: see :func:`synthetic_recordings`.
-        noise: see :func:`synthetic_recordings`.
-        variation: see :func:`synthetic_recordings`.
-        imu_rate: see :func:`synthetic_recordings`.
-        skeleton_rate: see :func:`synthetic_recordings`.
+        num_classes: see `synthetic_recordings`.
+        num_subjects: see `synthetic_recordings`.
+        num_trials: see `synthetic_recordings`.
+        seed: see `synthetic_recordings`.
+        noise: see `synthetic_recordings`.
+        variation: see `synthetic_recordings`.
+        imu_rate: see `synthetic_recordings`.
+        skeleton_rate: see `synthetic_recordings`.
 
     Shapes:
         output: inertial ``"n t 6"``, skeleton ``"n t 20 3"``, label ``"n"``.
 
-    Example:
+    Examples:
         >>> from mmcontrast.data import make_synthetic
         >>> data = make_synthetic(num_classes=4, num_subjects=2, num_trials=2, seed=1)
         >>> data.inertial.shape, data.skeleton.shape, data.num_classes
@@ -257,7 +257,7 @@ class _Trials:
         )
 
     def sensor(self, times: Array) -> tuple[Array, Array]:
-        """The wrist sensor's :data:`~mmcontrast.data.imu.Motion`: position and rotation."""
+        """The wrist sensor's `mmcontrast.data.imu.Motion`: position and rotation."""
         return self.pose(times, wrist_only=True)
 
     def to_camera(self, joints: Array) -> Array:

@@ -13,7 +13,7 @@ Expected layout (the official archives, extracted)::
                                                 joints x y z in metres
 
 ``A`` is the action 1..27 (label ``A - 1``), ``S`` the subject 1..8, ``T`` the trial 1..4.
-861 of the 864 combinations exist; :data:`UTD_MHAD_MISSING` are the three the official release
+861 of the 864 combinations exist; `UTD_MHAD_MISSING` are the three the official release
 leaves out.
 """
 
@@ -82,7 +82,7 @@ def parse_utd_mhad_name(name: str) -> tuple[int, int, int, str]:
         ValueError: the name does not follow the scheme, or a number is out of range
             (action 1..27, subject 1..8, trial 1..4).
 
-    Example:
+    Examples:
         >>> from mmcontrast.data import parse_utd_mhad_name
         >>> parse_utd_mhad_name("a27_s8_t3_skeleton.mat")
         (27, 8, 3, 'skeleton')
@@ -113,7 +113,7 @@ def read_utd_mhad(
 
     Sequences are sorted by (action, subject, trial). A sequence is used when both its
     inertial and its skeleton file exist; every absent combination is listed in
-    ``missing`` with the reason (the three of :data:`UTD_MHAD_MISSING` as "not in the
+    ``missing`` with the reason (the three of `UTD_MHAD_MISSING` as "not in the
     official release"), and anything missing beyond those three raises a ``UserWarning``
     naming it. Skeletons are returned time-first, ``(T, 20, 3)``.
 
@@ -139,7 +139,7 @@ def read_utd_mhad(
             has the wrong shape or non-finite values; the message names the file.
         ImportError: scipy is not installed (``pip install "mmcontrast[data]"``).
 
-    Example:
+    Examples:
         >>> from mmcontrast.data import read_utd_mhad
         >>> recordings = read_utd_mhad("path/to/UTD-MHAD")  # doctest: +SKIP
         >>> len(recordings), sorted(recordings.missing)  # doctest: +SKIP
@@ -197,13 +197,13 @@ def load_utd_mhad(
     cache_dir: str | os.PathLike[str] | None = None,
     verify: Verify = "stat",
 ) -> PairedDataset:
-    """UTD-MHAD preprocessed as in the references, as a :class:`PairedDataset` of 861 pairs.
+    """UTD-MHAD preprocessed as in the references, as a `PairedDataset` of 861 pairs.
 
-    :func:`read_utd_mhad`, then :meth:`Recordings.to_dataset`: skeletons recentred on the
+    `read_utd_mhad`, then `Recordings.to_dataset`: skeletons recentred on the
     spine (joint 2) of the raw first frame and scaled by the first-frame
     shoulder_center-spine distance; both modalities resampled to ``length`` steps (FFT by
     default, as the references; ``length=None`` keeps native lengths with masks). Inertial
-    channels stay in g and deg/s; :meth:`PairedDataset.split` normalises them with
+    channels stay in g and deg/s; `PairedDataset.split` normalises them with
     training-side statistics.
 
     Args:
@@ -212,13 +212,13 @@ def load_utd_mhad(
             ``(inertial_steps, skeleton_steps)``, or ``None`` for native lengths.
         resample: ``"fft"`` or ``"linear"``.
         cache: use and write the cache of parsed files.
-        cache_dir: the cache folder (see :func:`read_utd_mhad`).
-        verify: ``"stat"`` or ``"content"`` (see :func:`read_utd_mhad`).
+        cache_dir: the cache folder (see `read_utd_mhad`).
+        verify: ``"stat"`` or ``"content"`` (see `read_utd_mhad`).
 
     Shapes:
         output: inertial ``"n t 6"``, skeleton ``"n t 20 3"``, label ``"n"`` in 0..26.
 
-    Example:
+    Examples:
         >>> from mmcontrast.data import cross_subject_split, load_utd_mhad
         >>> data = load_utd_mhad("path/to/UTD-MHAD")  # doctest: +SKIP
         >>> train, _, test = data.split(cross_subject_split(data.subject))  # doctest: +SKIP

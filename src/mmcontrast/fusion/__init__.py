@@ -3,8 +3,8 @@
 Every module takes ``forward(features, *, present=None)`` with ``features`` a mapping
 ``modality -> "b d" | "b t d"`` and ``present`` an optional mapping ``modality -> "b"`` bool
 (a missing modality gets exactly zero weight and zero gradient). Functional pieces live in
-:mod:`mmcontrast.fusion.functional`. :class:`QualityGuidedAttention` and
-:class:`BidirectionalGatedFusion` are this project's design (after Cosmo and the GMU), not a
+`mmcontrast.fusion.functional`. `QualityGuidedAttention` and
+`BidirectionalGatedFusion` are this project's design (after Cosmo and the GMU), not a
 reproduction of the CLMM paper; see ``docs/fusion.md``.
 """
 

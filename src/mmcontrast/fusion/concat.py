@@ -23,7 +23,7 @@ class ConcatFusion(nn.Module):
 
     The fusion of the hard-negative paper (Choi, Beedu, Essa 2023) and CMC-CMKM fine-tuning,
     where the per-modality features (each after its own Linear -> BN -> ReLU, see
-    :class:`~mmcontrast.heads.MultimodalClassifier`) are concatenated before a linear
+    `mmcontrast.heads.MultimodalClassifier`) are concatenated before a linear
     classifier. It has no parameters.
 
     With ``present``, a missing modality's block is exactly zero and its features get an
@@ -42,7 +42,7 @@ class ConcatFusion(nn.Module):
         features[m]: ``"b d_m"`` or ``"b t d_m"``; present[m]: ``"b"``; output:
         ``"b (sum d_m)"`` or ``"b t (sum d_m)"`` (feature), ``"b (sum t_m) d"`` (token).
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.fusion import ConcatFusion
         >>> fusion = ConcatFusion({"imu": 5632, "skeleton": 256})

@@ -5,9 +5,9 @@ Every function works on tensors ordered like the modalities of the calling modul
 each one runs under ``torch.compile(fullgraph=True)``.
 
 Missing modalities. A ``"b m"`` bool mask ``present`` marks which modality each sample has.
-:func:`mask_features` replaces a missing modality's features by exact zeros with
+`mask_features` replaces a missing modality's features by exact zeros with
 ``torch.where``, so they contribute nothing and receive an exactly zero gradient even when
-the placeholder holds NaN; :func:`masked_softmax` and :func:`guided_weights` give a missing
+the placeholder holds NaN; `masked_softmax` and `guided_weights` give a missing
 modality exactly zero weight and renormalise the others.
 """
 
@@ -54,7 +54,7 @@ def mask_features(features: Sequence[Tensor], present: Tensor | None) -> list[Te
     Shapes:
         features[i]: ``"b d"`` or ``"b t d"``; present: ``"b m"``; output: like ``features``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> x = [torch.ones(2, 3), torch.full((2, 4, 3), float("nan"))]
         >>> present = torch.tensor([[True, True], [True, False]])
@@ -75,7 +75,7 @@ def pool_tokens(x: Tensor) -> Tensor:
     Shapes:
         x: ``"b d"`` or ``"b t d"``; output: ``"b d"``.
 
-    Example:
+    Examples:
         >>> pool_tokens(torch.arange(6.0).reshape(1, 3, 2))
         tensor([[2., 3.]])
     """
@@ -106,7 +106,7 @@ def concat_features(
         features[i]: ``"b d"`` or ``"b t d"``; output: ``"b d"``/``"b t d"`` (feature) or
         ``"b n d"`` (token).
 
-    Example:
+    Examples:
         >>> a, b = torch.randn(4, 3), torch.randn(4, 5)
         >>> concat_features([a, b]).shape
         torch.Size([4, 8])
@@ -148,7 +148,7 @@ def masked_softmax(scores: Tensor, support: Tensor | None) -> Tensor:
     Shapes:
         scores: ``"b m"``; support: ``"b m"`` bool; output: ``"b m"``.
 
-    Example:
+    Examples:
         >>> masked_softmax(torch.zeros(2, 3), torch.tensor([[True, True, False], [False] * 3]))
         tensor([[0.5000, 0.5000, 0.0000],
                 [0.0000, 0.0000, 0.0000]])
@@ -187,7 +187,7 @@ def guided_weights(
         scores: ``"b m"``; quality: ``"m"`` or ``"b m"``; present: ``"b m"``; output:
         ``"b m"``.
 
-    Example:
+    Examples:
         >>> scores = torch.tensor([[0.0, 0.0]])
         >>> guided_weights(scores, torch.tensor([0.3, 0.7]), mix=0.8)
         tensor([[0.3400, 0.6600]])
@@ -217,7 +217,7 @@ def scale_features(
     Shapes:
         features[m]: ``"b d"`` or ``"b t d"``; weights: ``"b m"``; output: like ``features``.
 
-    Example:
+    Examples:
         >>> out = scale_features({"imu": torch.ones(1, 2)}, torch.tensor([[0.25]]), ["imu"])
         >>> out["imu"]
         tensor([[0.2500, 0.2500]])
@@ -260,7 +260,7 @@ def hopkins_statistic(
     Shapes:
         x: ``"n d"``; mask: ``"n"``; output: ``""``.
 
-    Example:
+    Examples:
         >>> g = torch.Generator().manual_seed(0)
         >>> blobs = torch.cat([torch.randn(100, 2) * 0.05, torch.randn(100, 2) * 0.05 + 3])
         >>> bool(hopkins_statistic(blobs, num_probes=20, generator=g) > 0.8)
@@ -313,7 +313,7 @@ def quality_prior(
     unlabeled training set (our design, not from the CLMM paper; the measure is the one a
     reading note attributes to Cosmo, whose released code hard-codes ``q``). ``H`` is averaged
     over ``draws`` independent draws with ``max(1, round(probe_fraction * n))`` probes each.
-    Pass the result to :meth:`QualityGuidedAttention.set_quality`.
+    Pass the result to `QualityGuidedAttention.set_quality`.
 
     Args:
         embeddings: ``modality -> "n d_m"`` (one row per sample; ``n`` may differ).
@@ -324,7 +324,7 @@ def quality_prior(
     Shapes:
         embeddings[m]: ``"n d"``; output: ``"m"``, in the order of ``embeddings``.
 
-    Example:
+    Examples:
         >>> g = torch.Generator().manual_seed(0)
         >>> clustered = torch.cat([torch.randn(50, 4) * 0.1, torch.randn(50, 4) * 0.1 + 2])
         >>> q = quality_prior({"imu": torch.rand(100, 4), "skeleton": clustered}, generator=g)

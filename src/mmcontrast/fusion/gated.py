@@ -78,7 +78,7 @@ def masked_bigru(seq: Tensor, valid: Tensor | None, weights: list[Tensor]) -> tu
         first) and the final states ``"b (2 h)"`` (``[forward after the last valid token,
         backward after the first]``; zeros for a row without valid tokens).
 
-    Example:
+    Examples:
         >>> gru = torch.nn.GRU(3, 4, batch_first=True, bidirectional=True)
         >>> weights = [p for p in gru.parameters()]
         >>> seq = torch.randn(2, 5, 3)
@@ -110,7 +110,7 @@ class BiGRUWeights(nn.Module):
     """The parameters of a one-layer bidirectional GRU, named and initialised like ``nn.GRU``.
 
     ``torch.compile`` refuses ``nn.GRU`` modules (dynamo does not trace RNN modules), so the
-    weights are held here and run through :func:`masked_bigru`; the ``state_dict`` is
+    weights are held here and run through `masked_bigru`; the ``state_dict`` is
     interchangeable with ``nn.GRU(input_size, hidden_size, bidirectional=True)``.
 
     Args:
@@ -118,9 +118,9 @@ class BiGRUWeights(nn.Module):
         hidden_size: state size ``h`` per direction.
 
     Shapes:
-        no forward; :attr:`weights` feeds :func:`masked_bigru`.
+        no forward; `weights` feeds `masked_bigru`.
 
-    Example:
+    Examples:
         >>> holder = BiGRUWeights(3, 4)
         >>> holder.load_state_dict(torch.nn.GRU(3, 4, bidirectional=True).state_dict())
         <All keys matched successfully>
@@ -210,7 +210,7 @@ class BidirectionalGatedFusion(nn.Module):
         ``"b out_features"`` (``2 * hidden`` for the GRU, the sum of the per-modality widths
         for the GMU).
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.fusion import BidirectionalGatedFusion
         >>> fusion = BidirectionalGatedFusion({"imu": 6400, "skeleton": 256}, hidden=64)

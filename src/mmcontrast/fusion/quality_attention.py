@@ -35,7 +35,7 @@ PRIORS: tuple[str, ...] = ("fixed", "batch")
 
 
 class AttentionOutput(NamedTuple):
-    """What :class:`QualityGuidedAttention` returns.
+    """What `QualityGuidedAttention` returns.
 
     Attributes:
         fused: the weighted features, concatenated (see ``axis``).
@@ -58,13 +58,13 @@ class QualityGuidedAttention(nn.Module):
     1. pool each modality over tokens, concatenate: ``r = [r_1; ...; r_M]``;
     2. scores ``s = W_2 tanh(W_1 r + b_1) + b_2`` (one per modality);
     3. ``w = (1 - mix) * softmax(s) + mix * q`` over the *support* of each sample (modalities
-       present and with quality ``q_m > 0``), exactly 0 elsewhere (:func:`guided_weights`);
+       present and with quality ``q_m > 0``), exactly 0 elsewhere (`guided_weights`);
     4. ``fused = concat_m(w_m * x_m)`` (Cosmo concatenates the weighted feature maps).
 
     The prior ``q`` is the ``quality`` buffer (uniform unless given), normalised to sum 1.
     With ``prior="fixed"`` it is constant: e.g. Cosmo's ``[0.3, 0.7]`` for [IMU, skeleton] on
-    UTD-MHAD, or :func:`~mmcontrast.fusion.quality_prior` computed once after pre-training
-    and loaded with :meth:`set_quality`. With ``prior="batch"`` it is estimated from each
+    UTD-MHAD, or `mmcontrast.fusion.quality_prior` computed once after pre-training
+    and loaded with `set_quality`. With ``prior="batch"`` it is estimated from each
     training batch: the Hopkins statistic of each modality's pooled features over the samples
     that have it, normalised to sum 1 (random probes from the global generator, no gradient);
     like BatchNorm, training also updates the buffer as a running average
@@ -82,16 +82,16 @@ class QualityGuidedAttention(nn.Module):
         quality: ``modality -> q_m >= 0`` (not all zero; normalised to sum 1), the fixed
             prior or the initial running value; ``None`` for uniform.
         mix: weight of the prior, ``lambda`` in ``[0, 1]`` (Cosmo: 0.8).
-        axis: how ``fused`` concatenates, as in :class:`ConcatFusion`.
+        axis: how ``fused`` concatenates, as in `ConcatFusion`.
         probe_fraction: with ``prior="batch"``, the fraction of the batch used as Hopkins
             probes (at least 1).
         momentum: with ``prior="batch"``, the running-average rate, in ``[0, 1]``.
 
     Shapes:
         features[m]: ``"b d_m"`` or ``"b t d_m"``; present[m]: ``"b"``; fused: as
-        :class:`ConcatFusion`; weights: ``"b m"``.
+        `ConcatFusion`; weights: ``"b m"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.fusion import QualityGuidedAttention
         >>> attention = QualityGuidedAttention(
@@ -160,7 +160,7 @@ class QualityGuidedAttention(nn.Module):
         self.set_quality(dict.fromkeys(self.modalities, 1.0) if quality is None else quality)
 
     def set_quality(self, quality: Mapping[str, float] | Tensor) -> None:
-        """Replace the prior (normalised to sum 1), e.g. with :func:`quality_prior`.
+        """Replace the prior (normalised to sum 1), e.g. with `quality_prior`.
 
         Args:
             quality: ``modality -> q_m``, or a ``"m"`` tensor in the order of ``dims``; every

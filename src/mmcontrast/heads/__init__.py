@@ -1,10 +1,10 @@
 """Projection and classification heads.
 
-:class:`ProjectionHead` (the SimCLR / CMC MLP), :class:`LinearClassifier`,
-:class:`MultimodalClassifier` (the hard-negative paper's fine-tuning head) and
-:class:`PrimaryAuxiliaryHead` with :func:`primary_auxiliary_loss` (this project's design for
+`ProjectionHead` (the SimCLR / CMC MLP), `LinearClassifier`,
+`MultimodalClassifier` (the hard-negative paper's fine-tuning head) and
+`PrimaryAuxiliaryHead` with `primary_auxiliary_loss` (this project's design for
 CLMM's primary–auxiliary training, not a reproduction). Layers are described by
-:class:`LinearSpec`.
+`LinearSpec`.
 """
 
 from mmcontrast.heads._mlp import LinearSpec

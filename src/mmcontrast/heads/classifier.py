@@ -35,7 +35,7 @@ class LinearClassifier(nn.Module):
     Shapes:
         x: ``"b d"``; output: ``"b num_classes"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.heads import LinearClassifier
         >>> probe = LinearClassifier(128, 27)
@@ -109,7 +109,7 @@ class MultimodalClassifier(nn.Module):
     Shapes:
         features[m]: ``"b d_m"``; present[m]: ``"b"``; output: ``"b num_classes"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.heads import MultimodalClassifier
         >>> head = MultimodalClassifier({"imu": 5632, "skeleton": 256}, 27)

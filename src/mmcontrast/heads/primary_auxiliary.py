@@ -25,7 +25,7 @@ __all__ = ["PrimaryAuxiliaryHead", "PrimaryAuxiliaryLogits", "primary_auxiliary_
 
 
 class PrimaryAuxiliaryLogits(NamedTuple):
-    """What :class:`PrimaryAuxiliaryHead` returns.
+    """What `PrimaryAuxiliaryHead` returns.
 
     Attributes:
         primary: ``"b num_classes"``, the logits used at inference.
@@ -46,7 +46,7 @@ class PrimaryAuxiliaryHead(nn.Module):
     is an MLP (``hidden_features``, 128 by default: ``512 -> 128 -> classes`` on
     ``[shared ; specific]``) and each auxiliary stream (e.g. ``"shared"`` and
     ``"specific"``, or one per modality branch) gets a linear classifier, so every stream
-    receives a direct supervised signal. Train with :func:`primary_auxiliary_loss`
+    receives a direct supervised signal. Train with `primary_auxiliary_loss`
     (``CE(primary) + alpha * mean_k CE(auxiliary_k)``); predict with ``.primary`` only.
 
     Args:
@@ -60,9 +60,9 @@ class PrimaryAuxiliaryHead(nn.Module):
 
     Shapes:
         fused: ``"b in_features"``; auxiliary[k]: ``"b d_k"``; output: a
-        :class:`PrimaryAuxiliaryLogits` of ``"b num_classes"`` tensors.
+        `PrimaryAuxiliaryLogits` of ``"b num_classes"`` tensors.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.heads import PrimaryAuxiliaryHead, primary_auxiliary_loss
         >>> head = PrimaryAuxiliaryHead(512, {"shared": 256, "specific": 256}, 27)
@@ -171,7 +171,7 @@ def primary_auxiliary_loss(
     trains the primary head alone; the project default 0.5 can be decayed during training.
 
     Args:
-        logits: the output of :class:`PrimaryAuxiliaryHead`.
+        logits: the output of `PrimaryAuxiliaryHead`.
         labels: class indices.
         alpha: weight of the auxiliary term, ``>= 0``.
         present: ``stream -> "b"`` bool, for auxiliary streams that some samples lack.
@@ -181,7 +181,7 @@ def primary_auxiliary_loss(
         logits fields: ``"b num_classes"``; labels: ``"b"``; present[k]: ``"b"``; output:
         ``""``.
 
-    Example:
+    Examples:
         >>> logits = PrimaryAuxiliaryLogits(torch.zeros(2, 3), {"imu": torch.zeros(2, 3)})
         >>> primary_auxiliary_loss(logits, torch.tensor([0, 2]), alpha=1.0)
         tensor(2.1972)

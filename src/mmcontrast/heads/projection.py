@@ -30,7 +30,7 @@ class ProjectionHead(nn.Module):
     layer is a plain ``Linear``. ``hidden_features=()`` gives a single linear map. CSSHAR's
     head is ``hidden_features=(256,), out_features=256, norm="none"``.
 
-    The contrastive losses of :mod:`mmcontrast.losses` L2-normalise their inputs themselves;
+    The contrastive losses of `mmcontrast.losses` L2-normalise their inputs themselves;
     ``normalize=True`` makes the head return unit vectors for other uses (retrieval, a
     prototype bank, Cosmo's fused views).
 
@@ -46,7 +46,7 @@ class ProjectionHead(nn.Module):
     Shapes:
         x: ``"b d"``; output: ``"b out_features"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.heads import ProjectionHead
         >>> head = ProjectionHead(5632)

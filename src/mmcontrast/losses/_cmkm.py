@@ -238,7 +238,7 @@ def cmkm_loss(
         a, b: ``"b d"``; teacher_a: ``"b e"``; teacher_b: ``"b f"``; output: ``""`` or
         ``"(2b)"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.losses.functional import cmkm_loss, info_nce
         >>> g = torch.Generator().manual_seed(0)

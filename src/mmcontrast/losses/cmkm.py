@@ -41,7 +41,7 @@ class CMKMLoss(nn.Module):
         a, b: ``"b d"``; teacher_a: ``"b e"``; teacher_b: ``"b f"``; output: ``""`` or
         ``"(2b)"`` with ``reduction="none"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.losses import CMKMLoss
         >>> criterion = CMKMLoss(temperature=0.1, k=1)

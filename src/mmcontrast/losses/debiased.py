@@ -35,7 +35,7 @@ class DebiasedContrastiveLoss(PairwiseContrastiveLoss):
         a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` / ``"b"``
         with ``reduction="none"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.losses import DebiasedContrastiveLoss
         >>> criterion = DebiasedContrastiveLoss(temperature=0.5, tau_plus=0.1, negatives="all")

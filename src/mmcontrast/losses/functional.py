@@ -193,7 +193,7 @@ def contrastive_terms(
         a: ``"b d"``; b: ``"b d"``; labels, groups: ``"b"``; pos_mask, neg_mask: ``"b b"``;
         output fields: ``"(2b)"``, or ``"b"`` for ``negatives="cross", symmetric=False``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.losses.functional import contrastive_terms
         >>> g = torch.Generator().manual_seed(0)
@@ -312,7 +312,7 @@ def reduce_terms(
         terms fields: ``"n"``; weights: ``"n"`` or ``"b"`` with ``n = 2b``; output: ``""``
         (``"mean"``, ``"sum"``) or ``"n"`` (``"none"``).
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.losses.functional import ContrastiveTerms, reduce_terms
         >>> one = torch.ones(2, dtype=torch.long)
@@ -393,7 +393,7 @@ def info_nce(
         a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` /
         ``"b"`` with ``reduction="none"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.losses.functional import info_nce
         >>> g = torch.Generator().manual_seed(0)
@@ -460,7 +460,7 @@ def debiased_loss(
         a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` /
         ``"b"`` with ``reduction="none"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.losses.functional import debiased_loss, info_nce
         >>> g = torch.Generator().manual_seed(0)
@@ -532,7 +532,7 @@ def hard_negative_loss(
         a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` /
         ``"b"`` with ``reduction="none"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.losses.functional import hard_negative_loss, info_nce
         >>> g = torch.Generator().manual_seed(0)

@@ -49,7 +49,7 @@ class HardNegativeLoss(PairwiseContrastiveLoss):
         a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` / ``"b"``
         with ``reduction="none"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.losses import HardNegativeLoss
         >>> criterion = HardNegativeLoss(temperature=0.1, beta=1.0, tau_plus=0.037)

@@ -33,7 +33,7 @@ class InfoNCE(PairwiseContrastiveLoss):
         a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` / ``"b"``
         with ``reduction="none"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.losses import InfoNCE
         >>> criterion = InfoNCE(temperature=0.1)

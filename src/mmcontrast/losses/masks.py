@@ -46,7 +46,7 @@ def overlap_mask(
     Shapes:
         recording, start: ``"b"``; length: ``""`` or ``"b"``; output: ``"b b"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> rec, start = torch.tensor([0, 0, 0, 1]), torch.tensor([0.0, 1.0, 4.0, 0.5])
         >>> overlap_mask(rec, start, 2.0).int()
@@ -98,7 +98,7 @@ def negative_mask(
     Shapes:
         inputs: ``"b"``; output: ``"b b"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> rec, start = torch.tensor([0, 0, 1]), torch.tensor([0.0, 1.0, 0.0])
         >>> negative_mask(recording=rec, start=start, length=2.0).int()

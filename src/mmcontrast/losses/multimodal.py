@@ -35,7 +35,7 @@ class MultiModalLoss(nn.Module):
         embeddings: each ``"b d"`` (the dimensions may differ only if the inner loss allows);
         output: ``""``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.losses import InfoNCE, MultiModalLoss
         >>> criterion = MultiModalLoss(InfoNCE(), pairs="all")

@@ -54,7 +54,7 @@ class EmbeddingQueue(nn.Module):
     Shapes:
         push: a, b: ``"b d"``; labels, groups: ``"b"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> queue = EmbeddingQueue(size=6, dim=4)
         >>> queue.push(torch.randn(4, 4), torch.randn(4, 4), labels=torch.arange(4))

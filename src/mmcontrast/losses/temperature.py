@@ -31,7 +31,7 @@ class LearnableTemperature(nn.Module):
     Shapes:
         forward / inverse: output ``""``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.losses import HardNegativeLoss, LearnableTemperature
         >>> criterion = HardNegativeLoss(temperature=LearnableTemperature(0.1))

@@ -58,7 +58,7 @@ def dclw_weights(a: Tensor, b: Tensor, *, sigma: float = 0.5) -> Tensor:
     Shapes:
         a: ``"b d"``; b: ``"b d"``; output: ``"b"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> w = dclw_weights(torch.randn(8, 4), torch.randn(8, 4))
         >>> w.shape, round(float(w.mean()), 6)
@@ -104,7 +104,7 @@ def hard_positive_weights(
     Shapes:
         a: ``"b d"``; b: ``"b d"``; output: ``"b"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> a = torch.randn(6, 4)
         >>> b = a.clone()
@@ -157,7 +157,7 @@ class HardPositiveWeighting(nn.Module):
     Shapes:
         a: ``"b d"``; b: ``"b d"``; output: ``"b"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.losses import HardNegativeLoss, HardPositiveWeighting
         >>> criterion, weighting = HardNegativeLoss(), HardPositiveWeighting(beta=2.0)
@@ -214,7 +214,7 @@ class HardPositiveWeighting(nn.Module):
 def linear_warmup(target: float, progress: float, *, warmup: float = 0.1) -> float:
     """``target * min(1, progress / warmup)``: a linear ramp over the first ``warmup`` fraction.
 
-    Example:
+    Examples:
         >>> linear_warmup(2.0, 0.05), linear_warmup(2.0, 0.5)
         (1.0, 2.0)
     """

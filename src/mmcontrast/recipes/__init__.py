@@ -1,15 +1,15 @@
 """Worked recipes as plain modules and functions (no training framework).
 
-* Stage 1, :class:`ContrastivePretrainer` + :func:`pretrain_step`: shared encoders and
+* Stage 1, `ContrastivePretrainer` + `pretrain_step`: shared encoders and
   projection heads trained with any pairwise contrastive loss.
-* Fine-tuning of the hard-negative paper, :func:`concat_classifier`
-  (:class:`FineTuneClassifier`): frozen encoders, per-modality ``Linear -> BN -> ReLU``,
+* Fine-tuning of the hard-negative paper, `concat_classifier`
+  (`FineTuneClassifier`): frozen encoders, per-modality ``Linear -> BN -> ReLU``,
   concatenation, linear classifier; ``hidden=None`` gives a linear probe.
-* Stage 2 of the project's CLMM-inspired design, :func:`build_two_stage_classifier`
-  (:class:`TwoStageClassifier`): frozen shared encoders, trainable modality-specific branches,
+* Stage 2 of the project's CLMM-inspired design, `build_two_stage_classifier`
+  (`TwoStageClassifier`): frozen shared encoders, trainable modality-specific branches,
   quality-guided attention, bidirectional gated fusion and primary–auxiliary heads. Not from
   the CLMM paper; inferred from Cosmo and the abstract.
-* :func:`finetune_step` and :func:`predict` for either stage-2 model.
+* `finetune_step` and `predict` for either stage-2 model.
 """
 
 from mmcontrast.recipes.fine_tune import FineTuneClassifier, concat_classifier, freeze

@@ -20,10 +20,10 @@ def freeze(module: ModuleT) -> ModuleT:
     """Stop training ``module`` in place: no parameter requires a gradient; eval mode.
 
     Eval mode matters for encoders with BatchNorm or dropout: a frozen encoder must not keep
-    updating its running statistics. The composite models of :mod:`mmcontrast.recipes`
+    updating its running statistics. The composite models of `mmcontrast.recipes`
     keep their frozen parts in eval mode when ``.train()`` is called on them.
 
-    Example:
+    Examples:
         >>> encoder = freeze(torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.BatchNorm1d(2)))
         >>> encoder.training, any(p.requires_grad for p in encoder.parameters())
         (False, False)
@@ -99,21 +99,21 @@ class FineTuneClassifier(nn.Module):
     """Encoders (frozen by default) followed by a multimodal classification head.
 
     The fine-tuning stage of the hard-negative paper (Choi, Beedu, Essa 2023) and CMC-CMKM:
-    the pre-trained encoders are frozen and a :class:`~mmcontrast.heads.MultimodalClassifier`
+    the pre-trained encoders are frozen and a `mmcontrast.heads.MultimodalClassifier`
     (per-modality ``Linear -> BN -> ReLU`` to 256, concatenated, linear classifier) is
-    trained with cross-entropy; :func:`concat_classifier` builds it. With
+    trained with cross-entropy; `concat_classifier` builds it. With
     ``freeze_encoders=False`` the encoders are fine-tuned too.
 
     Args:
         encoders: ``modality -> encoder`` mapping ``"b ..."`` to ``"b d_m"``.
         head: a module called as ``head(features, present=present)`` on the mapping of
-            encoder features (e.g. :class:`~mmcontrast.heads.MultimodalClassifier`).
-        freeze_encoders: :func:`freeze` the encoders (in place) and keep them in eval mode.
+            encoder features (e.g. `mmcontrast.heads.MultimodalClassifier`).
+        freeze_encoders: `freeze` the encoders (in place) and keep them in eval mode.
 
     Shapes:
         inputs[m]: ``"b ..."``; present[m]: ``"b"``; output: ``"b num_classes"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from torch import nn
         >>> from mmcontrast.recipes import concat_classifier
@@ -198,7 +198,7 @@ def concat_classifier(
     Shapes:
         inputs[m]: ``"b ..."``; output: ``"b num_classes"``.
 
-    Example:
+    Examples:
         >>> from torch import nn
         >>> probe = concat_classifier({"imu": nn.Flatten()}, {"imu": 300}, 27, hidden=None)
         >>> sum(p.numel() for p in probe.parameters() if p.requires_grad)

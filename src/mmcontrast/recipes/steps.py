@@ -19,7 +19,7 @@ def pretrain_step(
     """One contrastive step: ``loss = model(inputs)``, backward, optimiser step.
 
     Args:
-        model: e.g. :class:`~mmcontrast.recipes.ContrastivePretrainer` (returns a scalar).
+        model: e.g. `mmcontrast.recipes.ContrastivePretrainer` (returns a scalar).
         inputs: ``modality -> "b ..."``.
         optimizer: over the trainable parameters.
 
@@ -44,7 +44,7 @@ def classification_loss(
     alpha: float = 0.5,
     present: Mapping[str, Tensor] | None = None,
 ) -> Tensor:
-    """Cross-entropy for logits, the primary–auxiliary loss for :class:`PrimaryAuxiliaryLogits`.
+    """Cross-entropy for logits, the primary–auxiliary loss for `PrimaryAuxiliaryLogits`.
 
     ``present`` is passed on for the auxiliary streams it names (per-modality streams);
     other keys are ignored, since the ``"shared"`` and ``"specific"`` streams exist for
@@ -53,7 +53,7 @@ def classification_loss(
     Shapes:
         output: ``"b num_classes"`` (or its fields); labels: ``"b"``; output: ``""``.
 
-    Example:
+    Examples:
         >>> classification_loss(torch.zeros(2, 4), torch.tensor([1, 3]))
         tensor(1.3863)
     """
@@ -77,8 +77,8 @@ def finetune_step(
     """One supervised step of a fine-tuning model (either stage-2 recipe).
 
     Args:
-        model: :class:`~mmcontrast.recipes.FineTuneClassifier` or
-            :class:`~mmcontrast.recipes.TwoStageClassifier` (called as
+        model: `mmcontrast.recipes.FineTuneClassifier` or
+            `mmcontrast.recipes.TwoStageClassifier` (called as
             ``model(inputs, present=present)``).
         inputs: ``modality -> "b ..."``.
         labels: class indices.

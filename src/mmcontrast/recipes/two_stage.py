@@ -1,6 +1,6 @@
 """The two-stage recipe: contrastive pre-training, then shared + modality-specific fine-tuning.
 
-Stage 2 (:class:`TwoStageClassifier`) is **project design, not from the CLMM paper; inferred
+Stage 2 (`TwoStageClassifier`) is **project design, not from the CLMM paper; inferred
 from Cosmo and the abstract** (``docs/fusion.md``).
 """
 
@@ -44,20 +44,20 @@ class ContrastivePretrainer(nn.Module):
     For every pair of modalities ``(a, b)`` (in the order of ``encoders``) the loss is
     ``criterion(project_a(encode_a(x_a)), project_b(encode_b(x_b)))``; with more than two
     modalities the pairs are averaged (CMC's "full graph"). Any ``criterion(a, b) -> scalar``
-    fits, e.g. :class:`~mmcontrast.losses.InfoNCE` (CMC) or
-    :class:`~mmcontrast.losses.HardNegativeLoss` (the hard-negative paper). For SimCLR-style
+    fits, e.g. `mmcontrast.losses.InfoNCE` (CMC) or
+    `mmcontrast.losses.HardNegativeLoss` (the hard-negative paper). For SimCLR-style
     pre-training of one modality, pass two views as two entries sharing one encoder.
 
     Args:
         encoders: ``modality -> encoder`` mapping ``"b ..."`` to ``"b d_m"``.
         projections: ``modality -> head`` mapping ``"b d_m"`` to ``"b e"`` (one ``e`` for
-            all), e.g. :class:`~mmcontrast.heads.ProjectionHead`.
+            all), e.g. `mmcontrast.heads.ProjectionHead`.
         criterion: the pairwise loss.
 
     Shapes:
         inputs[m]: ``"b ..."``; output: ``""``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from torch import nn
         >>> from mmcontrast.heads import ProjectionHead
@@ -126,15 +126,15 @@ class TwoStageClassifier(nn.Module):
 
     * shared stream: the stage-1 encoders (frozen), ``s = [s_1 ; ... ; s_M]``;
     * specific stream: each modality's trainable branch ``h_m``, weighted by
-      :class:`~mmcontrast.fusion.QualityGuidedAttention` (``w_m * h_m``) and fused by
-      :class:`~mmcontrast.fusion.BidirectionalGatedFusion` into ``g``;
-    * :class:`~mmcontrast.heads.PrimaryAuxiliaryHead`: the primary classifier on
+      `mmcontrast.fusion.QualityGuidedAttention` (``w_m * h_m``) and fused by
+      `mmcontrast.fusion.BidirectionalGatedFusion` into ``g``;
+    * `mmcontrast.heads.PrimaryAuxiliaryHead`: the primary classifier on
       ``[s ; g]``; auxiliary classifiers on ``{"shared": s, "specific": g}``
       (``auxiliary="streams"``) or on each modality's pooled branch output
-      (``"modalities"``). Train with :func:`~mmcontrast.recipes.finetune_step`
+      (``"modalities"``). Train with `mmcontrast.recipes.finetune_step`
       (``CE(primary) + alpha * mean CE(auxiliary)``); predict with the primary logits.
 
-    :func:`build_two_stage_classifier` assembles it with the project defaults.
+    `build_two_stage_classifier` assembles it with the project defaults.
 
     Args:
         shared: ``modality -> encoder`` (``"b ..."`` to ``"b d_m"``), the stage-1 encoders.
@@ -144,12 +144,12 @@ class TwoStageClassifier(nn.Module):
         gate: over the weighted branch outputs (same ``dims``).
         head: ``in_features = sum d_m + gate.out_features``; its auxiliary streams as above.
         auxiliary: ``"streams"`` or ``"modalities"``.
-        freeze_shared: :func:`~mmcontrast.recipes.freeze` the shared encoders (in place).
-            ``False`` fine-tunes them; see :meth:`parameter_groups` for a lower rate.
+        freeze_shared: `mmcontrast.recipes.freeze` the shared encoders (in place).
+            ``False`` fine-tunes them; see `parameter_groups` for a lower rate.
 
     Shapes:
         inputs[m]: ``"b ..."``; present[m]: ``"b"``; output: a
-        :class:`~mmcontrast.heads.PrimaryAuxiliaryLogits` of ``"b num_classes"`` tensors.
+        `mmcontrast.heads.PrimaryAuxiliaryLogits` of ``"b num_classes"`` tensors.
     """
 
     def __init__(
@@ -226,7 +226,7 @@ class TwoStageClassifier(nn.Module):
         Cosmo fine-tunes its encoders at 0.1 x the classifier's rate (1e-4 versus 1e-3).
         Frozen parameters are left out.
 
-        Example:
+        Examples:
             ``torch.optim.Adam(model.parameter_groups(1e-3))``.
         """
         owner = type(self).__name__
@@ -311,7 +311,7 @@ def build_two_stage_classifier(
     device: torch.device | str | None = None,
     dtype: torch.dtype | None = None,
 ) -> TwoStageClassifier:
-    """Assemble a :class:`TwoStageClassifier` with the project defaults (not from CLMM).
+    """Assemble a `TwoStageClassifier` with the project defaults (not from CLMM).
 
     ``branches=None`` makes each branch a trainable deep copy of its stage-1 encoder (its
     parameters require gradients even if the encoder was frozen before), so ``branch_dims``
@@ -328,7 +328,7 @@ def build_two_stage_classifier(
         branch_dims: their output sizes (required with ``branches``).
         hidden: width of the attention scorer, the gate and the primary MLP.
         gate: ``"gru"`` (Bi-GRU over modality tokens) or ``"gmu"`` (two-way gated units).
-        quality: ``modality -> q_m``, e.g. from :func:`~mmcontrast.fusion.quality_prior`.
+        quality: ``modality -> q_m``, e.g. from `mmcontrast.fusion.quality_prior`.
         mix: weight of the quality prior.
         auxiliary: ``"streams"`` or ``"modalities"``.
         freeze_shared: freeze the shared encoders.
@@ -338,7 +338,7 @@ def build_two_stage_classifier(
     Shapes:
         inputs[m]: ``"b ..."``; output fields: ``"b num_classes"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from torch import nn
         >>> from mmcontrast.recipes import build_two_stage_classifier
