@@ -87,3 +87,15 @@ def test_rms_norm_keeps_the_input_dtype() -> None:
     out = rms_norm(norm, x)
     assert out.dtype == torch.float16
     torch.testing.assert_close(out.float(), norm(x.float()), rtol=1e-3, atol=1e-3)
+
+
+def test_rms_norm_half_parameters_compute_in_float32() -> None:
+    norm = torch.nn.RMSNorm(4, dtype=torch.bfloat16)
+    with torch.no_grad():
+        norm.weight.copy_(torch.tensor([0.5, 1.0, 1.5, 2.0]))
+    x = torch.randn(3, 4, dtype=torch.bfloat16)
+    want = x.float() / x.float().square().mean(-1, keepdim=True).add(1e-6).sqrt()
+    want = want * norm.weight.float()
+    out = rms_norm(norm, x)
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), want, rtol=1e-2, atol=1e-2)

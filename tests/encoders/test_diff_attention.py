@@ -85,13 +85,13 @@ def _mask(lengths: list[int], t: int) -> torch.Tensor:
     return torch.arange(t) < torch.tensor(lengths).unsqueeze(1)
 
 
-@pytest.mark.parametrize("value_split", [False, True])
+@pytest.mark.parametrize("sdpa_mode", ["pad", "wide", "split"])
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("norm_affine", [False, True])
 def test_matches_the_naive_float64_operator(
-    value_split: bool, masked: bool, norm_affine: bool
+    sdpa_mode: str, masked: bool, norm_affine: bool
 ) -> None:
-    module = _module(value_split=value_split, norm_affine=norm_affine)
+    module = _module(sdpa_mode=sdpa_mode, norm_affine=norm_affine)
     x = torch.randn(3, 9, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     mask = _mask([9, 6, 2], 9) if masked else None
     got = module(x, mask)
@@ -104,9 +104,10 @@ def test_causal_and_rope_match_the_naive_operator(masked: bool) -> None:
     x = torch.randn(2, 7, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     mask = _mask([7, 4], 7) if masked else None
     for options in ({"causal": True}, {"rope": True}, {"causal": True, "rope": True}):
-        module = _module(**options)
-        want = _reference_differential_attention(module, x, mask, **options)  # type: ignore[arg-type]
-        torch.testing.assert_close(module(x, mask), want, rtol=1e-10, atol=1e-10)
+        for sdpa_mode in ("pad", "wide", "split"):
+            module = _module(sdpa_mode=sdpa_mode, **options)
+            want = _reference_differential_attention(module, x, mask, **options)  # type: ignore[arg-type]
+            torch.testing.assert_close(module(x, mask), want, rtol=1e-10, atol=1e-10)
 
 
 def test_rope_scores_depend_on_relative_positions_only() -> None:
@@ -190,7 +191,7 @@ def test_no_dropout_on_the_maps_train_equals_eval() -> None:
 def test_extra_repr_and_roundtrip() -> None:
     module = DifferentialAttention(16, num_heads=2, depth=1)
     assert module.extra_repr() == (
-        "dim=16, num_heads=2, depth=1, lambda_init=0.3555, norm_affine=False, value_split=True, "
+        "dim=16, num_heads=2, depth=1, lambda_init=0.3555, norm_affine=False, sdpa_mode='pad', "
         "rope=False, causal=False"
     )
     x = torch.randn(2, 5, 16)
@@ -209,9 +210,9 @@ def test_autocast_and_factory_kwargs() -> None:
 
 
 @pytest.mark.compile
-@pytest.mark.parametrize("value_split", [False, True])
-def test_compiles_without_graph_breaks(value_split: bool) -> None:
-    module = DifferentialAttention(16, num_heads=2, value_split=value_split, rope=value_split)
+@pytest.mark.parametrize("sdpa_mode", ["pad", "wide", "split"])
+def test_compiles_without_graph_breaks(sdpa_mode: str) -> None:
+    module = DifferentialAttention(16, num_heads=2, sdpa_mode=sdpa_mode, rope=sdpa_mode == "pad")  # type: ignore[arg-type]
     compiled_matches_eager(module, [torch.randn(3, 6, 16), _mask([6, 2, 0], 6)])
 
 
@@ -221,6 +222,8 @@ def test_bad_arguments() -> None:
         DifferentialAttention(16, num_heads=3)
     with pytest.raises(ValueError, match=owner + "rope needs an even sub-head size"):
         DifferentialAttention(12, num_heads=2, rope=True)
+    with pytest.raises(ValueError, match=owner + "sdpa_mode must be one of 'pad', 'wide', 'split'"):
+        DifferentialAttention(16, num_heads=2, sdpa_mode="flash")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=owner + "norm_affine must be a bool"):
         DifferentialAttention(16, num_heads=2, norm_affine="yes")  # type: ignore[arg-type]
     module = DifferentialAttention(16, num_heads=2)

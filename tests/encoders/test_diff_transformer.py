@@ -74,7 +74,8 @@ def test_default_shapes_parameters_and_depths() -> None:
         {},
         {"pooling": "cls"},
         {"positions": "rope"},
-        {"positions": "rope", "pooling": "cls", "value_split": False},
+        {"positions": "rope", "pooling": "cls", "sdpa_mode": "wide"},
+        {"sdpa_mode": "split"},
         {"padding": 1},
     ],
 )
@@ -107,12 +108,13 @@ def test_every_parameter_gets_a_gradient(overrides: dict[str, object]) -> None:
     assert_every_parameter_gets_gradient(_small(**overrides), x, mask)
 
 
-def test_value_split_is_the_same_function() -> None:
-    four = _small().eval()
-    two = _small(value_split=False).eval()
-    two.load_state_dict(four.state_dict())
+@pytest.mark.parametrize("sdpa_mode", ["wide", "split"])
+def test_sdpa_modes_are_the_same_function(sdpa_mode: str) -> None:
+    default = _small().eval()
+    other = _small(sdpa_mode=sdpa_mode).eval()
+    other.load_state_dict(default.state_dict())
     x, mask = padded_batch([16, 11], 6, torch.Generator().manual_seed(0))
-    torch.testing.assert_close(two(x, mask), four(x, mask))
+    torch.testing.assert_close(other(x, mask), default(x, mask))
 
 
 def test_flatten_pooling() -> None:

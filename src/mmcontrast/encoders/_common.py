@@ -11,6 +11,7 @@ import math
 from typing import Literal, TypedDict
 
 import torch
+import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
@@ -54,8 +55,8 @@ def check_sequence(owner: str, x: object, *, channels: int, min_length: int) -> 
     x = check_tensor(owner, "x", x, pattern="b t c", sizes={"c": channels})
     if x.shape[1] < min_length:
         raise ValueError(
-            f'{owner}: x must have shape "b t c" with t >= {min_length} (the convolutions '
-            f"shorten the sequence), got {tuple(x.shape)}"
+            f'{owner}: x must have shape "b t c" with t >= {min_length} (the convolution stem '
+            f"needs it), got {tuple(x.shape)}"
         )
     return x
 
@@ -211,11 +212,15 @@ def pool(h: Tensor, mask: Tensor | None, pooling: Pooling) -> Tensor:
 
 
 def rms_norm(norm: nn.RMSNorm, x: Tensor) -> Tensor:
-    """Apply ``norm`` in the wider of the input's and the gain's dtypes, return ``x.dtype``.
+    """Apply ``norm`` in at least float32 (gain cast alike); return ``x.dtype``.
 
-    Under autocast the activations are float16/bfloat16 while the gain stays float32; this
-    keeps the normalisation in float32 (fused, and more accurate) instead of mixing dtypes.
+    Under autocast, or with half-precision parameters, the normalisation still runs in float32
+    (fused, more accurate, and without mixing input and gain dtypes).
+
+    Shapes:
+        x: ``"... d"``; output: ``"... d"``.
     """
-    work = x.dtype if norm.weight is None else torch.promote_types(x.dtype, norm.weight.dtype)
-    out: Tensor = norm(x.to(work))
+    work = torch.promote_types(x.dtype, torch.float32)
+    weight = None if norm.weight is None else norm.weight.to(work)
+    out = F.rms_norm(x.to(work), norm.normalized_shape, weight, norm.eps)
     return out.to(x.dtype)

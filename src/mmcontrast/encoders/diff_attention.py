@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_bool, check_int, check_tensor
+from mmcontrast._checks import check_bool, check_choice, check_int, check_tensor
 from mmcontrast.encoders._common import Factory, attention_key_mask, check_mask, rms_norm
 
-__all__ = ["DifferentialAttention", "lambda_init_for_depth"]
+__all__ = ["DifferentialAttention", "SDPAMode", "lambda_init_for_depth"]
+
+SDPAMode = Literal["pad", "wide", "split"]
+SDPA_MODES: tuple[SDPAMode, ...] = ("pad", "wide", "split")
 
 
 def lambda_init_for_depth(depth: int) -> float:
@@ -40,19 +44,27 @@ class DifferentialAttention(nn.Module):
 
     ``lambda_init = 0.8 - 0.6 * exp(-0.3 * depth)``; the four ``lambda`` vectors are drawn
     from ``N(0, 0.1^2)`` and ``lambda`` is computed in at least float32. ``(A1 - lambda A2) V``
-    is evaluated as ``A1 V - lambda A2 V`` with ``F.scaled_dot_product_attention``: two calls with
-    value head size ``2e``, or, with ``value_split=True``, four calls on the two value halves
-    (head sizes all equal, the form flash kernels accept, and the fastest on CPU). There is no
-    dropout on the attention maps (independent dropout on ``A1`` and ``A2`` is not dropout on
-    their difference); put dropout on the residual branch. The projections have no bias;
-    ``num_heads`` counts differential heads, half the heads of a comparable Transformer.
+    is evaluated as ``A1 V - lambda A2 V`` with ``F.scaled_dot_product_attention`` (SDPA), in
+    one of three exactly equivalent forms (``sdpa_mode``):
+
+    * ``"pad"`` (default): two calls; the query and key sub-heads are zero-padded to size
+      ``2e`` (the zeros add nothing to the dot products; the scale stays ``1 / sqrt(e)``), so
+      all head sizes are equal and flash kernels apply. The fastest on CPU.
+    * ``"wide"``: two calls with query/key size ``e`` and value size ``2e``; flash kernels
+      reject unequal sizes, so this runs on the memory-efficient or math backend.
+    * ``"split"``: four calls on the two value halves (all sizes ``e``), as the authors'
+      four-call flash version.
+
+    There is no dropout on the attention maps (independent dropout on ``A1`` and ``A2`` is not
+    dropout on their difference); put dropout on the residual branch. The projections have no
+    bias; ``num_heads`` counts differential heads, half the heads of a comparable Transformer.
 
     Args:
         dim: model width ``d``; must be divisible by ``2 * num_heads``.
         num_heads: differential heads.
         depth: 0-based index of the layer, which sets ``lambda_init``.
         norm_affine: learnable gain in the per-head RMSNorm (the fairseq release has none).
-        value_split: four SDPA calls on value halves instead of two on full values.
+        sdpa_mode: how the SDPA calls are laid out: ``"pad"``, ``"wide"`` or ``"split"``.
         rope: rotary position embedding (interleaved pairs, base 10000) on the query and key
             sub-heads, positions ``0 .. t-1``.
         causal: mask future keys (a decoder); an encoder for activity recognition leaves it off.
@@ -85,7 +97,7 @@ class DifferentialAttention(nn.Module):
         num_heads: int,
         depth: int = 0,
         norm_affine: bool = False,
-        value_split: bool = True,
+        sdpa_mode: SDPAMode = "pad",
         rope: bool = False,
         causal: bool = False,
         device: torch.device | str | None = None,
@@ -107,7 +119,8 @@ class DifferentialAttention(nn.Module):
         self.depth = depth
         self.lambda_init = lambda_init_for_depth(depth)
         self.norm_affine = check_bool(owner, "norm_affine", norm_affine)
-        self.value_split = check_bool(owner, "value_split", value_split)
+        self.sdpa_mode: SDPAMode = sdpa_mode
+        check_choice(owner, "sdpa_mode", sdpa_mode, SDPA_MODES)
         self.rope = check_bool(owner, "rope", rope)
         if rope and self.head_dim % 2:
             raise ValueError(
@@ -159,12 +172,18 @@ class DifferentialAttention(nn.Module):
             future = torch.ones(length, length, dtype=torch.bool, device=x.device).tril()
             attn_mask = attn_mask & future
 
+        scale = self.head_dim**-0.5
+
         def attend(query: Tensor, key: Tensor, value: Tensor) -> Tensor:
             return F.scaled_dot_product_attention(
-                query, key, value, attn_mask=attn_mask, is_causal=is_causal
+                query, key, value, attn_mask=attn_mask, is_causal=is_causal, scale=scale
             )
 
-        if self.value_split:
+        if self.sdpa_mode == "pad":
+            pad = (0, self.head_dim)
+            o1 = attend(F.pad(q1, pad), F.pad(k1, pad), v)
+            o2 = attend(F.pad(q2, pad), F.pad(k2, pad), v)
+        elif self.sdpa_mode == "split":
             va, vb = v.chunk(2, dim=-1)
             o1 = torch.cat((attend(q1, k1, va), attend(q1, k1, vb)), dim=-1)
             o2 = torch.cat((attend(q2, k2, va), attend(q2, k2, vb)), dim=-1)
@@ -180,7 +199,7 @@ class DifferentialAttention(nn.Module):
         return (
             f"dim={self.dim}, num_heads={self.num_heads}, depth={self.depth}, "
             f"lambda_init={self.lambda_init:.4f}, norm_affine={self.norm_affine}, "
-            f"value_split={self.value_split}, rope={self.rope}, causal={self.causal}"
+            f"sdpa_mode={self.sdpa_mode!r}, rope={self.rope}, causal={self.causal}"
         )
 
 

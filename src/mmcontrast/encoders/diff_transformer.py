@@ -31,7 +31,7 @@ from mmcontrast.encoders._common import (
     rms_norm,
 )
 from mmcontrast.encoders._stem import ConvStem
-from mmcontrast.encoders.diff_attention import DifferentialAttention
+from mmcontrast.encoders.diff_attention import DifferentialAttention, SDPAMode
 
 __all__ = [
     "CNNDiffTransformerEncoder",
@@ -75,7 +75,7 @@ class DifferentialTransformerLayer(nn.Module):
         hidden_dim: SwiGLU width; ``None`` means ``8/3 * dim`` rounded up to a multiple of 8.
         dropout: on the residual branches.
         norm_affine: learnable gain in the per-head RMSNorm of the attention.
-        value_split: see :class:`DifferentialAttention`.
+        sdpa_mode: see :class:`DifferentialAttention`.
         rope: see :class:`DifferentialAttention`.
         device: device of the parameters.
         dtype: dtype of the parameters.
@@ -102,7 +102,7 @@ class DifferentialTransformerLayer(nn.Module):
         hidden_dim: int | None = None,
         dropout: float = 0.0,
         norm_affine: bool = False,
-        value_split: bool = True,
+        sdpa_mode: SDPAMode = "pad",
         rope: bool = False,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
@@ -116,7 +116,7 @@ class DifferentialTransformerLayer(nn.Module):
             num_heads=num_heads,
             depth=depth,
             norm_affine=norm_affine,
-            value_split=value_split,
+            sdpa_mode=sdpa_mode,
             rope=rope,
             **factory,
         )
@@ -171,7 +171,7 @@ class CNNDiffTransformerEncoder(nn.Module):
         pooling: ``"mean"`` (masked), ``"cls"`` or ``"flatten"`` (fixed length, no mask).
         seq_len: the input length, required with ``pooling="flatten"``, rejected otherwise.
         norm_affine: learnable gain in the per-head RMSNorm of the attention.
-        value_split: see :class:`DifferentialAttention`.
+        sdpa_mode: see :class:`DifferentialAttention`.
         act_layer: activation of the convolution blocks, called with no arguments.
         norm_layer: norm of the convolution blocks, called as
             ``norm_layer(channels, device=..., dtype=...)``.
@@ -213,7 +213,7 @@ class CNNDiffTransformerEncoder(nn.Module):
         pooling: Pooling = "mean",
         seq_len: int | None = None,
         norm_affine: bool = False,
-        value_split: bool = True,
+        sdpa_mode: SDPAMode = "pad",
         act_layer: Callable[[], nn.Module] = nn.ReLU,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm1d,
         device: torch.device | str | None = None,
@@ -267,7 +267,7 @@ class CNNDiffTransformerEncoder(nn.Module):
                 hidden_dim=hidden_dim,
                 dropout=self.dropout,
                 norm_affine=norm_affine,
-                value_split=value_split,
+                sdpa_mode=sdpa_mode,
                 rope=positions == "rope",
                 **factory,
             )
