@@ -1,0 +1,226 @@
+"""Pieces shared by the sequence encoders: input checks, positions, masks and pooling.
+
+Mask convention (every mask-aware encoder): ``mask: "b t"`` is a ``torch.bool`` tensor that is
+``True`` at valid (observed) steps and ``False`` at padding. Variable-length clips are padded at
+the end, so each row's valid steps come first.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal, TypedDict
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import Tensor, nn
+
+from mmcontrast._checks import check_int, check_tensor
+from mmcontrast.encoders._stem import ConvStem
+
+__all__ = [
+    "POOLINGS",
+    "Factory",
+    "POSITIONS",
+    "Pooling",
+    "Positions",
+    "attention_key_mask",
+    "check_mask",
+    "check_seq_len",
+    "check_sequence",
+    "check_sequence_inputs",
+    "embed",
+    "masked_mean",
+    "pool",
+    "rms_norm",
+    "sinusoidal_positions",
+]
+
+
+class Factory(TypedDict):
+    """The ``device`` / ``dtype`` factory keywords passed to every parameterised layer."""
+
+    device: torch.device | str | None
+    dtype: torch.dtype | None
+
+
+Pooling = Literal["mean", "cls", "flatten"]
+POOLINGS: tuple[Pooling, ...] = ("mean", "cls", "flatten")
+Positions = Literal["sinusoidal", "rope"]
+POSITIONS: tuple[Positions, ...] = ("sinusoidal", "rope")
+
+
+def check_sequence(owner: str, x: object, *, channels: int, min_length: int) -> Tensor:
+    """Check an inertial batch ``x: "b t c"`` with ``c == channels`` and ``t >= min_length``."""
+    x = check_tensor(owner, "x", x, pattern="b t c", sizes={"c": channels})
+    if x.shape[1] < min_length:
+        raise ValueError(
+            f'{owner}: x must have shape "b t c" with t >= {min_length} (the convolution stem '
+            f"needs it), got {tuple(x.shape)}"
+        )
+    return x
+
+
+def check_mask(owner: str, mask: object, x: Tensor) -> Tensor | None:
+    """``None`` or a boolean ``"b t"`` mask matching the first two dimensions of ``x``."""
+    if mask is None:
+        return None
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{owner}: mask must be a torch.Tensor or None, got {type(mask).__name__}")
+    if mask.dtype != torch.bool:
+        raise TypeError(
+            f"{owner}: mask must be a torch.bool tensor (True at valid steps), got {mask.dtype}"
+        )
+    expected = tuple(x.shape[:2])
+    if tuple(mask.shape) != expected:
+        raise ValueError(
+            f'{owner}: mask must have shape "b t" = {expected} to match x, got mask: '
+            f"{tuple(mask.shape)} and x: {tuple(x.shape)}"
+        )
+    if mask.device != x.device:
+        raise ValueError(f"{owner}: mask must be on {x.device} like x, got {mask.device}")
+    return mask
+
+
+def sinusoidal_positions(
+    length: int, dim: int, *, device: torch.device, dtype: torch.dtype
+) -> Tensor:
+    """The sine/cosine table ``pe[t, 2i] = sin(t / 10000^(2i/dim))``, ``pe[t, 2i+1] = cos(...)``.
+
+    Computed for any ``length`` (no fixed table), in float32 or float64, then cast.
+
+    Shapes:
+        output: ``"t d"``.
+    """
+    work = torch.float64 if dtype == torch.float64 else torch.float32
+    position = torch.arange(length, device=device, dtype=work).unsqueeze(1)
+    half = (dim + 1) // 2
+    inv_freq = torch.exp(
+        torch.arange(half, device=device, dtype=work) * (-2.0 * math.log(10000.0) / dim)
+    )
+    angles = position * inv_freq
+    table = torch.stack((angles.sin(), angles.cos()), dim=-1).flatten(1)
+    return table[:, :dim].to(dtype)
+
+
+def attention_key_mask(mask: Tensor) -> Tensor:
+    """Keys a query may attend to: ``mask``, except that an all-padding row attends to all.
+
+    An all-padding row would otherwise give a softmax over no keys (NaN). Letting it attend to
+    its own (zeroed, meaningless) steps keeps every value finite; the pooling then ignores them.
+
+    Shapes:
+        mask: ``"b t"``; output: ``"b t"``.
+    """
+    return mask | ~mask.any(dim=-1, keepdim=True)
+
+
+def masked_mean(x: Tensor, mask: Tensor | None) -> Tensor:
+    """Mean over the valid steps; an all-padding row gives exactly zero.
+
+    Shapes:
+        x: ``"b t d"``; mask: ``"b t"``; output: ``"b d"``.
+    """
+    if mask is None:
+        return x.mean(dim=1)
+    weights = mask.unsqueeze(-1)
+    total = x.masked_fill(~weights, 0.0).sum(dim=1)
+    count = weights.sum(dim=1).clamp(min=1).to(total.dtype)
+    return total / count
+
+
+def check_seq_len(owner: str, seq_len: object, pooling: str, min_length: int) -> int | None:
+    """``seq_len`` is required with ``pooling="flatten"`` and rejected otherwise."""
+    if pooling != "flatten":
+        if seq_len is not None:
+            raise ValueError(
+                f'{owner}: seq_len is only used with pooling="flatten" (any length works with '
+                f"{pooling!r}), got seq_len={seq_len!r}"
+            )
+        return None
+    if seq_len is None:
+        raise ValueError(
+            f'{owner}: pooling="flatten" needs seq_len (the output size depends on it), got None'
+        )
+    return check_int(owner, "seq_len", seq_len, minimum=min_length)
+
+
+def check_sequence_inputs(
+    owner: str,
+    x: object,
+    mask: object,
+    *,
+    channels: int,
+    min_length: int,
+    pooling: Pooling,
+    seq_len: int | None,
+) -> tuple[Tensor, Tensor | None]:
+    """Validate the ``forward`` inputs of a pooled sequence encoder."""
+    x = check_sequence(owner, x, channels=channels, min_length=min_length)
+    checked = check_mask(owner, mask, x)
+    if pooling == "flatten":
+        if x.shape[1] != seq_len:
+            raise ValueError(
+                f'{owner}: with pooling="flatten" x must have shape "b t c" with '
+                f"t = seq_len = {seq_len}, got {tuple(x.shape)}"
+            )
+        if checked is not None:
+            raise ValueError(
+                f'{owner}: pooling="flatten" keeps every step and takes no mask; use '
+                f'pooling="mean" or "cls" for padded batches'
+            )
+    return x, checked
+
+
+def embed(
+    stem: ConvStem,
+    x: Tensor,
+    mask: Tensor | None,
+    *,
+    sinusoidal: bool,
+    dropout: nn.Module,
+    cls_token: Tensor | None,
+) -> tuple[Tensor, Tensor | None]:
+    """Stem, optional sine/cosine positions, dropout, optional CLS token in front.
+
+    Shapes:
+        x: ``"b t c"``; mask: ``"b t"``; output: ``("b n d", "b n")``.
+    """
+    h, mask = stem(rearrange(x, "b t c -> b c t"), mask)
+    h = rearrange(h, "b d t -> b t d")
+    if sinusoidal:
+        h = h + sinusoidal_positions(h.shape[1], h.shape[2], device=h.device, dtype=h.dtype)
+    h = dropout(h)
+    if cls_token is not None:
+        h = torch.cat((cls_token.expand(h.shape[0], -1, -1).to(h.dtype), h), dim=1)
+        if mask is not None:
+            mask = torch.cat((mask.new_ones(mask.shape[0], 1), mask), dim=1)
+    return h, mask
+
+
+def pool(h: Tensor, mask: Tensor | None, pooling: Pooling) -> Tensor:
+    """Reduce the tokens to one feature vector per sample.
+
+    Shapes:
+        h: ``"b n d"``; mask: ``"b n"``; output: ``"b d"`` (``"b (d n)"`` for ``"flatten"``).
+    """
+    if pooling == "cls":
+        return h[:, 0]
+    if pooling == "flatten":
+        return rearrange(h, "b t d -> b (d t)")
+    return masked_mean(h, mask)
+
+
+def rms_norm(norm: nn.RMSNorm, x: Tensor) -> Tensor:
+    """Apply ``norm`` in at least float32 (gain cast alike); return ``x.dtype``.
+
+    Under autocast, or with half-precision parameters, the normalisation still runs in float32
+    (fused, more accurate, and without mixing input and gain dtypes).
+
+    Shapes:
+        x: ``"... d"``; output: ``"... d"``.
+    """
+    work = torch.promote_types(x.dtype, torch.float32)
+    weight = None if norm.weight is None else norm.weight.to(work)
+    out = F.rms_norm(x.to(work), norm.normalized_shape, weight, norm.eps)
+    return out.to(x.dtype)

@@ -1,0 +1,207 @@
+"""CNN-Transformer encoder for inertial sequences (the CSSHAR / CMC-CMKM lineage)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from mmcontrast._checks import check_bool, check_choice, check_finite_number, check_int
+from mmcontrast.encoders._common import (
+    POOLINGS,
+    Factory,
+    Pooling,
+    attention_key_mask,
+    check_seq_len,
+    check_sequence_inputs,
+    embed,
+    pool,
+)
+from mmcontrast.encoders._stem import ConvStem
+
+__all__ = ["CNNTransformerEncoder"]
+
+Activation = Literal["relu", "gelu"]
+
+
+class CNNTransformerEncoder(nn.Module):
+    """Conv1d stem, sinusoidal positions and ``nn.TransformerEncoderLayer`` blocks, pooled.
+
+    The inertial encoder of CSSHAR (Khaertdinov et al. 2021), used by CMC-CMKM and the
+    hard-negative CMC paper: ``Conv1d -> BatchNorm1d -> ReLU`` blocks, the sine/cosine position
+    table (computed for any length), dropout, then PyTorch transformer encoder layers
+    (``batch_first``). The defaults are length-agnostic: "same" convolution padding, pre-norm
+    layers with a final ``LayerNorm``, and a masked mean over the valid steps.
+    :func:`mmcontrast.encoders.presets.cmc_cmkm_inertial` builds the exact CMC-CMKM encoder.
+
+    With a padding ``mask``, padded steps are zeroed before every convolution, ignored as
+    attention keys and left out of the mean, so in eval mode each sample's features equal
+    those of the sample run alone without padding. In train mode BatchNorm's batch statistics
+    include the padded zeros, so there they differ slightly.
+
+    Args:
+        in_channels: input channels ``c`` (6 for 3-axis accelerometer + gyroscope).
+        channels: output channels of the convolution blocks; the last is the model width ``d``.
+        kernel_size: temporal kernel of every convolution.
+        padding: convolution padding; ``None`` means ``kernel_size // 2`` ("same" for odd
+            kernels). CMC-CMKM uses 1 with ``kernel_size=5``, which removes 2 steps per block.
+        num_heads: attention heads; must divide ``d``.
+        num_layers: transformer layers.
+        dim_feedforward: feed-forward width; ``None`` means ``4 * d``. PyTorch's default
+            (and CMC-CMKM's) is 2048.
+        dropout: after the positions, in attention and on the residual branches.
+        norm_first: pre-norm layers plus a final ``LayerNorm`` (``True``), or post-norm layers
+            without a final norm as in ``nn.TransformerEncoderLayer``'s default (``False``).
+        activation: the feed-forward activation.
+        pooling: ``"mean"`` (masked mean over valid steps), ``"cls"`` (a learned token,
+            prepended after the positions), or ``"flatten"`` (every step kept, channel-major, as
+            CMC-CMKM; fixed length only, no mask).
+        seq_len: the input length, required with ``pooling="flatten"`` (the output size
+            depends on it) and rejected otherwise.
+        act_layer: activation of the convolution blocks, called with no arguments.
+        norm_layer: norm of the convolution blocks, called as
+            ``norm_layer(channels, device=..., dtype=...)``.
+        device: device of the parameters.
+        dtype: dtype of the parameters.
+
+    Attributes:
+        out_features: size of the output features.
+        min_length: the shortest accepted input.
+
+    Shapes:
+        x: ``"b t c"``; mask: ``"b t"`` (``True`` at valid steps, padding at the end);
+        output: ``"b d"`` (``"b (d t')"`` with ``pooling="flatten"``).
+
+    Example:
+        >>> import torch
+        >>> from mmcontrast.encoders import CNNTransformerEncoder
+        >>> encoder = CNNTransformerEncoder(in_channels=6).eval()
+        >>> x = torch.randn(4, 120, 6)
+        >>> mask = torch.arange(120) < torch.tensor([[120], [107], [90], [64]])
+        >>> encoder(x, mask=mask).shape
+        torch.Size([4, 128])
+        >>> encoder.out_features, sum(p.numel() for p in encoder.parameters())
+        (128, 449632)
+    """
+
+    def __init__(
+        self,
+        *,
+        in_channels: int = 6,
+        channels: Sequence[int] = (32, 64, 128),
+        kernel_size: int = 5,
+        padding: int | None = None,
+        num_heads: int = 2,
+        num_layers: int = 2,
+        dim_feedforward: int | None = None,
+        dropout: float = 0.1,
+        norm_first: bool = True,
+        activation: Activation = "gelu",
+        pooling: Pooling = "mean",
+        seq_len: int | None = None,
+        act_layer: Callable[[], nn.Module] = nn.ReLU,
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm1d,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        check_int(owner, "kernel_size", kernel_size, minimum=1)
+        padding = kernel_size // 2 if padding is None else padding
+        self.stem = ConvStem(
+            in_channels,
+            channels,
+            kernel_size=kernel_size,
+            padding=padding,
+            act_layer=act_layer,
+            norm_layer=norm_layer,
+            owner=owner,
+            device=device,
+            dtype=dtype,
+        )
+        width = self.stem.channels[-1]
+        check_int(owner, "num_heads", num_heads, minimum=1)
+        if width % num_heads:
+            raise ValueError(
+                f"{owner}: num_heads must divide the model width channels[-1] = {width}, "
+                f"got {num_heads}"
+            )
+        check_int(owner, "num_layers", num_layers, minimum=1)
+        ff = 4 * width if dim_feedforward is None else dim_feedforward
+        check_int(owner, "dim_feedforward", ff, minimum=1)
+        self.dropout = check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
+        self.norm_first = check_bool(owner, "norm_first", norm_first)
+        self.activation: Activation = activation
+        check_choice(owner, "activation", activation, ("relu", "gelu"))
+        self.pooling: Pooling = pooling
+        check_choice(owner, "pooling", pooling, POOLINGS)
+        self.in_channels = in_channels
+        self.num_heads = num_heads
+        self.num_layers = num_layers
+        self.dim_feedforward = ff
+        self.min_length = self.stem.min_length
+        self.seq_len = check_seq_len(owner, seq_len, pooling, self.min_length)
+        self.out_features = (
+            width * self.stem.output_length(self.seq_len) if self.seq_len is not None else width
+        )
+        factory: Factory = {"device": device, "dtype": dtype}
+        self.position_dropout = nn.Dropout(self.dropout)
+        self.cls_token = (
+            nn.Parameter(0.02 * torch.randn(1, 1, width, **factory)) if pooling == "cls" else None
+        )
+        self.layers = nn.ModuleList(
+            nn.TransformerEncoderLayer(
+                width,
+                num_heads,
+                dim_feedforward=ff,
+                dropout=self.dropout,
+                activation=activation,
+                batch_first=True,
+                norm_first=norm_first,
+                **factory,
+            )
+            for _ in range(num_layers)
+        )
+        self.norm = nn.LayerNorm(width, **factory) if norm_first else nn.Identity()
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        """Encode a batch of sequences.
+
+        Shapes:
+            x: ``"b t c"``; mask: ``"b t"``; output: ``"b d"`` (``"b (d t')"`` with
+            ``pooling="flatten"``).
+        """
+        x, mask = check_sequence_inputs(
+            type(self).__name__,
+            x,
+            mask,
+            channels=self.in_channels,
+            min_length=self.min_length,
+            pooling=self.pooling,
+            seq_len=self.seq_len,
+        )
+        h, mask = embed(
+            self.stem,
+            x,
+            mask,
+            sinusoidal=True,
+            dropout=self.position_dropout,
+            cls_token=self.cls_token,
+        )
+        key_padding = None if mask is None else ~attention_key_mask(mask)
+        for layer in self.layers:
+            h = layer(h, src_key_padding_mask=key_padding)
+        return pool(self.norm(h), mask, self.pooling)
+
+    def extra_repr(self) -> str:
+        """The hyperparameters, for ``repr``."""
+        return (
+            f"in_channels={self.in_channels}, channels={self.stem.channels}, "
+            f"kernel_size={self.stem.kernel_size}, padding={self.stem.padding}, "
+            f"num_heads={self.num_heads}, num_layers={self.num_layers}, "
+            f"dim_feedforward={self.dim_feedforward}, dropout={self.dropout}, "
+            f"norm_first={self.norm_first}, activation={self.activation!r}, "
+            f"pooling={self.pooling!r}, seq_len={self.seq_len}, out_features={self.out_features}"
+        )
