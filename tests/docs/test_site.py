@@ -92,8 +92,8 @@ def _documented_names() -> set[str]:
 
 @pytest.mark.parametrize(
     "package",
-    ["losses", "encoders", "augment", "augment.functional", "fusion", "fusion.functional", "heads",
-     "data", "recipes"],
+    ["losses", "encoders", "encoders.presets", "augment", "augment.functional", "fusion",
+     "fusion.functional", "heads", "data", "recipes"],
 )  # fmt: skip
 def test_every_public_name_has_an_api_entry(package: str) -> None:
     module = importlib.import_module(f"mmcontrast.{package}")

@@ -1,9 +1,9 @@
 """Encoders for inertial (``"b t c"``) and skeleton (``"b t j c"``) sequences.
 
-Modules: :class:`CNNTransformerEncoder`, :class:`CNNDiffTransformerEncoder` (with
-:class:`DifferentialAttention` and :class:`DifferentialTransformerLayer`) and
-:class:`HCNEncoder`. Exact configurations of published systems are in
-:mod:`mmcontrast.encoders.presets`.
+Modules: `CNNTransformerEncoder`, `CNNDiffTransformerEncoder` (with
+`DifferentialAttention` and `DifferentialTransformerLayer`) and
+`HCNEncoder`. Exact configurations of published systems are in
+`mmcontrast.encoders.presets`.
 """
 
 from mmcontrast.encoders import presets

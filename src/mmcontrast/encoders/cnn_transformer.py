@@ -34,7 +34,7 @@ class CNNTransformerEncoder(nn.Module):
     table (computed for any length), dropout, then PyTorch transformer encoder layers
     (``batch_first``). The defaults are length-agnostic: "same" convolution padding, pre-norm
     layers with a final ``LayerNorm``, and a masked mean over the valid steps.
-    :func:`mmcontrast.encoders.presets.cmc_cmkm_inertial` builds the exact CMC-CMKM encoder.
+    `mmcontrast.encoders.presets.cmc_cmkm_inertial` builds the exact CMC-CMKM encoder.
 
     With a padding ``mask``, padded steps are zeroed before every convolution, ignored as
     attention keys and left out of the mean, so in eval mode each sample's features equal
@@ -74,7 +74,7 @@ class CNNTransformerEncoder(nn.Module):
         x: ``"b t c"``; mask: ``"b t"`` (``True`` at valid steps, padding at the end);
         output: ``"b d"`` (``"b (d t')"`` with ``pooling="flatten"``).
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.encoders import CNNTransformerEncoder
         >>> encoder = CNNTransformerEncoder(in_channels=6).eval()

@@ -22,7 +22,7 @@ SDPA_MODES: tuple[SDPAMode, ...] = ("pad", "wide", "split")
 def lambda_init_for_depth(depth: int) -> float:
     """``lambda_init = 0.8 - 0.6 * exp(-0.3 * depth)`` for the 0-based layer index ``depth``.
 
-    Example:
+    Examples:
         >>> round(lambda_init_for_depth(0), 4), round(lambda_init_for_depth(3), 4)
         (0.2, 0.5561)
     """
@@ -80,7 +80,7 @@ class DifferentialAttention(nn.Module):
     A row whose mask is all ``False`` attends to all its keys instead of none, so every output
     is finite; the encoders then drop such rows in pooling.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.encoders import DifferentialAttention
         >>> attention = DifferentialAttention(128, num_heads=4, depth=1)

@@ -1,6 +1,6 @@
 """The differential transformer layer (Ye et al. 2024) and the CNN-DiffTransformer encoder.
 
-:class:`DifferentialAttention` lives in :mod:`mmcontrast.encoders.diff_attention` and is
+`DifferentialAttention` lives in `mmcontrast.encoders.diff_attention` and is
 re-exported here.
 
 The CNN-DiffTransformer encoder follows the CLMM abstract (Jing et al. 2026: "CNN for local,
@@ -70,20 +70,20 @@ class DifferentialTransformerLayer(nn.Module):
 
     Args:
         dim: model width.
-        num_heads: differential heads (see :class:`DifferentialAttention`).
+        num_heads: differential heads (see `DifferentialAttention`).
         depth: 0-based layer index (sets ``lambda_init``).
         hidden_dim: SwiGLU width; ``None`` means ``8/3 * dim`` rounded up to a multiple of 8.
         dropout: on the residual branches.
         norm_affine: learnable gain in the per-head RMSNorm of the attention.
-        sdpa_mode: see :class:`DifferentialAttention`.
-        rope: see :class:`DifferentialAttention`.
+        sdpa_mode: see `DifferentialAttention`.
+        rope: see `DifferentialAttention`.
         device: device of the parameters.
         dtype: dtype of the parameters.
 
     Shapes:
         x: ``"b t d"``; mask: ``"b t"``; output: ``"b t d"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.encoders import DifferentialTransformerLayer
         >>> layer = DifferentialTransformerLayer(128, num_heads=4)
@@ -147,8 +147,8 @@ class CNNDiffTransformerEncoder(nn.Module):
     The CLMM abstract (Jing et al. 2026) names a "CNN-DiffTransformer" encoder; its layers are
     not published, so this is our own design, not a CLMM reproduction: the CSSHAR stem
     (``Conv1d -> BatchNorm1d -> ReLU``, "same" padding), sine/cosine positions (or RoPE),
-    :class:`DifferentialTransformerLayer` blocks with ``lambda_init`` by depth, a final RMSNorm
-    and a masked mean. :func:`mmcontrast.encoders.presets.clmm_style_inertial` is the
+    `DifferentialTransformerLayer` blocks with ``lambda_init`` by depth, a final RMSNorm
+    and a masked mean. `mmcontrast.encoders.presets.clmm_style_inertial` is the
     documented configuration.
 
     With a padding ``mask``, padded steps are zeroed before every convolution, ignored as
@@ -171,7 +171,7 @@ class CNNDiffTransformerEncoder(nn.Module):
         pooling: ``"mean"`` (masked), ``"cls"`` or ``"flatten"`` (fixed length, no mask).
         seq_len: the input length, required with ``pooling="flatten"``, rejected otherwise.
         norm_affine: learnable gain in the per-head RMSNorm of the attention.
-        sdpa_mode: see :class:`DifferentialAttention`.
+        sdpa_mode: see `DifferentialAttention`.
         act_layer: activation of the convolution blocks, called with no arguments.
         norm_layer: norm of the convolution blocks, called as
             ``norm_layer(channels, device=..., dtype=...)``.
@@ -186,7 +186,7 @@ class CNNDiffTransformerEncoder(nn.Module):
         x: ``"b t c"``; mask: ``"b t"`` (``True`` at valid steps, padding at the end);
         output: ``"b d"`` (``"b (d t')"`` with ``pooling="flatten"``).
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.encoders import CNNDiffTransformerEncoder
         >>> encoder = CNNDiffTransformerEncoder(in_channels=6).eval()

@@ -36,7 +36,7 @@ class HCNEncoder(nn.Module):
 
     Defaults are length-agnostic: "same" padding and ceil-mode pooling accept any ``t >= 1``,
     the streams are fused on channels (as in the paper) and a global mean gives the feature.
-    :func:`mmcontrast.encoders.presets.cmc_cmkm_skeleton` builds CMC-CMKM's variant exactly:
+    `mmcontrast.encoders.presets.cmc_cmkm_skeleton` builds CMC-CMKM's variant exactly:
     ``padding="valid"`` (needs ``t >= 48``), ``fusion="height"`` (streams stacked along the
     feature axis) and ``pooling="flatten"``.
 
@@ -68,7 +68,7 @@ class HCNEncoder(nn.Module):
     Shapes:
         x: ``"b t j c"``; output: ``"b d"``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.encoders import HCNEncoder
         >>> encoder = HCNEncoder(num_joints=20).eval()

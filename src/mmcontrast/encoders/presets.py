@@ -38,7 +38,7 @@ def cmc_cmkm_inertial(
     Shapes:
         x: ``"b t c"`` with ``t = 50``, ``c = 6``; output: ``"b d"`` with ``d = 5632``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.encoders.presets import cmc_cmkm_inertial
         >>> encoder = cmc_cmkm_inertial()
@@ -79,7 +79,7 @@ def cmc_cmkm_skeleton(
         x: ``"b t j c"`` with ``t = 48 .. 63``, ``j = 20``, ``c = 3``; output: ``"b d"`` with
         ``d = 256``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.encoders.presets import cmc_cmkm_skeleton
         >>> encoder = cmc_cmkm_skeleton()
@@ -118,7 +118,7 @@ def clmm_style_inertial(
     Shapes:
         x: ``"b t c"`` with ``c = 6``; mask: ``"b t"``; output: ``"b d"`` with ``d = 128``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from mmcontrast.encoders.presets import clmm_style_inertial
         >>> encoder = clmm_style_inertial()
