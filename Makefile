@@ -26,7 +26,7 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.demo-installed
-	$(BIN)/python examples/drop_in.py
+	$(BIN)/python examples/quickstart.py
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
@@ -48,6 +48,10 @@ bench: $(VENV)/.test-installed
 	$(PIP) -e ".[bench]"
 	$(PIP) --no-deps lightly==1.6.0
 	$(BIN)/python benchmarks/bench_losses.py
+	$(BIN)/python benchmarks/bench_encoders.py
+	$(BIN)/python benchmarks/bench_augment.py
+	$(BIN)/python benchmarks/bench_fusion.py
+	$(BIN)/python benchmarks/bench_data.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

@@ -47,3 +47,10 @@ def dtype(request: pytest.FixtureRequest) -> torch.dtype:
 @pytest.fixture
 def generator() -> torch.Generator:
     return torch.Generator().manual_seed(0)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that run ``torch.compile`` carry the ``compile`` marker (``-m "not compile"``)."""
+    for item in items:
+        if "compile" in item.name and item.get_closest_marker("compile") is None:
+            item.add_marker(pytest.mark.compile)

@@ -34,3 +34,24 @@ def test_distributed_example_matches_single_process() -> None:
     for line in lines:
         difference = float(line.rsplit(" ", 1)[-1])
         assert difference < 1e-12
+
+
+def test_quickstart_runs_and_prints_the_table() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "quickstart.py"), "--epochs", "1",
+         "--finetune-epochs", "1", "--fractions", "0.05"],
+        capture_output=True, text=True, check=True, timeout=600,
+    )  # fmt: skip
+    assert "| labels | supervised" in result.stdout
+    assert "5% labels (27 sequences)" in result.stdout
+    assert "synthetic paired IMU + skeleton" in result.stdout
+
+
+def test_quickstart_rejects_a_missing_root(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "quickstart.py"), "--data", "utd-mhad",
+         "--root", str(tmp_path / "nowhere")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "is not a folder" in result.stderr

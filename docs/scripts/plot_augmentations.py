@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -300,7 +301,10 @@ def draw_all(trace: Trace, out: Path) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", type=Path, default=REPO.parent / "shared" / "data" / "utd_mhad")
+    default_root = os.environ.get(
+        "MMCONTRAST_UTD_MHAD", REPO.parent / "shared" / "data" / "utd_mhad"
+    )
+    parser.add_argument("--root", type=Path, default=default_root)
     parser.add_argument("--recording", default="a9_s1_t1")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "images" / "augment")
     args = parser.parse_args()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -13,7 +14,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "docs" / "scripts" / "plot_augmentations.py"
-UTD_MHAD = ROOT.parent / "shared" / "data" / "utd_mhad"
+UTD_MHAD = Path(os.environ.get("MMCONTRAST_UTD_MHAD", ROOT.parent / "shared" / "data" / "utd_mhad"))
 
 
 @pytest.fixture(scope="module")

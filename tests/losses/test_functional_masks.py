@@ -211,6 +211,21 @@ def test_explicit_masks_and_groups(
 
 @pytest.mark.parametrize("negatives", ["cross", "all"])
 @pytest.mark.parametrize("label_mode", ["exclude", "positive"])
+def test_pos_mask_with_labels_matches_reference(negatives: str, label_mode: str) -> None:
+    # A same-label positive of pos_mask stays a positive in either label mode.
+    a, b = _pair(8, 4, 12)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    pos_mask = torch.eye(8, dtype=torch.bool)
+    pos_mask[0, 1] = pos_mask[4, 2] = True
+    kw = dict(beta=1.0, tau_plus=0.05, negatives=negatives, labels=labels, label_mode=label_mode,
+              pos_mask=pos_mask)  # fmt: skip
+    _compare(dict(tau=0.2, **kw), dict(temperature=0.2, **kw), a, b)
+    terms = contrastive_terms(a, b, temperature=0.2, **kw)
+    assert (terms.num_positives > 0).all()
+
+
+@pytest.mark.parametrize("negatives", ["cross", "all"])
+@pytest.mark.parametrize("label_mode", ["exclude", "positive"])
 def test_groups_and_labels_without_masks_match_reference(negatives: str, label_mode: str) -> None:
     a, b = _pair(8, 4, 2)
     labels = torch.tensor([0, 1, 1, 2, 2, 2, 3, 0])

@@ -59,5 +59,9 @@ def test_errors() -> None:
         MultiModalLoss(InfoNCE())({"acc": z["acc"]})
     with pytest.raises(ValueError, match="same batch size.*'gyro': \\(7, 5\\)"):
         MultiModalLoss(InfoNCE())({"acc": z["acc"], "gyro": z["gyro"][:7]})
+    with pytest.raises(TypeError, match=r"embeddings\['gyro'\] must be a torch.Tensor, got list"):
+        MultiModalLoss(InfoNCE())({"acc": z["acc"], "gyro": [1, 2]})  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match="pair a='acc', b='gyro': InfoNCE: a and b must have"):
+        MultiModalLoss(InfoNCE())({"acc": z["acc"], "gyro": torch.randn(8, 3)})
     with pytest.raises(TypeError, match="loss must be an nn.Module"):
         MultiModalLoss(lambda a, b: a.sum())  # type: ignore[arg-type]

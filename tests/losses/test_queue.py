@@ -60,8 +60,12 @@ def test_queue_errors() -> None:
     queue = EmbeddingQueue(4, 3)
     with pytest.raises(ValueError, match=r'push: a must have shape "b d" with d=3, got \(2, 4\)'):
         queue.push(torch.zeros(2, 4), torch.zeros(2, 4))
-    with pytest.raises(ValueError, match="labels must be an integer tensor of shape"):
+    with pytest.raises(ValueError, match=r'labels must have shape "b" = \(2,\)'):
         queue.push(torch.zeros(2, 3), torch.zeros(2, 3), labels=torch.zeros(3, dtype=torch.long))
+    with pytest.raises(TypeError, match="labels must have an integer or bool dtype"):
+        queue.push(torch.zeros(2, 3), torch.zeros(2, 3), labels=torch.zeros(2))
+    with pytest.raises(TypeError, match="groups must be a torch.Tensor"):
+        queue.push(torch.zeros(2, 3), torch.zeros(2, 3), groups=[1, 2])  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="size must be >= 1"):
         EmbeddingQueue(0, 3)
     with pytest.raises(TypeError, match="queue must be an EmbeddingQueue"):

@@ -11,7 +11,7 @@ from tests.helpers import assert_roundtrip, compiled_matches_eager
 
 
 def test_initial_value_parameterisation_and_bounds() -> None:
-    temp = LearnableTemperature(0.07)
+    temp = LearnableTemperature(init=0.07)
     assert temp.log_scale.item() == pytest.approx(math.log(1 / 0.07))
     assert float(temp().detach()) == pytest.approx(0.07)
     with torch.no_grad():
@@ -25,7 +25,7 @@ def test_initial_value_parameterisation_and_bounds() -> None:
 def test_gradient_matches_the_functional_tensor_temperature() -> None:
     g = torch.Generator().manual_seed(0)
     a, b = torch.randn(12, 6, generator=g), torch.randn(12, 6, generator=g)
-    temp = LearnableTemperature(0.2)
+    temp = LearnableTemperature(init=0.2)
     loss = InfoNCE(temperature=temp)(a, b)
     loss.backward()
     tau = torch.tensor(0.2, requires_grad=True)
@@ -36,7 +36,7 @@ def test_gradient_matches_the_functional_tensor_temperature() -> None:
 
 
 def test_gradient_is_zero_beyond_the_clamp() -> None:
-    temp = LearnableTemperature(0.05, min_temperature=0.05)
+    temp = LearnableTemperature(init=0.05, min_temperature=0.05)
     with torch.no_grad():
         temp.log_scale.add_(1.0)
     InfoNCE(temperature=temp)(torch.randn(8, 4), torch.randn(8, 4)).backward()
@@ -46,7 +46,7 @@ def test_gradient_is_zero_beyond_the_clamp() -> None:
 def test_learning_the_temperature_moves_it() -> None:
     g = torch.Generator().manual_seed(1)
     a = torch.randn(32, 8, generator=g)
-    criterion = HardNegativeLoss(temperature=LearnableTemperature(0.5), tau_plus=0.0)
+    criterion = HardNegativeLoss(temperature=LearnableTemperature(init=0.5), tau_plus=0.0)
     opt = torch.optim.SGD(criterion.parameters(), lr=1.0)
     for _ in range(20):
         loss = criterion(a, a + 0.05 * torch.randn(32, 8, generator=g))
@@ -59,10 +59,10 @@ def test_learning_the_temperature_moves_it() -> None:
 
 def test_roundtrip_compile_and_repr() -> None:
     a, b = torch.randn(10, 4), torch.randn(10, 4)
-    module = InfoNCE(temperature=LearnableTemperature(0.3))
+    module = InfoNCE(temperature=LearnableTemperature(init=0.3))
     assert "temperature='learnable'" in repr(module)
     assert "LearnableTemperature(temperature=0.3" in repr(module)
-    assert_roundtrip(module, lambda: InfoNCE(temperature=LearnableTemperature(0.1)), [a, b])
+    assert_roundtrip(module, lambda: InfoNCE(temperature=LearnableTemperature(init=0.1)), [a, b])
     compiled_matches_eager(module, [a, b])
 
 

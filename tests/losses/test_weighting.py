@@ -39,9 +39,20 @@ def test_hard_positive_weights_rank_pairs_by_hardness() -> None:
 
 def test_clamp_and_renormalise() -> None:
     a, b = _pairs()
+    cos = torch.nn.functional.cosine_similarity(a, b, dim=1)
+    raw = 16 * torch.softmax(-50.0 * cos, dim=0)
+    assert raw.max() > 5.0 and raw.min() < 0.1  # the clamp has work to do
     w = hard_positive_weights(a, b, beta=50.0, min_weight=0.1, max_weight=5.0)
+    clamped = raw.clamp(0.1, 5.0)
+    torch.testing.assert_close(w, clamped / clamped.mean())
     assert w.mean().item() == pytest.approx(1.0)
-    assert w.min() > 0.0
+
+
+def test_all_zero_weights_fall_back_to_ones() -> None:
+    a = torch.randn(8, 4, generator=torch.Generator().manual_seed(0))
+    w = hard_positive_weights(a, a.clone(), kind="focal", min_weight=0.0, temperature=0.01)
+    assert torch.isfinite(w).all()
+    torch.testing.assert_close(w, torch.ones(8))
 
 
 def test_focal_weights() -> None:
@@ -81,5 +92,7 @@ def test_bad_arguments() -> None:
         HardPositiveWeighting(kind="linear")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_weight"):
         hard_positive_weights(a, b, min_weight=2.0, max_weight=1.0)
+    with pytest.raises(ValueError, match="max_weight must be > 0"):
+        hard_positive_weights(a, b, min_weight=0.0, max_weight=0.0)
     with pytest.raises(ValueError, match=r"a and b must have the same shape"):
         dclw_weights(a, b[:, :3])

@@ -82,3 +82,56 @@ def test_finetune_step_and_predict() -> None:
         model.train()
         assert torch.equal(predict(model, x), predicted) and model.training
         assert torch.equal(predicted, model.linear(x["x"]).argmax(1))
+
+
+def test_masks_reach_mask_aware_encoders() -> None:
+    from mmcontrast.encoders import CNNTransformerEncoder
+    from mmcontrast.losses import InfoNCE
+    from mmcontrast.recipes import ContrastivePretrainer, concat_classifier, predict
+
+    torch.manual_seed(0)
+    encoders = {
+        "imu": CNNTransformerEncoder(channels=(8, 8, 16), num_layers=1, dropout=0.0),
+        "other": CNNTransformerEncoder(
+            in_channels=3, channels=(8, 8, 16), num_layers=1, dropout=0.0
+        ),
+    }
+    x = {"imu": torch.randn(4, 30, 6), "other": torch.randn(4, 30, 3)}
+    mask = torch.arange(30)[None, :] < torch.tensor([30, 20, 25, 10])[:, None]
+    masks = {"imu": mask, "other": mask}
+    garbage = {m: torch.where(mask[..., None], v, torch.full_like(v, 1e6)) for m, v in x.items()}
+    heads = {"imu": torch.nn.Identity(), "other": torch.nn.Identity()}
+    model = ContrastivePretrainer(encoders, heads, InfoNCE())
+    model.eval()
+    torch.testing.assert_close(model(x, masks=masks), model(garbage, masks=masks))
+    assert not torch.allclose(model(x), model(garbage))  # without masks the padding leaks
+    classifier = concat_classifier(model.encoders, {"imu": 16, "other": 16}, 3)
+    assert torch.equal(
+        predict(classifier, x, masks=masks), predict(classifier, garbage, masks=masks)
+    )
+
+
+def test_mask_errors_name_the_modality() -> None:
+    from mmcontrast.losses import InfoNCE
+    from mmcontrast.recipes import ContrastivePretrainer
+
+    model = ContrastivePretrainer(
+        {"a": torch.nn.Linear(3, 4), "b": torch.nn.Linear(3, 4)},
+        {"a": torch.nn.Identity(), "b": torch.nn.Identity()},
+        InfoNCE(),
+    )
+    x = {"a": torch.randn(2, 3), "b": torch.randn(2, 3)}
+    with pytest.raises(ValueError, match="masks has the unknown modality 'c'"):
+        model(x, masks={"c": torch.ones(2, 3, dtype=torch.bool)})
+    with pytest.raises(TypeError, match=r"masks\['a'\] must be a bool"):
+        model(x, masks={"a": torch.ones(2, 3)})
+
+
+def test_queue_criterion_is_refused_for_more_than_two_modalities() -> None:
+    from mmcontrast.losses import EmbeddingQueue, InfoNCE
+    from mmcontrast.recipes import ContrastivePretrainer
+
+    linear = {m: torch.nn.Linear(3, 4) for m in "abc"}
+    with pytest.raises(ValueError, match="EmbeddingQueue cannot serve 3 modalities"):
+        ContrastivePretrainer(linear, {m: torch.nn.Identity() for m in "abc"},
+                              InfoNCE(queue=EmbeddingQueue(8, 4)))  # fmt: skip

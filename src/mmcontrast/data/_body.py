@@ -31,6 +31,7 @@ flexion per leg; root height and depth offsets (metres)."""
 REST = np.zeros(len(DOFS))
 REST[[DOFS.index("r_abd"), DOFS.index("l_abd")]] = 8.0
 REST[[DOFS.index("r_elbow"), DOFS.index("l_elbow")]] = 12.0
+REST.setflags(write=False)
 
 SEGMENTS: tuple[str, ...] = (
     "spine", "chest", "neck", "shoulder", "upper", "fore", "hand", "hip", "thigh", "shin", "foot",
@@ -39,6 +40,7 @@ SEGMENTS: tuple[str, ...] = (
 forearm, hand, half hip width, thigh, shin, foot."""
 
 SEGMENT_LENGTHS = np.array([0.08, 0.34, 0.20, 0.18, 0.29, 0.26, 0.08, 0.09, 0.43, 0.42, 0.12])
+SEGMENT_LENGTHS.setflags(write=False)
 """Average segment lengths in metres (a 1.75 m adult)."""
 
 

@@ -36,11 +36,11 @@ SYNTHETIC_CLASSES: tuple[str, ...] = UTD_MHAD_CLASSES
 """The synthetic classes: one motion program per UTD-MHAD action, same names and order."""
 
 _OWNER = "synthetic_recordings"
-_ARM_DOFS = [
+_ARM_DOFS = tuple(
     DOFS.index(name)
     for name in ("r_flex", "r_abd", "r_rot", "r_elbow", "r_pron", "l_flex", "l_abd", "l_elbow")
-]
-_DISTAL = [6, 7, 10, 11, 14, 15, 18, 19]  # wrists, hands, ankles, feet: noisier in Kinect
+)
+_DISTAL = (6, 7, 10, 11, 14, 15, 18, 19)  # wrists, hands, ankles, feet: noisier in Kinect
 _KEY_STYLE = 15.0  # degrees: how much each subject's keyframe poses differ, per class
 _KEY_JITTER = 6.0  # degrees: how much each trial's keyframe poses differ
 _JITTER, _JITTER_DISTAL = 0.03, 0.05  # metres: Kinect tracking error, trunk vs extremities
@@ -49,6 +49,7 @@ _SMOOTH = 6  # frames over which the slow part of the tracking error is averaged
 # Sensor axes in forearm coordinates: x along the forearm towards the hand, y to the
 # forearm's right side (the body's right at rest), z = x cross y.
 _BASE_MOUNT = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+_BASE_MOUNT.setflags(write=False)
 
 
 def synthetic_recordings(
@@ -205,7 +206,7 @@ def _subjects(rng: np.random.Generator, count: int, variation: float) -> dict[st
     size = 1.0 + variation * rng.uniform(-0.1, 0.1, size=(count, 1))
     proportions = 1.0 + variation * rng.uniform(-0.05, 0.05, size=(count, len(SEGMENT_LENGTHS)))
     style = np.zeros((count, len(DOFS)))
-    style[:, _ARM_DOFS] = variation * rng.normal(0.0, 6.0, size=(count, len(_ARM_DOFS)))
+    style[:, list(_ARM_DOFS)] = variation * rng.normal(0.0, 6.0, size=(count, len(_ARM_DOFS)))
     style[:, DOFS.index("trunk_flex")] = variation * rng.normal(0.0, 3.0, size=count)
     return {
         "lengths": SEGMENT_LENGTHS * size * proportions,
@@ -358,7 +359,7 @@ def _kinect_noise(rng: np.random.Generator, shape: tuple[int, ...]) -> Array:
     on wrists, hands, ankles and feet.
     """
     scale = np.full(20, _JITTER)
-    scale[_DISTAL] = _JITTER_DISTAL
+    scale[list(_DISTAL)] = _JITTER_DISTAL
     white = rng.standard_normal(size=shape, dtype=np.float32)
     fresh = rng.standard_normal(size=(shape[0], shape[1] + _SMOOTH, *shape[2:]), dtype=np.float32)
     summed = np.cumsum(fresh, axis=1, dtype=np.float64)

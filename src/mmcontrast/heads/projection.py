@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmcontrast._checks import (
@@ -15,6 +14,7 @@ from mmcontrast._checks import (
     check_int,
     check_tensor,
 )
+from mmcontrast._ops import l2_normalize
 from mmcontrast.heads._mlp import ACTIVATIONS, NORMS, Activation, LinearSpec, Norm, build_mlp
 
 __all__ = ["ProjectionHead"]
@@ -107,7 +107,7 @@ class ProjectionHead(nn.Module):
         check_tensor(type(self).__name__, "x", x, pattern="b d", sizes={"d": self.in_features})
         z: Tensor = self.layers(x)
         if self.normalize:
-            z = F.normalize(z, dim=-1, eps=torch.finfo(z.dtype).eps)
+            z = l2_normalize(z)
         return z
 
     def extra_repr(self) -> str:

@@ -11,16 +11,15 @@ from mmcontrast._checks import (
     check_finite_number,
     check_temperature,
 )
+from mmcontrast.losses._reduction import REDUCTIONS, reduce_values
 from mmcontrast.losses.functional import (
     LABEL_MODES,
     NEGATIVES,
-    REDUCTIONS,
     ContrastiveTerms,
     LabelMode,
     Negatives,
     Reduction,
-    contrastive_terms,
-    reduce_terms,
+    _terms,
 )
 from mmcontrast.losses.queue import EmbeddingQueue
 from mmcontrast.losses.temperature import LearnableTemperature
@@ -29,7 +28,7 @@ __all__ = ["PairwiseContrastiveLoss"]
 
 
 class PairwiseContrastiveLoss(nn.Module):
-    """Stores validated hyperparameters and calls `contrastive_terms`.
+    """Stores validated hyperparameters and calls the functional core.
 
     Subclasses only choose which hyperparameters a user may set; the math lives in
     `mmcontrast.losses.functional`. Collaborators are injected: a
@@ -103,11 +102,10 @@ class PairwiseContrastiveLoss(nn.Module):
             each output field: ``"(2b)"``, or ``"b"`` for ``negatives="cross",
             symmetric=False``.
         """
-        temperature = self.temperature
-        return contrastive_terms(
+        return _terms(
             a,
             b,
-            temperature=temperature() if isinstance(temperature, nn.Module) else temperature,
+            temperature=self.temperature,
             beta=self.beta,
             tau_plus=self.tau_plus,
             negatives=self.negatives,
@@ -143,7 +141,8 @@ class PairwiseContrastiveLoss(nn.Module):
             ``reduction="none"``.
         """
         terms = self.terms(a, b, labels=labels, groups=groups, pos_mask=pos_mask, neg_mask=neg_mask)
-        loss = reduce_terms(terms, self.reduction, weights=weights, owner=type(self).__name__)
+        owner = type(self).__name__
+        loss = reduce_values(terms.loss, self.reduction, weights, terms.num_positives > 0, owner)
         if self.queue is not None and self.training:
             self._push(a, b, labels, groups)
         return loss

@@ -26,21 +26,24 @@ blocks on one scale, and reproduces the released behaviour with ``intra_temperat
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from mmcontrast._checks import (
     check_bool,
-    check_choice,
     check_finite_number,
     check_int,
     check_pair,
+    check_temperature,
 )
+from mmcontrast._ops import l2_normalize
 from mmcontrast.losses._distributed import gather_with_grad, gather_without_grad, rank_and_world
+from mmcontrast.losses._reduction import reduce_values
+from mmcontrast.losses.temperature import LearnableTemperature
 
-__all__ = ["cmkm_loss", "cmkm_terms"]
+__all__ = ["_cmkm_terms", "cmkm_loss", "cmkm_terms"]
 
 _NEG_INF = float("-inf")
 
@@ -57,10 +60,6 @@ def _teacher(owner: str, name: str, x: object, batch: int) -> Tensor:
     return x.detach().flatten(1)
 
 
-def _normalize(x: Tensor, dtype: torch.dtype) -> Tensor:
-    return F.normalize(x.to(dtype), dim=1, eps=torch.finfo(x.dtype).eps)
-
-
 def _mine(sim: Tensor, diag: Tensor, k: int) -> Tensor:
     """Top-``k`` column indices of ``sim`` with the diagonal lowered by 1 (upstream's rule)."""
     lowered = sim - diag.to(sim.dtype)
@@ -73,7 +72,7 @@ def cmkm_terms(
     teacher_a: Tensor,
     teacher_b: Tensor,
     *,
-    temperature: float = 0.1,
+    temperature: float | LearnableTemperature = 0.1,
     k: int = 1,
     positive_mining: bool = True,
     symmetric_mining: bool = False,
@@ -86,7 +85,6 @@ def cmkm_terms(
     weighting_scale: float = 0.25,
     training: bool = True,
     gather_distributed: bool = False,
-    owner: str = "cmkm_terms",
 ) -> Tensor:
     """Per-anchor CMC-CMKM terms ``"(2b)"``: the ``a`` anchors, then the ``b`` anchors.
 
@@ -96,12 +94,58 @@ def cmkm_terms(
 
     Shapes:
         a, b: ``"b d"``; teacher_a: ``"b e"``; teacher_b: ``"b f"``; output: ``"(2b)"``.
+
+    Examples:
+        >>> import torch
+        >>> from mmcontrast.losses.functional import cmkm_terms
+        >>> a, b = torch.randn(8, 16), torch.randn(8, 16)
+        >>> cmkm_terms(a, b, torch.randn(8, 32), torch.randn(8, 20)).shape
+        torch.Size([16])
     """
+    return _cmkm_terms(
+        a, b, teacher_a, teacher_b, temperature=temperature, k=k,
+        positive_mining=positive_mining, symmetric_mining=symmetric_mining,
+        intra_negatives=intra_negatives, intra_weight=intra_weight,
+        intra_temperature=intra_temperature, negative_pruning=negative_pruning,
+        pruning_threshold=pruning_threshold, loss_term_weighting=loss_term_weighting,
+        weighting_scale=weighting_scale, training=training,
+        gather_distributed=gather_distributed, owner="cmkm_terms",
+    )  # fmt: skip
+
+
+def _cmkm_terms(
+    a: Tensor,
+    b: Tensor,
+    teacher_a: Tensor,
+    teacher_b: Tensor,
+    *,
+    temperature: float | LearnableTemperature,
+    k: int,
+    positive_mining: bool,
+    symmetric_mining: bool,
+    intra_negatives: bool,
+    intra_weight: float,
+    intra_temperature: float | None,
+    negative_pruning: bool,
+    pruning_threshold: float,
+    loss_term_weighting: bool,
+    weighting_scale: float,
+    training: bool,
+    gather_distributed: bool,
+    owner: str,
+) -> Tensor:
+    """`cmkm_terms` with the caller's name in the error messages."""
     a, b = check_pair(owner, a, b)
     batch = a.shape[0]
     ta = _teacher(owner, "teacher_a", teacher_a, batch)
     tb = _teacher(owner, "teacher_b", teacher_b, batch)
-    tau = check_finite_number(owner, "temperature", temperature, low=0.0, low_open=True)
+    if isinstance(temperature, LearnableTemperature):
+        inv_tau: Tensor | float = temperature.inverse()
+    else:
+        checked = check_temperature(owner, temperature)
+        if isinstance(checked, Tensor):
+            raise TypeError(f"{owner}: temperature must be a float or a LearnableTemperature")
+        inv_tau = 1.0 / checked
     k = check_int(owner, "k", k, minimum=1)
     for name, flag in (("positive_mining", positive_mining), ("symmetric_mining", symmetric_mining),
                        ("intra_negatives", intra_negatives), ("negative_pruning", negative_pruning),
@@ -109,7 +153,7 @@ def cmkm_terms(
                        ("gather_distributed", gather_distributed)):  # fmt: skip
         check_bool(owner, name, flag)
     lam = check_finite_number(owner, "intra_weight", intra_weight, low=0.0)
-    tau_intra = tau if intra_temperature is None else check_finite_number(
+    inv_tau_intra = inv_tau if intra_temperature is None else 1.0 / check_finite_number(
         owner, "intra_temperature", intra_temperature, low=0.0, low_open=True
     )  # fmt: skip
     gamma = check_finite_number(owner, "pruning_threshold", pruning_threshold, low=-1.0)
@@ -121,8 +165,8 @@ def cmkm_terms(
         raise ValueError(f"{owner}: k must be <= the (global) batch size {m}, got {k}")
     compute = torch.promote_types(a.dtype, torch.float32)
     with torch.autocast(device_type=a.device.type, enabled=False):
-        za, zb = _normalize(a, compute), _normalize(b, compute)
-        fa, fb = _normalize(ta, compute), _normalize(tb, compute)
+        za, zb = l2_normalize(a, compute), l2_normalize(b, compute)
+        fa, fb = l2_normalize(ta, compute), l2_normalize(tb, compute)
         if gather_distributed:
             za_all, zb_all = gather_with_grad(za), gather_with_grad(zb)
             fa_all, fb_all = gather_without_grad(fa), gather_without_grad(fb)
@@ -132,7 +176,7 @@ def cmkm_terms(
         diag = torch.zeros(batch, m, dtype=torch.bool, device=a.device)
         diag[torch.arange(batch, device=a.device), local] = True
 
-        cross = [za @ zb_all.T / tau, zb @ za_all.T / tau]  # rows a -> b, rows b -> a
+        cross = [za @ zb_all.T * inv_tau, zb @ za_all.T * inv_tau]  # rows a -> b, rows b -> a
         if not training:
             return torch.cat([
                 torch.logsumexp(logits, dim=1) - logits.gather(1, local[:, None]).squeeze(1)
@@ -164,7 +208,7 @@ def cmkm_terms(
             if negative_pruning:
                 cross_neg &= ~(conn[cand] > gamma)[None, :]
                 intra_neg &= ~(conn[anchor] > gamma)[None, :]
-            logits_intra = z_anchor @ z_anchor_all.T / tau_intra
+            logits_intra = z_anchor @ z_anchor_all.T * inv_tau_intra
             weighted_intra = logits_intra + (math.log(lam) if lam > 0 else _NEG_INF)
             inf = torch.full_like(logits_cross, _NEG_INF)
             intra_num = torch.where(intra_pos, logits_intra, inf)
@@ -187,7 +231,7 @@ def cmkm_loss(
     teacher_a: Tensor,
     teacher_b: Tensor,
     *,
-    temperature: float = 0.1,
+    temperature: float | LearnableTemperature = 0.1,
     k: int = 1,
     positive_mining: bool = True,
     symmetric_mining: bool = False,
@@ -199,15 +243,18 @@ def cmkm_loss(
     loss_term_weighting: bool = False,
     weighting_scale: float = 0.25,
     training: bool = True,
-    reduction: str = "mean",
+    reduction: Literal["mean", "sum", "none"] = "mean",
+    weights: Tensor | None = None,
     gather_distributed: bool = False,
 ) -> Tensor:
     """CMC-CMKM loss (teacher-guided positive mining and negative pruning).
 
-    The defaults are the paper's UTD-MHAD / MMAct configuration: ``temperature=0.1``, mining
-    on with ``k=1`` (not symmetric), intra-modal negatives on with weight 1, pruning and
-    loss-term weighting off (the released configs hold ``pruning_threshold`` 0.6 for UTD-MHAD,
-    0.7 for MMAct, and ``weighting_scale`` 0.25 / 0.05 for when they are switched on).
+    The defaults follow the paper's UTD-MHAD / MMAct configuration (``temperature=0.1``,
+    mining on with ``k=1``, not symmetric, intra-modal negatives on with weight 1, pruning and
+    loss-term weighting off; the released configs hold ``pruning_threshold`` 0.6 for UTD-MHAD,
+    0.7 for MMAct, and ``weighting_scale`` 0.25 / 0.05 for when they are switched on) with one
+    deliberate difference: the intra block uses the loss temperature, where the released code
+    uses none (pass ``intra_temperature=1.0`` for the released behaviour).
 
     Args:
         a: student embeddings of the first modality (e.g. inertial).
@@ -215,7 +262,7 @@ def cmkm_loss(
         teacher_a: frozen teacher features of the first modality for the same batch
             (flattened backbone output of a unimodal SimCLR model).
         teacher_b: frozen teacher features of the second modality.
-        temperature: ``tau > 0`` of the cross-modal block.
+        temperature: ``tau > 0`` of the cross-modal block, or a `LearnableTemperature`.
         k: neighbours mined per sample (``>= 1``).
         positive_mining: add the teachers' top-``k`` neighbours as positives.
         symmetric_mining: both modalities use the union of both teachers' neighbours.
@@ -229,6 +276,7 @@ def cmkm_loss(
         weighting_scale: the scale of that weighting.
         training: ``False`` gives plain CMC InfoNCE (the released validation loss).
         reduction: ``"mean"``, ``"sum"`` or ``"none"`` (``"(2b)"`` per-anchor terms).
+        weights: optional per-anchor weights ``"b"`` (both directions) or ``"(2b)"``.
         gather_distributed: candidates (and teacher features) from every rank.
 
     Returns:
@@ -249,19 +297,13 @@ def cmkm_loss(
         >>> bool(torch.allclose(val, info_nce(imu, skel, temperature=0.1)))
         True
     """
-    owner = "cmkm_loss"
-    check_choice(owner, "reduction", reduction, ("mean", "sum", "none"))
-    terms = cmkm_terms(
+    terms = _cmkm_terms(
         a, b, teacher_a, teacher_b, temperature=temperature, k=k,
         positive_mining=positive_mining, symmetric_mining=symmetric_mining,
         intra_negatives=intra_negatives, intra_weight=intra_weight,
         intra_temperature=intra_temperature, negative_pruning=negative_pruning,
         pruning_threshold=pruning_threshold, loss_term_weighting=loss_term_weighting,
         weighting_scale=weighting_scale, training=training,
-        gather_distributed=gather_distributed, owner=owner,
+        gather_distributed=gather_distributed, owner="cmkm_loss",
     )  # fmt: skip
-    if reduction == "mean":
-        return terms.mean()
-    if reduction == "sum":
-        return terms.sum()
-    return terms
+    return reduce_values(terms, reduction, weights, None, "cmkm_loss")

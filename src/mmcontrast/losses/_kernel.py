@@ -146,8 +146,10 @@ def _multi_masks(ops: _Operands, r0: int, r1: int, cfg: KernelConfig) -> tuple[T
         else:
             excluded |= same
     if ops.self_idx is not None:
-        excluded.scatter_(1, ops.self_idx[r0:r1, None], True)
-        pos &= ~excluded  # self is never a positive, even with equal labels
+        is_self = torch.zeros(shape, dtype=torch.bool, device=device)
+        is_self.scatter_(1, ops.self_idx[r0:r1, None], True)
+        pos &= ~is_self  # self is never a positive, even with equal labels
+        excluded |= is_self
     if ops.row_groups is not None and ops.col_groups is not None:
         excluded |= ops.row_groups[r0:r1, None] == ops.col_groups[None, :]
     if ops.neg_mask is not None:

@@ -6,8 +6,16 @@ from typing import Literal
 
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_bool, check_choice, check_finite_number, check_int
-from mmcontrast.losses._cmkm import cmkm_terms
+from mmcontrast._checks import (
+    check_bool,
+    check_choice,
+    check_finite_number,
+    check_int,
+    check_temperature,
+)
+from mmcontrast.losses._cmkm import _cmkm_terms
+from mmcontrast.losses._reduction import reduce_values
+from mmcontrast.losses.temperature import LearnableTemperature
 
 __all__ = ["CMKMLoss"]
 
@@ -22,7 +30,7 @@ class CMKMLoss(nn.Module):
     released code does for validation (so training and validation losses differ in kind).
 
     Args:
-        temperature: ``tau > 0``.
+        temperature: ``tau > 0``, or a `LearnableTemperature`.
         k: neighbours mined per sample.
         positive_mining: use the teachers' neighbours as positives.
         symmetric_mining: both modalities use both teachers' neighbours.
@@ -54,7 +62,7 @@ class CMKMLoss(nn.Module):
     def __init__(
         self,
         *,
-        temperature: float = 0.1,
+        temperature: float | LearnableTemperature = 0.1,
         k: int = 1,
         positive_mining: bool = True,
         symmetric_mining: bool = False,
@@ -70,9 +78,14 @@ class CMKMLoss(nn.Module):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        self.temperature = check_finite_number(
-            owner, "temperature", temperature, low=0.0, low_open=True
-        )
+        self.temperature: float | LearnableTemperature
+        if isinstance(temperature, LearnableTemperature):
+            self.temperature = temperature
+        else:
+            checked = check_temperature(owner, temperature)
+            if isinstance(checked, Tensor):
+                raise TypeError(f"{owner}: temperature must be a float or a LearnableTemperature")
+            self.temperature = checked
         self.k = check_int(owner, "k", k, minimum=1)
         self.positive_mining = check_bool(owner, "positive_mining", positive_mining)
         self.symmetric_mining = check_bool(owner, "symmetric_mining", symmetric_mining)
@@ -96,14 +109,22 @@ class CMKMLoss(nn.Module):
         self.reduction = check_choice(owner, "reduction", reduction, ("mean", "sum", "none"))
         self.gather_distributed = check_bool(owner, "gather_distributed", gather_distributed)
 
-    def forward(self, a: Tensor, b: Tensor, teacher_a: Tensor, teacher_b: Tensor) -> Tensor:
+    def forward(
+        self,
+        a: Tensor,
+        b: Tensor,
+        teacher_a: Tensor,
+        teacher_b: Tensor,
+        *,
+        weights: Tensor | None = None,
+    ) -> Tensor:
         """The loss (mining in training mode, plain CMC in eval mode).
 
         Shapes:
-            a, b: ``"b d"``; teacher_a: ``"b e"``; teacher_b: ``"b f"``; output: ``""`` or
-            ``"(2b)"``.
+            a, b: ``"b d"``; teacher_a: ``"b e"``; teacher_b: ``"b f"``; weights: ``"b"`` or
+            ``"(2b)"``; output: ``""`` or ``"(2b)"``.
         """
-        terms = cmkm_terms(
+        terms = _cmkm_terms(
             a, b, teacher_a, teacher_b, temperature=self.temperature, k=self.k,
             positive_mining=self.positive_mining, symmetric_mining=self.symmetric_mining,
             intra_negatives=self.intra_negatives, intra_weight=self.intra_weight,
@@ -113,11 +134,7 @@ class CMKMLoss(nn.Module):
             training=self.training, gather_distributed=self.gather_distributed,
             owner=type(self).__name__,
         )  # fmt: skip
-        if self.reduction == "mean":
-            return terms.mean()
-        if self.reduction == "sum":
-            return terms.sum()
-        return terms
+        return reduce_values(terms, self.reduction, weights, None, type(self).__name__)
 
     def extra_repr(self) -> str:
         """The hyperparameters."""
@@ -126,4 +143,7 @@ class CMKMLoss(nn.Module):
             "intra_weight", "intra_temperature", "negative_pruning", "pruning_threshold",
             "loss_term_weighting", "weighting_scale", "reduction", "gather_distributed",
         )  # fmt: skip
-        return ", ".join(f"{name}={getattr(self, name)!r}" for name in fields)
+        values = {name: getattr(self, name) for name in fields}
+        if isinstance(self.temperature, LearnableTemperature):
+            values["temperature"] = "learnable"
+        return ", ".join(f"{name}={value!r}" for name, value in values.items())

@@ -32,7 +32,6 @@ from __future__ import annotations
 from typing import Literal, NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from mmcontrast._checks import (
@@ -44,11 +43,14 @@ from mmcontrast._checks import (
     check_pair,
     check_temperature,
 )
+from mmcontrast._ops import l2_normalize
 from mmcontrast.losses._cmkm import cmkm_loss, cmkm_terms
 from mmcontrast.losses._distributed import gather_with_grad, gather_without_grad, rank_and_world
 from mmcontrast.losses._geometry import Candidates, kernel_calls
 from mmcontrast.losses._kernel import KernelConfig, contrastive_kernel, fixed_shift_is_safe
+from mmcontrast.losses._reduction import REDUCTIONS, reduce_values
 from mmcontrast.losses.queue import QueueState
+from mmcontrast.losses.temperature import LearnableTemperature
 
 __all__ = [
     "ContrastiveTerms",
@@ -68,7 +70,6 @@ Negatives = Literal["cross", "all"]
 Reduction = Literal["mean", "sum", "none"]
 LabelMode = Literal["exclude", "positive"]
 NEGATIVES: tuple[str, ...] = ("cross", "all")
-REDUCTIONS: tuple[str, ...] = ("mean", "sum", "none")
 LABEL_MODES: tuple[str, ...] = ("exclude", "positive")
 
 
@@ -92,19 +93,6 @@ class ContrastiveTerms(NamedTuple):
     clamped: Tensor
     num_negatives: Tensor
     num_positives: Tensor
-
-
-def _normalize(x: Tensor, dtype: torch.dtype) -> Tensor:
-    # eps from the *input* dtype: 1/eps bounds the gradient of an all-zero row, so it stays
-    # finite when cast back to float16 (float16's eps is ~1e-3; F.normalize's 1e-12 is not).
-    eps = torch.finfo(x.dtype).eps
-    return F.normalize(x.to(dtype), dim=1, eps=eps)
-
-
-def _check_ids(
-    owner: str, name: str, ids: object, batch: int, device: torch.device
-) -> Tensor | None:
-    return check_labels(owner, ids, batch, device, name=name)
 
 
 def _check_mask(
@@ -132,7 +120,7 @@ def contrastive_terms(
     a: Tensor,
     b: Tensor,
     *,
-    temperature: float | Tensor = 0.1,
+    temperature: float | Tensor | LearnableTemperature = 0.1,
     beta: float = 0.0,
     tau_plus: float = 0.0,
     negatives: Negatives = "cross",
@@ -146,7 +134,6 @@ def contrastive_terms(
     queue: QueueState | None = None,
     chunk_size: int | None = None,
     gather_distributed: bool = False,
-    owner: str = "contrastive_terms",
 ) -> ContrastiveTerms:
     """Per-anchor terms of the hard-negative / debiased / InfoNCE family.
 
@@ -157,8 +144,9 @@ def contrastive_terms(
     Args:
         a: embeddings of the first modality or view (not necessarily normalised).
         b: embeddings of the second modality or view, row ``i`` paired with ``a[i]``.
-        temperature: ``tau > 0``, a float or a 0-d floating tensor (the tensor receives a
-            gradient; keeping it positive is the caller's job, see ``LearnableTemperature``).
+        temperature: ``tau > 0``: a float, a `LearnableTemperature` (clamped, learned) or a
+            0-d floating tensor (it receives a gradient; keeping it positive is then the
+            caller's job).
         beta: hardness concentration ``>= 0`` (``0``: no reweighting).
         tau_plus: class prior of the debiasing term, in ``[0, 1)`` (``0``: no debiasing).
         negatives: ``"cross"`` (CMC) or ``"all"`` (SimCLR 2B-view), see the module docs.
@@ -184,7 +172,6 @@ def contrastive_terms(
         gather_distributed: use the samples of every ``torch.distributed`` rank as candidates
             (with gradients); each rank computes its own anchors. Every rank must pass the same
             batch size; masks are then ``(b_local, world * b_local)``.
-        owner: the name used in error messages.
 
     Returns:
         `ContrastiveTerms` with one entry per local anchor.
@@ -205,6 +192,35 @@ def contrastive_terms(
         >>> contrastive_terms(a, b, labels=labels, label_mode="positive").num_positives[:4].tolist()
         [2, 2, 2, 2]
     """
+    return _terms(
+        a, b, temperature=temperature, beta=beta, tau_plus=tau_plus, negatives=negatives,
+        clamp=clamp, symmetric=symmetric, labels=labels, label_mode=label_mode, groups=groups,
+        pos_mask=pos_mask, neg_mask=neg_mask, queue=queue, chunk_size=chunk_size,
+        gather_distributed=gather_distributed, owner="contrastive_terms",
+    )  # fmt: skip
+
+
+def _terms(
+    a: Tensor,
+    b: Tensor,
+    *,
+    temperature: float | Tensor | LearnableTemperature,
+    beta: float = 0.0,
+    tau_plus: float = 0.0,
+    negatives: Negatives,
+    clamp: bool,
+    symmetric: bool,
+    labels: Tensor | None,
+    label_mode: LabelMode,
+    groups: Tensor | None = None,
+    pos_mask: Tensor | None = None,
+    neg_mask: Tensor | None = None,
+    queue: QueueState | None = None,
+    chunk_size: int | None,
+    gather_distributed: bool,
+    owner: str,
+) -> ContrastiveTerms:
+    """`contrastive_terms` with the caller's name in the error messages."""
     a, b = check_pair(owner, a, b)
     inv_tau = _inverse_temperature(owner, temperature, a)
     beta = check_finite_number(owner, "beta", beta, low=0.0)
@@ -221,8 +237,8 @@ def contrastive_terms(
         )
     chunk_size = check_chunk_size(owner, chunk_size)
     batch = a.shape[0]
-    labels = _check_ids(owner, "labels", labels, batch, a.device)
-    groups = _check_ids(owner, "groups", groups, batch, a.device)
+    labels = check_labels(owner, labels, batch, a.device)
+    groups = check_labels(owner, groups, batch, a.device, name="groups")
     rank, world = rank_and_world(owner) if gather_distributed else (0, 1)
     shape = (batch, batch * world)
     pos_mask = _check_mask(owner, "pos_mask", pos_mask, shape, a.device)
@@ -231,7 +247,11 @@ def contrastive_terms(
         raise TypeError(f"{owner}: queue must be a QueueState, got {type(queue).__name__}")
 
     compute = torch.promote_types(a.dtype, torch.float32)
-    static_inv_tau = None if isinstance(temperature, Tensor) else 1.0 / float(temperature)
+    static_inv_tau = (
+        None
+        if isinstance(temperature, (Tensor, LearnableTemperature))
+        else 1.0 / float(temperature)
+    )
     multi = pos_mask is not None or (labels is not None and label_mode == "positive")
     cfg = KernelConfig(
         beta=beta,
@@ -247,7 +267,7 @@ def contrastive_terms(
         labels_positive=label_mode == "positive",
     )
     with torch.autocast(device_type=a.device.type, enabled=False):
-        za, zb = _normalize(a, compute), _normalize(b, compute)
+        za, zb = l2_normalize(a, compute), l2_normalize(b, compute)
         if gather_distributed:
             cand = Candidates(
                 za, zb, gather_with_grad(za), gather_with_grad(zb), rank * batch, labels,
@@ -288,6 +308,9 @@ def contrastive_terms(
 
 
 def _inverse_temperature(owner: str, temperature: object, ref: Tensor) -> Tensor:
+    """``1 / tau`` as a tensor (a `LearnableTemperature` gives its clamped inverse directly)."""
+    if isinstance(temperature, LearnableTemperature):
+        return temperature.inverse()
     checked = check_temperature(owner, temperature)
     if isinstance(checked, Tensor):
         return checked.reciprocal()
@@ -295,11 +318,7 @@ def _inverse_temperature(owner: str, temperature: object, ref: Tensor) -> Tensor
 
 
 def reduce_terms(
-    terms: ContrastiveTerms,
-    reduction: Reduction,
-    *,
-    weights: Tensor | None = None,
-    owner: str = "reduce_terms",
+    terms: ContrastiveTerms, reduction: Reduction, *, weights: Tensor | None = None
 ) -> Tensor:
     """Weight and reduce per-anchor terms.
 
@@ -320,38 +339,14 @@ def reduce_terms(
         >>> reduce_terms(terms, "mean"), reduce_terms(terms, "sum", weights=torch.tensor([2.0, 0]))
         (tensor(2.), tensor(2.))
     """
-    check_choice(owner, "reduction", reduction, REDUCTIONS)
-    values = terms.loss
-    if weights is not None:
-        values = values * _expand_weights(owner, weights, values)
-    if reduction == "none":
-        return values
-    if reduction == "sum":
-        return values.sum()
-    valid = (terms.num_positives > 0).sum().clamp(min=1)
-    return values.sum() / valid.to(values.dtype)
-
-
-def _expand_weights(owner: str, weights: object, values: Tensor) -> Tensor:
-    if not isinstance(weights, Tensor) or not weights.is_floating_point():
-        got = weights.dtype if isinstance(weights, Tensor) else type(weights).__name__
-        raise TypeError(f"{owner}: weights must be a floating-point tensor, got {got}")
-    n = values.shape[0]
-    if weights.ndim == 1 and weights.shape[0] == n:
-        return weights.to(values.dtype)
-    if weights.ndim == 1 and weights.shape[0] * 2 == n:
-        return weights.to(values.dtype).repeat(2)
-    raise ValueError(
-        f'{owner}: weights must have shape "b" or "(2b)" matching the {n} anchor terms, got '
-        f"{tuple(weights.shape)}"
-    )
+    return reduce_values(terms.loss, reduction, weights, terms.num_positives > 0, "reduce_terms")
 
 
 def info_nce(
     a: Tensor,
     b: Tensor,
     *,
-    temperature: float | Tensor = 0.1,
+    temperature: float | Tensor | LearnableTemperature = 0.1,
     negatives: Negatives = "cross",
     symmetric: bool = True,
     reduction: Reduction = "mean",
@@ -404,20 +399,20 @@ def info_nce(
         (True, torch.Size([]))
     """
     check_choice("info_nce", "reduction", reduction, REDUCTIONS)
-    terms = contrastive_terms(
+    terms = _terms(
         a, b, temperature=temperature, negatives=negatives, clamp=False, symmetric=symmetric,
         labels=labels, label_mode=label_mode, groups=groups, pos_mask=pos_mask,
         neg_mask=neg_mask, chunk_size=chunk_size, gather_distributed=gather_distributed,
         owner="info_nce",
     )  # fmt: skip
-    return reduce_terms(terms, reduction, weights=weights, owner="info_nce")
+    return reduce_values(terms.loss, reduction, weights, terms.num_positives > 0, "info_nce")
 
 
 def debiased_loss(
     a: Tensor,
     b: Tensor,
     *,
-    temperature: float | Tensor = 0.1,
+    temperature: float | Tensor | LearnableTemperature = 0.1,
     tau_plus: float = 0.1,
     negatives: Negatives = "cross",
     clamp: bool = True,
@@ -469,20 +464,20 @@ def debiased_loss(
         True
     """
     check_choice("debiased_loss", "reduction", reduction, REDUCTIONS)
-    terms = contrastive_terms(
+    terms = _terms(
         a, b, temperature=temperature, tau_plus=tau_plus, negatives=negatives, clamp=clamp,
         symmetric=symmetric, labels=labels, label_mode=label_mode, groups=groups,
         pos_mask=pos_mask, neg_mask=neg_mask, chunk_size=chunk_size,
         gather_distributed=gather_distributed, owner="debiased_loss",
     )  # fmt: skip
-    return reduce_terms(terms, reduction, weights=weights, owner="debiased_loss")
+    return reduce_values(terms.loss, reduction, weights, terms.num_positives > 0, "debiased_loss")
 
 
 def hard_negative_loss(
     a: Tensor,
     b: Tensor,
     *,
-    temperature: float | Tensor = 0.1,
+    temperature: float | Tensor | LearnableTemperature = 0.1,
     beta: float = 1.0,
     tau_plus: float = 0.1,
     negatives: Negatives = "cross",
@@ -543,10 +538,12 @@ def hard_negative_loss(
         True
     """
     check_choice("hard_negative_loss", "reduction", reduction, REDUCTIONS)
-    terms = contrastive_terms(
+    terms = _terms(
         a, b, temperature=temperature, beta=beta, tau_plus=tau_plus, negatives=negatives,
         clamp=clamp, symmetric=symmetric, labels=labels, label_mode=label_mode, groups=groups,
         pos_mask=pos_mask, neg_mask=neg_mask, chunk_size=chunk_size,
         gather_distributed=gather_distributed, owner="hard_negative_loss",
     )  # fmt: skip
-    return reduce_terms(terms, reduction, weights=weights, owner="hard_negative_loss")
+    return reduce_values(
+        terms.loss, reduction, weights, terms.num_positives > 0, "hard_negative_loss"
+    )

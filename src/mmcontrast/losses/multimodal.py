@@ -93,6 +93,11 @@ class MultiModalLoss(nn.Module):
                 f"{type(embeddings).__name__}"
             )
         names = list(embeddings)
+        for name, z in embeddings.items():
+            if not isinstance(z, Tensor):
+                raise TypeError(
+                    f"{owner}: embeddings[{name!r}] must be a torch.Tensor, got {type(z).__name__}"
+                )
         sizes = {name: tuple(z.shape) for name, z in embeddings.items()}
         if len({shape[0] for shape in sizes.values()}) > 1:
             raise ValueError(f"{owner}: every modality needs the same batch size, got {sizes}")
@@ -107,10 +112,15 @@ class MultiModalLoss(nn.Module):
             )  # fmt: skip
             if value is not None
         }
-        return {
-            f"{first}-{second}": self.loss(embeddings[first], embeddings[second], **extras)
-            for first, second in self._pairs(names)
-        }
+        losses = {}
+        for first, second in self._pairs(names):
+            try:
+                losses[f"{first}-{second}"] = self.loss(
+                    embeddings[first], embeddings[second], **extras
+                )
+            except (TypeError, ValueError) as err:  # name the modalities behind "a" and "b"
+                raise type(err)(f"{owner}: pair a={first!r}, b={second!r}: {err}") from err
+        return losses
 
     def forward(
         self,

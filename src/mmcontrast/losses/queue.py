@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_int, check_tensor
+from mmcontrast._checks import check_int, check_labels, check_tensor
+from mmcontrast._ops import l2_normalize
 
 __all__ = ["NO_ID", "EmbeddingQueue", "QueueState"]
 
@@ -115,17 +115,11 @@ class EmbeddingQueue(nn.Module):
             )
         ids = []
         for name, value in (("labels", labels), ("groups", groups)):
-            if value is not None and (value.shape != a.shape[:1] or value.is_floating_point()):
-                raise ValueError(
-                    f"{owner}: {name} must be an integer tensor of shape ({a.shape[0]},), got "
-                    f"{tuple(value.shape)} {value.dtype}"
-                )
-            ids.append(value)
+            ids.append(check_labels(owner, value, a.shape[0], a.device, name=name))
         count = min(a.shape[0], self.size)  # a batch larger than the queue keeps its last rows
         index = (self.pointer + torch.arange(count, device=self.pointer.device)) % self.size
-        eps = torch.finfo(a.dtype).eps
-        self.keys_a.index_copy_(0, index, F.normalize(a[-count:].to(self.keys_a), dim=1, eps=eps))
-        self.keys_b.index_copy_(0, index, F.normalize(b[-count:].to(self.keys_b), dim=1, eps=eps))
+        self.keys_a.index_copy_(0, index, l2_normalize(a[-count:], self.keys_a.dtype))
+        self.keys_b.index_copy_(0, index, l2_normalize(b[-count:], self.keys_b.dtype))
         for buffer, value in zip((self.labels, self.groups), ids, strict=True):
             fill = (
                 torch.full((count,), NO_ID, device=buffer.device)

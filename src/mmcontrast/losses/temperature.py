@@ -34,7 +34,7 @@ class LearnableTemperature(nn.Module):
     Examples:
         >>> import torch
         >>> from mmcontrast.losses import HardNegativeLoss, LearnableTemperature
-        >>> criterion = HardNegativeLoss(temperature=LearnableTemperature(0.1))
+        >>> criterion = HardNegativeLoss(temperature=LearnableTemperature(init=0.1))
         >>> loss = criterion(torch.randn(16, 8), torch.randn(16, 8))
         >>> loss.backward()
         >>> criterion.temperature.log_scale.grad is not None
@@ -45,8 +45,8 @@ class LearnableTemperature(nn.Module):
 
     def __init__(
         self,
-        init: float = 0.07,
         *,
+        init: float = 0.07,
         min_temperature: float = 0.01,
         max_temperature: float = 1.0,
         device: torch.device | str | None = None,

@@ -22,22 +22,25 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmcontrast._checks import check_choice, check_finite_number, check_pair
+from mmcontrast._ops import l2_normalize
 
 __all__ = ["HardPositiveWeighting", "dclw_weights", "hard_positive_weights", "linear_warmup"]
 
 WeightingKind = Literal["softmax", "focal"]
 
 
-def _positive_cosines(owner: str, a: Tensor, b: Tensor) -> Tensor:
+def _normalized_pair(owner: str, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Both batches checked, detached and L2-normalised (float32 for half inputs)."""
     a, b = check_pair(owner, a, b)
     dtype = torch.promote_types(a.dtype, torch.float32)
-    eps = torch.finfo(a.dtype).eps
-    za = F.normalize(a.detach().to(dtype), dim=1, eps=eps)
-    zb = F.normalize(b.detach().to(dtype), dim=1, eps=eps)
+    return l2_normalize(a.detach(), dtype), l2_normalize(b.detach(), dtype)
+
+
+def _positive_cosines(owner: str, a: Tensor, b: Tensor) -> Tensor:
+    za, zb = _normalized_pair(owner, a, b)
     return (za * zb).sum(1)
 
 
@@ -86,7 +89,9 @@ def hard_positive_weights(
     ``kind="softmax"``: ``w_i = B * softmax_i(-beta * cos(a_i, b_i))`` (``beta = 0`` gives
     all ones). ``kind="focal"``: ``w_i = (1 - p_i)^gamma`` with ``p_i`` the cross-modal softmax
     probability of the positive at ``temperature``, averaged over both directions, renormalised.
-    Both are then clamped to ``[min_weight, max_weight]`` and renormalised to mean 1.
+    Both are then clamped to ``[min_weight, max_weight]`` and renormalised to mean 1 (the
+    renormalisation can move a clamped weight slightly past a bound). If every weight is 0
+    (possible only with ``min_weight = 0``), all weights are 1.
 
     Args:
         a: first modality or view.
@@ -120,21 +125,22 @@ def hard_positive_weights(
     temperature = check_finite_number(owner, "temperature", temperature, low=0.0, low_open=True)
     low = check_finite_number(owner, "min_weight", min_weight, low=0.0)
     high = check_finite_number(owner, "max_weight", max_weight, low=low)
+    if high <= 0.0:
+        raise ValueError(f"{owner}: max_weight must be > 0, got {max_weight!r}")
     if kind == "softmax":
         cos = _positive_cosines(owner, a, b)
         weights = cos.shape[0] * torch.softmax(-beta * cos, dim=0)
     else:
-        a, b = check_pair(owner, a, b)
-        dtype = torch.promote_types(a.dtype, torch.float32)
-        eps = torch.finfo(a.dtype).eps
-        za = F.normalize(a.detach().to(dtype), dim=1, eps=eps)
-        zb = F.normalize(b.detach().to(dtype), dim=1, eps=eps)
+        za, zb = _normalized_pair(owner, a, b)
         logits = za @ zb.T / temperature
         p = 0.5 * (logits.softmax(dim=1).diagonal() + logits.softmax(dim=0).diagonal())
         weights = (1.0 - p).clamp(min=0.0) ** gamma
-        weights = weights / weights.mean().clamp(min=torch.finfo(dtype).tiny)
+        weights = weights / weights.mean().clamp(min=torch.finfo(za.dtype).tiny)
     weights = weights.clamp(min=low, max=high)
-    return weights / weights.mean()
+    # All weights can be 0 only with min_weight = 0 (e.g. focal weights once every pair is
+    # aligned): every anchor is then equally (un)important, so fall back to weights of 1.
+    mean = weights.mean()
+    return torch.where(mean > 0, weights / mean.clamp(min=torch.finfo(weights.dtype).tiny), 1.0)
 
 
 class HardPositiveWeighting(nn.Module):
@@ -169,8 +175,8 @@ class HardPositiveWeighting(nn.Module):
 
     def __init__(
         self,
-        beta: float = 2.0,
         *,
+        beta: float = 2.0,
         kind: WeightingKind = "softmax",
         gamma: float = 1.0,
         temperature: float = 0.1,

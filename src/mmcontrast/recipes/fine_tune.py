@@ -33,20 +33,53 @@ def freeze(module: ModuleT) -> ModuleT:
     return module.eval()
 
 
+def check_masks(
+    owner: str, masks: object, inputs: Mapping[str, Tensor], names: list[str]
+) -> Mapping[str, Tensor]:
+    """``None`` or ``modality -> "b t"`` bool padding masks for some of the modalities."""
+    if masks is None:
+        return {}
+    if not isinstance(masks, Mapping):
+        raise TypeError(
+            f'{owner}: masks must be a mapping from modality name to a bool "b t" tensor, '
+            f"got {type(masks).__name__}"
+        )
+    for modality, mask in masks.items():
+        if modality not in names:
+            raise ValueError(
+                f"{owner}: masks has the unknown modality {modality!r}; expected some of {names}"
+            )
+        x = inputs[modality]
+        if not isinstance(mask, Tensor) or mask.dtype != torch.bool or mask.ndim != 2:
+            got = f"{tuple(mask.shape)} {mask.dtype}" if isinstance(mask, Tensor) else type(mask)
+            raise TypeError(f'{owner}: masks[{modality!r}] must be a bool "b t" tensor, got {got}')
+        if mask.shape[0] != x.shape[0] or (x.ndim > 1 and mask.shape[1] != x.shape[1]):
+            raise ValueError(
+                f"{owner}: masks[{modality!r}] must have shape (b, t) = {tuple(x.shape[:2])} "
+                f"like its input, got {tuple(mask.shape)}"
+            )
+    return masks
+
+
 def encode(
     owner: str,
     encoders: nn.ModuleDict,
     inputs: Mapping[str, Tensor],
     present: Mapping[str, Tensor] | None = None,
+    masks: Mapping[str, Tensor] | None = None,
 ) -> dict[str, Tensor]:
     """Run each modality's encoder on its input; check the keys and the ``"b d"`` outputs.
 
     With ``present``, a missing sample's input is replaced by zeros before its encoder, so a
     placeholder may hold anything (even NaN) without reaching any gradient. Its features are
-    still the encoder's response to zeros: the fusion modules and heads mask them.
+    still the encoder's response to zeros: the fusion modules and heads mask them. ``masks``
+    (``True`` on real time steps) reach the encoders of the modalities they name as
+    ``encoder(x, mask=mask)``: the padded sequences of `mmcontrast.data` (``length=None``)
+    with the mask-aware encoders of `mmcontrast.encoders`.
 
     Shapes:
-        inputs[m]: ``"b ..."``; present[m]: ``"b"``; output[m]: ``"b d_m"``.
+        inputs[m]: ``"b ..."``; present[m]: ``"b"``; masks[m]: ``"b t"``; output[m]:
+        ``"b d_m"``.
     """
     if not isinstance(inputs, Mapping):
         raise TypeError(
@@ -74,6 +107,7 @@ def encode(
     names = list(encoders)
     first = inputs[names[0]]
     mask = check_present(owner, present, names, batch=first.shape[0], device=first.device)
+    padding = check_masks(owner, masks, inputs, names)
     features = {}
     for index, (modality, encoder) in enumerate(encoders.items()):
         x = inputs[modality]
@@ -85,7 +119,7 @@ def encode(
         if mask is not None:
             keep = mask[:, index].reshape(-1, *([1] * (x.ndim - 1)))
             x = torch.where(keep, x, x.new_zeros(()))
-        z = encoder(x)
+        z = encoder(x, mask=padding[modality]) if modality in padding else encoder(x)
         if not isinstance(z, Tensor) or z.ndim != 2:
             got = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
             raise ValueError(
@@ -150,7 +184,11 @@ class FineTuneClassifier(nn.Module):
         return self
 
     def forward(
-        self, inputs: Mapping[str, Tensor], *, present: Mapping[str, Tensor] | None = None
+        self,
+        inputs: Mapping[str, Tensor],
+        *,
+        present: Mapping[str, Tensor] | None = None,
+        masks: Mapping[str, Tensor] | None = None,
     ) -> Tensor:
         """Class logits.
 
@@ -159,12 +197,14 @@ class FineTuneClassifier(nn.Module):
             present: ``modality -> "b"`` bool for samples lacking a modality (its input is a
                 placeholder, replaced by zeros before the encoder; the head zeroes its
                 features).
+            masks: ``modality -> "b t"`` padding masks, passed to the encoders.
 
         Shapes:
-            inputs[m]: ``"b ..."``; present[m]: ``"b"``; output: ``"b num_classes"``.
+            inputs[m]: ``"b ..."``; present[m]: ``"b"``; masks[m]: ``"b t"``; output:
+            ``"b num_classes"``.
         """
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_encoders):
-            features = encode(type(self).__name__, self.encoders, inputs, present)
+            features = encode(type(self).__name__, self.encoders, inputs, present, masks)
         logits: Tensor = self.head(features, present=present)
         return logits
 

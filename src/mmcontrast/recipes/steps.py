@@ -13,8 +13,17 @@ from mmcontrast.heads import PrimaryAuxiliaryLogits, primary_auxiliary_loss
 __all__ = ["classification_loss", "finetune_step", "predict", "pretrain_step"]
 
 
+def _call(model: nn.Module, inputs: Mapping[str, Tensor], **extras: object) -> object:
+    """``model(inputs, **extras)`` without the extras that are ``None`` (older signatures)."""
+    return model(inputs, **{key: value for key, value in extras.items() if value is not None})
+
+
 def pretrain_step(
-    model: nn.Module, inputs: Mapping[str, Tensor], optimizer: torch.optim.Optimizer
+    model: nn.Module,
+    inputs: Mapping[str, Tensor],
+    optimizer: torch.optim.Optimizer,
+    *,
+    masks: Mapping[str, Tensor] | None = None,
 ) -> Tensor:
     """One contrastive step: ``loss = model(inputs)``, backward, optimiser step.
 
@@ -22,16 +31,32 @@ def pretrain_step(
         model: e.g. `mmcontrast.recipes.ContrastivePretrainer` (returns a scalar).
         inputs: ``modality -> "b ..."``.
         optimizer: over the trainable parameters.
+        masks: ``modality -> "b t"`` padding masks, passed on as ``model(inputs, masks=...)``.
 
     Returns:
         The detached loss (no host synchronisation; call ``float()`` to log it).
 
     Shapes:
-        inputs[m]: ``"b ..."``; output: ``""``.
+        inputs[m]: ``"b ..."``; masks[m]: ``"b t"``; output: ``""``.
+
+    Examples:
+        >>> import torch
+        >>> from torch import nn
+        >>> from mmcontrast.losses import InfoNCE
+        >>> from mmcontrast.recipes import ContrastivePretrainer, pretrain_step
+        >>> encoders = {"a": nn.Linear(4, 8), "b": nn.Linear(3, 8)}
+        >>> model = ContrastivePretrainer(encoders, {"a": nn.Identity(), "b": nn.Identity()},
+        ...                               InfoNCE())
+        >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        >>> loss = pretrain_step(model, {"a": torch.randn(6, 4), "b": torch.randn(6, 3)}, optimizer)
+        >>> loss.shape, loss.requires_grad
+        (torch.Size([]), False)
     """
     model.train()
     optimizer.zero_grad(set_to_none=True)
-    loss: Tensor = model(inputs)
+    loss = _call(model, inputs, masks=masks)
+    if not isinstance(loss, Tensor):
+        raise TypeError(f"pretrain_step: the model must return a loss tensor, got {type(loss)}")
     torch.autograd.backward(loss)
     optimizer.step()
     return loss.detach()
@@ -73,6 +98,7 @@ def finetune_step(
     *,
     alpha: float = 0.5,
     present: Mapping[str, Tensor] | None = None,
+    masks: Mapping[str, Tensor] | None = None,
 ) -> Tensor:
     """One supervised step of a fine-tuning model (either stage-2 recipe).
 
@@ -85,16 +111,30 @@ def finetune_step(
         optimizer: over the trainable parameters.
         alpha: weight of the auxiliary cross-entropies (primary–auxiliary models only).
         present: ``modality -> "b"`` bool for samples lacking a modality.
+        masks: ``modality -> "b t"`` padding masks for the encoders.
 
     Returns:
         The detached loss.
 
     Shapes:
         inputs[m]: ``"b ..."``; labels: ``"b"``; output: ``""``.
+
+    Examples:
+        >>> import torch
+        >>> from torch import nn
+        >>> from mmcontrast.recipes import concat_classifier, finetune_step
+        >>> model = concat_classifier({"a": nn.Linear(4, 8), "b": nn.Linear(3, 8)},
+        ...                           {"a": 8, "b": 8}, num_classes=5, freeze_encoders=False)
+        >>> optimizer = torch.optim.Adam(model.parameters())
+        >>> inputs = {"a": torch.randn(6, 4), "b": torch.randn(6, 3)}
+        >>> finetune_step(model, inputs, torch.tensor([0, 1, 2, 3, 4, 0]), optimizer).shape
+        torch.Size([])
     """
     model.train()
     optimizer.zero_grad(set_to_none=True)
-    output = model(inputs, present=present)
+    output = _call(model, inputs, present=present, masks=masks)
+    if not isinstance(output, (Tensor, PrimaryAuxiliaryLogits)):
+        raise TypeError(f"finetune_step: the model must return logits, got {type(output)}")
     loss = classification_loss(output, labels, alpha=alpha, present=present)
     torch.autograd.backward(loss)
     optimizer.step()
@@ -107,19 +147,31 @@ def predict(
     inputs: Mapping[str, Tensor],
     *,
     present: Mapping[str, Tensor] | None = None,
+    masks: Mapping[str, Tensor] | None = None,
 ) -> Tensor:
     """Predicted classes in eval mode (the primary head of a primary–auxiliary model).
 
     The model's training mode is restored afterwards.
 
     Shapes:
-        inputs[m]: ``"b ..."``; output: ``"b"`` (long).
+        inputs[m]: ``"b ..."``; masks[m]: ``"b t"``; output: ``"b"`` (long).
+
+    Examples:
+        >>> import torch
+        >>> from torch import nn
+        >>> from mmcontrast.recipes import concat_classifier, predict
+        >>> model = concat_classifier({"a": nn.Linear(4, 8), "b": nn.Linear(3, 8)},
+        ...                           {"a": 8, "b": 8}, num_classes=5)
+        >>> predict(model, {"a": torch.randn(6, 4), "b": torch.randn(6, 3)}).shape
+        torch.Size([6])
     """
     was_training = model.training
     model.eval()
     try:
-        output = model(inputs, present=present)
+        output = _call(model, inputs, present=present, masks=masks)
     finally:
         model.train(was_training)
+    if not isinstance(output, (Tensor, PrimaryAuxiliaryLogits)):
+        raise TypeError(f"predict: the model must return logits, got {type(output)}")
     logits = output.primary if isinstance(output, PrimaryAuxiliaryLogits) else output
     return logits.argmax(dim=-1)

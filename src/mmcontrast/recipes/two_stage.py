@@ -97,24 +97,33 @@ class ContrastivePretrainer(nn.Module):
             )
         if not callable(criterion):
             raise TypeError(f"{owner}: criterion must be callable, got {type(criterion).__name__}")
+        if len(self.encoders) > 2 and getattr(criterion, "queue", None) is not None:
+            raise ValueError(
+                f"{owner}: a criterion with an EmbeddingQueue cannot serve "
+                f"{len(self.encoders)} modalities: every pair would push into the one queue"
+            )
         self.criterion = criterion
 
-    def embed(self, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    def embed(
+        self, inputs: Mapping[str, Tensor], *, masks: Mapping[str, Tensor] | None = None
+    ) -> dict[str, Tensor]:
         """The projected embeddings of every modality.
 
         Shapes:
-            inputs[m]: ``"b ..."``; output[m]: ``"b e"``.
+            inputs[m]: ``"b ..."``; masks[m]: ``"b t"``; output[m]: ``"b e"``.
         """
-        features = encode(type(self).__name__, self.encoders, inputs)
+        features = encode(type(self).__name__, self.encoders, inputs, masks=masks)
         return {m: self.projections[m](z) for m, z in features.items()}
 
-    def forward(self, inputs: Mapping[str, Tensor]) -> Tensor:
+    def forward(
+        self, inputs: Mapping[str, Tensor], *, masks: Mapping[str, Tensor] | None = None
+    ) -> Tensor:
         """The contrastive loss, averaged over the pairs of modalities.
 
         Shapes:
-            inputs[m]: ``"b ..."``; output: ``""``.
+            inputs[m]: ``"b ..."``; masks[m]: ``"b t"`` padding masks; output: ``""``.
         """
-        z = self.embed(inputs)
+        z = self.embed(inputs, masks=masks)
         losses = [self.criterion(z[a], z[b]) for a, b in combinations(self.encoders, 2)]
         return losses[0] if len(losses) == 1 else torch.stack(losses).mean()
 
@@ -150,6 +159,17 @@ class TwoStageClassifier(nn.Module):
     Shapes:
         inputs[m]: ``"b ..."``; present[m]: ``"b"``; output: a
         `mmcontrast.heads.PrimaryAuxiliaryLogits` of ``"b num_classes"`` tensors.
+
+    Examples:
+        >>> import torch
+        >>> from torch import nn
+        >>> from mmcontrast.recipes import build_two_stage_classifier
+        >>> shared = {"imu": nn.Sequential(nn.Flatten(), nn.Linear(50 * 6, 32)),
+        ...           "skeleton": nn.Sequential(nn.Flatten(), nn.Linear(50 * 60, 32))}
+        >>> model = build_two_stage_classifier(shared, {"imu": 32, "skeleton": 32}, 27)
+        >>> out = model({"imu": torch.randn(4, 50, 6), "skeleton": torch.randn(4, 50, 60)})
+        >>> out.primary.shape, sorted(out.auxiliary)
+        (torch.Size([4, 27]), ['shared', 'specific'])
     """
 
     def __init__(
@@ -241,7 +261,11 @@ class TwoStageClassifier(nn.Module):
         return groups
 
     def forward(
-        self, inputs: Mapping[str, Tensor], *, present: Mapping[str, Tensor] | None = None
+        self,
+        inputs: Mapping[str, Tensor],
+        *,
+        present: Mapping[str, Tensor] | None = None,
+        masks: Mapping[str, Tensor] | None = None,
     ) -> PrimaryAuxiliaryLogits:
         """Primary and auxiliary logits.
 
@@ -250,13 +274,16 @@ class TwoStageClassifier(nn.Module):
             present: ``modality -> "b"`` bool; a missing modality's input is a placeholder
                 (replaced by zeros before the encoder and the branch) whose features get zero
                 weight and zero gradient everywhere.
+            masks: ``modality -> "b t"`` padding masks, passed to the shared encoders and to
+                the branches (``module(x, mask=mask)``).
 
         Shapes:
-            inputs[m]: ``"b ..."``; present[m]: ``"b"``; output fields: ``"b num_classes"``.
+            inputs[m]: ``"b ..."``; present[m]: ``"b"``; masks[m]: ``"b t"``; output fields:
+            ``"b num_classes"``.
         """
         owner = type(self).__name__
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_shared):
-            shared = encode(owner, self.shared, inputs, present)
+            shared = encode(owner, self.shared, inputs, present, masks)
         first = shared[self.modalities[0]]
         mask = check_present(
             owner, present, self.modalities, batch=first.shape[0], device=first.device
@@ -268,7 +295,13 @@ class TwoStageClassifier(nn.Module):
                 m: torch.where(_expand(mask[:, i], x), x, x.new_zeros(()))
                 for i, (m, x) in enumerate(raw.items())
             }
-        specific = {m: self.branches[m](raw[m]) for m in self.modalities}
+        padding = masks or {}
+        specific = {
+            m: self.branches[m](raw[m], mask=padding[m])
+            if m in padding
+            else self.branches[m](raw[m])
+            for m in self.modalities
+        }
         weights = self.attention.weights(specific, present=present)
         weighted = scale_features(specific, weights, self.modalities)
         gated = self.gate(weighted, present=present)
