@@ -12,7 +12,7 @@
    the hard-negative paper's concat head, against a supervised baseline that trains the same
    encoders and head from scratch on the same labels. Accuracy on the test subjects.
 
-Run: ``python examples/quickstart.py`` (about two minutes on a 2-core laptop CPU);
+Run: ``python examples/quickstart.py`` (about two minutes on one CPU core);
 ``--help`` for the options.
 """
 
@@ -211,7 +211,9 @@ def main() -> None:
     parser.add_argument("--finetune-epochs", type=int, default=30)
     parser.add_argument("--fractions", default="0.05,1.0", help="label fractions to evaluate")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1 is fastest for these small models)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
