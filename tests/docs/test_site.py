@@ -178,19 +178,39 @@ def test_home_page_renders(
         assert entry in nav
 
 
+@pytest.mark.parametrize(
+    ("stem", "min_plots", "texts"),
+    [
+        ("drop_in", 1, ("held-out top-1 retrieval",)),
+        ("multimodal", 3, ("Data source:", "labels (", "supervised baseline")),
+        ("augmentations", 7, ("Source:", "gives the same Params: True")),
+    ],
+)  # fmt: skip
 def test_notebook_page_shows_its_plots(
-    browser_page, served: str, tmp_path_factory: pytest.TempPathFactory
+    browser_page,
+    served: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    stem: str,
+    min_plots: int,
+    texts: tuple[str, ...],
 ) -> None:
     page = browser_page
-    page.goto(served + "/examples/drop_in/", wait_until="networkidle")
+    page.goto(f"{served}/examples/{stem}/", wait_until="networkidle")
     sizes = page.evaluate(
         "() => Array.from(document.images).map(i => [i.naturalWidth, i.naturalHeight])"
     )
     plots = [s for s in sizes if s[0] >= 300 and s[1] >= 150]
-    assert plots, f"no rendered plot on the notebook page (images: {json.dumps(sizes)})"
+    assert len(plots) >= min_plots, (
+        f"{stem}: {len(plots)} rendered plots, expected at least {min_plots} "
+        f"(images: {json.dumps(sizes)})"
+    )
     page.locator("img").last.scroll_into_view_if_needed()
-    page.screenshot(path=str(_shots(tmp_path_factory) / "notebook.png"))
-    assert "held-out top-1 retrieval" in page.inner_text("body")
+    shots = _shots(tmp_path_factory)
+    shots.mkdir(exist_ok=True)
+    page.screenshot(path=str(shots / f"notebook_{stem}.png"))
+    body = page.inner_text("body")
+    for text in texts:
+        assert text in body, f"{stem}: {text!r} is not on the rendered page"
 
 
 def test_api_reference_renders_signatures_and_parameters(browser_page, served: str) -> None:
