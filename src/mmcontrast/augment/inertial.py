@@ -69,6 +69,11 @@ class DropParams(NamedTuple):
     dropped: Tensor
 
 
+def _row_mask(applied: Tensor, like: Tensor) -> Tensor:
+    """``applied`` (``"b"`` bool) as 1 / 0 in the dtype of ``like``, shaped to broadcast."""
+    return applied.view(-1, *([1] * (like.ndim - 1))).to(like.dtype)
+
+
 def _check_triads(owner: str, x: Tensor) -> Tensor:
     if x.shape[2] % 3 != 0:
         raise ValueError(
@@ -112,6 +117,15 @@ class Jitter(Augmentation[JitterParams]):
 
     def _transform(self, x: Tensor, params: JitterParams) -> Tensor:
         return (x + params.noise).to(x.dtype)
+
+    def _neutralize(self, params: JitterParams, applied: Tensor) -> JitterParams:
+        noise = params.noise
+        return JitterParams(noise=noise * _row_mask(applied, noise))
+
+    def _apply_rows(self, x: Tensor, params: JitterParams, applied: Tensor) -> Tensor:
+        x = self._check_input(x)
+        # one pass, x + noise * mask: no masked copy of the noise, no blend
+        return torch.addcmul(x, params.noise, _row_mask(applied, params.noise)).to(x.dtype)
 
     def _repr_fields(self) -> dict[str, object]:
         return {"sigma": self.sigma}

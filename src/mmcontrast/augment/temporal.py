@@ -295,6 +295,10 @@ class SegmentPermute(Augmentation[SegmentPermuteParams]):
     def _transform(self, x: Tensor, params: SegmentPermuteParams) -> Tensor:
         return AF.segment_permute(x, params.cuts, params.order)
 
+    @property
+    def _reorders_frames(self) -> bool:
+        return True
+
     def _neutralize(self, params: SegmentPermuteParams, applied: Tensor) -> SegmentPermuteParams:
         order = params.order
         identity = torch.arange(order.shape[1], device=order.device)
