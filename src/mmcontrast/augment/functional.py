@@ -257,19 +257,18 @@ def segment_permute(x: Tensor, cuts: Tensor, order: Tensor) -> Tensor:
     expect_shape(owner, "order", order, (x.shape[0], None))
     expect_shape(owner, "cuts", cuts, (x.shape[0], order.shape[1] - 1))
     batch, length = x.shape[:2]
-    edge = torch.floor(cuts.to(compute_dtype(x.dtype)) * length + 0.5).long().clamp(0, length)
+    # round(c T) for c in [0, 1]: truncating c T + 1/2 (>= 0) is flooring it
+    edge = (cuts.to(compute_dtype(x.dtype)) * length + 0.5).long().clamp_(0, length)
     begin = nn.functional.pad(edge, (1, 0), value=0)  # "b n": where each input segment begins
     end = nn.functional.pad(edge, (0, 1), value=length)
     out_sizes = (end - begin).gather(1, order)
-    out_begin = out_sizes.cumsum(1) - out_sizes  # where each output segment begins
-    # Output frame i of output segment m reads input frame i + shift[m]. The per-frame shift
-    # is a step function of i: scatter its jumps at the segment starts and sum them up.
-    shift = begin.gather(1, order) - out_begin
-    jumps = torch.diff(shift, dim=1, prepend=shift.new_zeros(batch, 1))
-    frame_shift = shift.new_zeros(batch, length + 1).scatter_add_(1, out_begin, jumps).cumsum(1)
-    flat = torch.arange(batch * length, device=x.device).view(batch, length)
-    source = (flat + frame_shift[:, :length]).flatten()  # rows of "(b t) ..."
-    return x.reshape(batch * length, *x.shape[2:]).index_select(0, source).view(x.shape)
+    # Output frame i of output segment m reads input frame i + shift[m]: repeat each segment's
+    # shift over its frames (flat over the batch, so i is also the row of "(b t) ...").
+    shift = begin.gather(1, order) - (out_sizes.cumsum(1) - out_sizes)
+    total = batch * length
+    frame_shift = torch.repeat_interleave(shift.flatten(), out_sizes.flatten(), output_size=total)
+    source = torch.arange(total, device=x.device) + frame_shift
+    return x.reshape(total, *x.shape[2:]).index_select(0, source).view(x.shape)
 
 
 def _catmull_rom_weights(
