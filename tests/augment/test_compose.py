@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 from torch import nn
 
 from mmcontrast.augment import (
+    Augmentation,
     ChannelScale,
     Compose,
     Jitter,
@@ -20,6 +23,7 @@ from mmcontrast.augment import (
     TimeMask,
     TimeWarp,
 )
+from mmcontrast.augment import functional as AF
 from mmcontrast.augment.functional import normalised_time
 from tests.helpers import compiled_matches_eager
 
@@ -64,6 +68,102 @@ def test_compose_fuses_linear_maps_without_changing_the_result() -> None:
     torch.testing.assert_close(pipeline.apply(x, params), expected)
 
 
+def _step_by_step(steps: list[Augmentation[Any]], x: torch.Tensor, params: Any) -> torch.Tensor:
+    for step, step_params in zip(steps, params.steps, strict=True):
+        x = step.apply(x, step_params)
+    return x
+
+
+def _count_linear_about(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = []
+    kernel = AF.linear_about
+
+    def counting(*args: Any, **kwargs: Any) -> torch.Tensor:
+        calls.append(kwargs)
+        return kernel(*args, **kwargs)
+
+    monkeypatch.setattr(AF, "linear_about", counting)
+    return calls
+
+
+def test_compose_fuses_maps_about_a_pivot_and_the_origin(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = torch.randn(16, 6, 20, 3, generator=_g(), dtype=torch.float64)
+    steps: list[Augmentation[Any]] = [
+        RandomApply(SkeletonScale(scale=(0.5, 1.5), pivot=0), p=0.5),
+        RandomApply(SkeletonRotate(max_degrees=40.0, pivot=0), p=0.5),
+        SkeletonShear(sigma=0.3),  # about the origin
+        SkeletonRotate(max_degrees=20.0, pivot=0),  # the pivot again, after a map about 0
+        RandomApply(SkeletonShear(sigma=0.3), p=0.5),
+    ]
+    pipeline = Compose(steps)
+    params = pipeline.sample(x, generator=_g(5))
+    expected = _step_by_step(steps, x, params)
+    calls = _count_linear_about(monkeypatch)
+    torch.testing.assert_close(pipeline.apply(x, params), expected)
+    assert len(calls) == 1 and calls[0]["pivot"] == 0 and calls[0]["pivot_matrix"] is not None
+    origin_first = [SkeletonShear(sigma=0.3), SkeletonScale(scale=(0.5, 1.5), pivot=3)]
+    params = Compose(origin_first).sample(x, generator=_g(6))
+    expected = _step_by_step(origin_first, x, params)
+    calls.clear()
+    torch.testing.assert_close(Compose(origin_first).apply(x, params), expected)
+    assert len(calls) == 1 and calls[0]["pivot"] == 3
+
+
+def test_compose_starts_a_new_product_for_another_pivot(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = torch.randn(8, 5, 20, 3, generator=_g(), dtype=torch.float64)
+    steps: list[Augmentation[Any]] = [
+        SkeletonScale(pivot=0),
+        SkeletonRotate(max_degrees=30.0, pivot=0),
+        SkeletonRotate(max_degrees=30.0, pivot=2),
+        SkeletonShear(),
+    ]
+    params = Compose(steps).sample(x, generator=_g(1))
+    calls = _count_linear_about(monkeypatch)
+    out = Compose(steps).apply(x, params)
+    assert [call["pivot"] for call in calls] == [0, 2]
+    calls.clear()
+    torch.testing.assert_close(out, _step_by_step(steps, x, params))
+
+
+def test_compose_runs_frame_reorders_first_and_exactly() -> None:
+    x = torch.randn(32, 12, 20, 3, generator=_g())
+    steps: list[Augmentation[Any]] = [
+        RandomApply(SkeletonRotate(max_degrees=30.0, pivot=0), p=0.7),
+        RandomApply(SegmentPermute(min_segments=2, max_segments=4), p=0.7),
+        SegmentPermute(max_segments=3, cuts="equal"),
+    ]
+    pipeline = Compose(steps)
+    assert not pipeline._reorders_frames and Compose(steps[1:])._reorders_frames
+    params = pipeline.sample(x, generator=_g(2))
+    # a map of each frame on its own commutes with moving whole frames: bit-identical
+    assert torch.equal(pipeline.apply(x, params), _step_by_step(steps, x, params))
+
+
+def test_compose_of_the_cmc_cmkm_skeleton_pipeline_equals_its_steps() -> None:
+    x = torch.randn(64, 50, 20, 3, generator=_g(), dtype=torch.float64)
+    steps: list[Augmentation[Any]] = [
+        Jitter(sigma=0.1),
+        RandomApply(TemporalCropResize(scale=(0.8, 0.9)), p=0.75),
+        RandomApply(SkeletonScale(scale=(0.7, 1.2), pivot=0), p=0.75),
+        RandomApply(SkeletonRotate(max_degrees=10.0, pivot=0), p=0.75),
+        RandomApply(SkeletonShear(sigma=0.2), p=0.75),
+    ]
+    pipeline = Compose(steps)
+    params = pipeline.sample(x, generator=_g(3))
+    torch.testing.assert_close(pipeline.apply(x, params), _step_by_step(steps, x, params))
+    # rows that only get the jitter (the first four, here) come back exactly jittered
+    only_jitter = torch.arange(64) < 4
+    params = params._replace(
+        steps=(
+            params.steps[0],
+            *(step._replace(applied=step.applied & ~only_jitter) for step in params.steps[1:]),
+        )
+    )
+    out = pipeline.apply(x, params)
+    assert torch.equal(out[:4], (x + params.steps[0].noise)[:4])
+    torch.testing.assert_close(out, _step_by_step(steps, x, params))
+
+
 def test_compose_temporal_flag_and_errors() -> None:
     assert Compose([TimeWarp(), RandomApply(TimeMask(), p=0.5)]).temporal
     assert not Compose([TimeWarp(), Jitter()]).temporal
@@ -77,6 +177,8 @@ def test_compose_temporal_flag_and_errors() -> None:
     params = Compose([Jitter()]).sample(x)
     with pytest.raises(ValueError, match="^Compose: params hold 1 steps for 2 transforms"):
         Compose([Jitter(), Jitter()]).apply(x, params)
+    with pytest.raises(TypeError, match="^Compose: params must be ComposeParams"):
+        Compose([Jitter()]).apply(x, params.steps)  # type: ignore[arg-type]
 
 
 def test_random_apply_where_jitter_is_applied() -> None:

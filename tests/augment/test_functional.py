@@ -98,6 +98,36 @@ def test_segment_permute_matches_a_loop() -> None:
     assert torch.equal(AF.segment_permute(x, cuts, torch.arange(4).expand(4, 4)), x)
 
 
+def test_segment_permute_matches_a_loop_on_random_cuts() -> None:
+    g = _rng(5)
+    for pieces in (1, 2, 3, 5):
+        x = torch.randn(16, 13, 2, generator=g)
+        cuts = torch.rand(16, pieces - 1, generator=g)
+        cuts = torch.where(torch.rand(16, pieces - 1, generator=g) < 0.3, 1.0, cuts)  # unused
+        cuts = torch.where(torch.rand(16, pieces - 1, generator=g) < 0.2, 0.0, cuts)  # empty
+        cuts = cuts.sort(dim=1).values
+        order = torch.argsort(torch.rand(16, pieces, generator=g), dim=1)
+        expected = _segment_reference(x.numpy(), cuts.numpy(), order.numpy())
+        assert torch.equal(AF.segment_permute(x, cuts, order), torch.from_numpy(expected))
+
+
+def test_time_kernels_on_empty_batches_and_features() -> None:
+    for shape in [(0, 6, 3), (2, 6, 0), (2, 6, 4, 0)]:
+        x = torch.randn(shape)
+        positions = torch.rand(shape[0], 4) * 5
+        assert AF.resample_time(x, positions).shape == (shape[0], 4, *shape[2:])
+        order = torch.arange(2).expand(shape[0], 2)
+        assert AF.segment_permute(x, torch.full((shape[0], 1), 0.5), order).shape == shape
+
+
+def test_resample_time_in_half_precision_is_computed_in_float32() -> None:
+    x = torch.randn(3, 9, 5, generator=_rng())
+    positions = torch.rand(3, 7, generator=_rng(1)) * 8
+    out = AF.resample_time(x.half(), positions)
+    assert out.dtype == torch.float16
+    assert torch.equal(out, AF.resample_time(x.half().float(), positions).half())
+
+
 def _catmull_rom(values: np.ndarray, u: float) -> float:
     segments = len(values) - 1
     s = u * segments

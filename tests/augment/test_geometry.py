@@ -53,3 +53,43 @@ def test_linear_about_a_pivot(pivot: int | None) -> None:
     origin = torch.zeros_like(x[:, :, :1]) if pivot is None else x[:, :, pivot : pivot + 1]
     expected = torch.einsum("bdc,btjc->btjd", m, x - origin) + origin
     torch.testing.assert_close(AF.linear_about(x, m, pivot=pivot), expected)
+
+
+@pytest.mark.parametrize("pivot", [0, 5, -1])
+def test_linear_about_with_a_pivot_matrix(pivot: int) -> None:
+    x = torch.randn(3, 4, 8, 3, generator=_rng(), dtype=torch.float64)
+    m = torch.randn(3, 3, 3, generator=_rng(1), dtype=torch.float64)
+    k = torch.randn(3, 3, 3, generator=_rng(2), dtype=torch.float64)
+    origin = x[:, :, pivot].unsqueeze(2)  # "b t 1 c"
+    expected = torch.einsum("bdc,btjc->btjd", m, x) + torch.einsum("bdc,btjc->btjd", k, origin)
+    out = AF.linear_about(x, m, pivot=pivot, pivot_matrix=k)
+    torch.testing.assert_close(out, expected)
+    eye = torch.eye(3, dtype=torch.float64)
+    torch.testing.assert_close(
+        AF.linear_about(x, m, pivot=pivot, pivot_matrix=eye - m),
+        AF.linear_about(x, m, pivot=pivot),
+    )
+    leaves = (x.clone().requires_grad_(True), m.requires_grad_(True), k.requires_grad_(True))
+    assert torch.autograd.gradcheck(
+        lambda a, b, c: AF.linear_about(a, b, pivot=pivot, pivot_matrix=c), leaves, fast_mode=True
+    )
+
+
+def test_linear_about_identity_is_exact_and_keeps_dtype() -> None:
+    x = torch.randn(2, 5, 20, 3, generator=_rng()).half()
+    eye = torch.eye(3).expand(2, 3, 3)
+    for pivot in (None, 0):
+        out = AF.linear_about(x, eye, pivot=pivot)
+        assert out.dtype == torch.float16 and torch.equal(out, x)
+
+
+def test_linear_about_bad_arguments() -> None:
+    x, m = torch.randn(2, 3, 4, 3), torch.eye(3).expand(2, 3, 3)
+    with pytest.raises(ValueError, match="^linear_about: pivot_matrix needs a pivot joint"):
+        AF.linear_about(x, m, pivot_matrix=m)
+    wrong = r"^linear_about: pivot_matrix must have shape \(2, 3, 3\), got \(2, 2, 2\)"
+    with pytest.raises(ValueError, match=wrong):
+        AF.linear_about(x, m, pivot=0, pivot_matrix=torch.eye(2).expand(2, 2, 2))
+    flat = r'^linear_about: x must have shape "b t j c", got \(2, 3\)'
+    with pytest.raises(ValueError, match=flat):
+        AF.linear_about(torch.randn(2, 3), m)

@@ -9,8 +9,10 @@ from mmcontrast.augment import (
     ChannelDropout,
     ChannelScale,
     ChannelShuffle,
+    Compose,
     Jitter,
     MagnitudeWarp,
+    RandomApply,
     TriadRotate,
 )
 
@@ -32,6 +34,23 @@ def test_jitter_adds_noise_of_the_given_spread() -> None:
     assert torch.equal(jitter.apply(x, params), x + params.noise)
     skeleton = _x(2, 5, 20, 3)
     assert Jitter().sample(skeleton).noise.shape == skeleton.shape  # any layout
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.float64])
+def test_random_jitter_in_one_pass_equals_the_blend(dtype: torch.dtype) -> None:
+    x = _x(64, 10, 6).to(dtype)
+    jitter = Jitter(sigma=0.5)
+    maybe = RandomApply(jitter, p=0.5)
+    params = maybe.sample(x, generator=_g())
+    assert 0 < int(params.applied.sum()) < 64
+    blend = torch.where(params.applied[:, None, None], jitter.apply(x, params.inner), x)
+    assert torch.equal(maybe.apply(x, params), blend)  # x + noise * mask: one kernel
+    # through identity parameters (zeroed noise) when a container neutralises its steps
+    nested = RandomApply(Compose([Jitter(sigma=0.5)]), p=0.5)
+    nested_params = nested.sample(x, generator=_g(1))
+    inner = nested_params.inner.steps[0]
+    blend = torch.where(nested_params.applied[:, None, None], jitter.apply(x, inner), x)
+    assert torch.equal(nested.apply(x, nested_params), blend)
 
 
 def test_channel_scale_multiplies_whole_channels() -> None:

@@ -94,17 +94,19 @@ class Draw:
         self.device = x.device
         self.dtype = compute_dtype(x.dtype)
         self.source = generator.device if generator is not None else x.device
+        self._move = self.source != self.device
 
     def uniform(self, *shape: int, low: float = 0.0, high: float = 1.0) -> Tensor:
         """``U(low, high)`` of the given shape."""
         u = torch.rand(shape, generator=self.generator, device=self.source, dtype=self.dtype)
-        u = u.to(self.device)
+        u = u.to(self.device) if self._move else u
         return u if (low, high) == (0.0, 1.0) else low + (high - low) * u
 
     def normal(self, *shape: int, mean: float = 0.0, std: float = 1.0) -> Tensor:
         """``N(mean, std**2)`` of the given shape."""
         z = torch.empty(shape, device=self.source, dtype=self.dtype)
-        return z.normal_(mean, std, generator=self.generator).to(self.device)
+        z = z.normal_(mean, std, generator=self.generator)
+        return z.to(self.device) if self._move else z
 
     def permutation(self, batch: int, n: int) -> Tensor:
         """One uniformly random permutation of ``range(n)`` per row: ``"b n"`` int64."""
@@ -151,8 +153,12 @@ class Augmentation(nn.Module, Generic[P], metaclass=abc.ABCMeta):
                 f"{type(self).__name__}: generator must be a torch.Generator or None, got "
                 f"{type(generator).__name__}"
             )
+        return self._draw(x, Draw(x, generator))
+
+    def _draw(self, x: Tensor, draw: Draw) -> P:
+        """``sample`` for a validated ``x``, drawing from ``draw`` (containers share theirs)."""
         batch = x.shape[0]
-        params = self._sample(x, 1 if self.same_on_batch else batch, Draw(x, generator))
+        params = self._sample(x, 1 if self.same_on_batch else batch, draw)
         if self.same_on_batch:
             params = map_params(lambda t: t.expand(batch, *t.shape[1:]), params)
         return params
@@ -232,18 +238,44 @@ class Augmentation(nn.Module, Generic[P], metaclass=abc.ABCMeta):
 
         `mmcontrast.augment.RandomApply` applies these instead of blending the
         transformed and original batches with ``torch.where``, which saves one pass over the
-        data. Only overridden where identity parameters exist and reproduce finite inputs
-        exactly.
+        data (and ``torch.where`` with a per-row condition is several times slower than
+        arithmetic on the CPU). Only overridden where identity parameters exist and reproduce
+        finite inputs (up to the sign of a zero).
         """
         return None
 
-    def _linear(self, params: P) -> tuple[Tensor, int | None] | None:
-        """``(matrix "b c c", pivot)`` if ``apply`` is a linear map of skeleton coordinates.
+    def _apply_rows(self, x: Tensor, params: P, applied: Tensor) -> Tensor:
+        """``apply`` on the rows where ``applied`` (``"b"`` bool) holds; the others unchanged.
 
-        `mmcontrast.augment.Compose` multiplies consecutive such maps with one pivot
-        and applies the product with `mmcontrast.augment.functional.linear_about`.
+        What `mmcontrast.augment.RandomApply` runs: identity parameters on the skipped rows
+        where `_neutralize` gives them, else a blend with ``torch.where``. Override it where
+        one fused kernel does better. The caller has checked ``params`` against ``x`` (batch
+        size, device); ``x`` is checked here against this transform's pattern.
+        """
+        x = self._check_input(x)
+        neutral = self._neutralize(params, applied)
+        if neutral is not None:  # identity parameters on the skipped rows: one pass
+            return self._transform(x, neutral)
+        return where_rows(applied, self._transform(x, params), x)
+
+    def _linear(self, x: Tensor, params: P) -> tuple[Tensor, int | None] | None:
+        """``(matrix "b c c", pivot)`` if ``apply`` is ``linear_about(x, matrix, pivot=pivot)``.
+
+        That is, a linear map of the last axis: skeleton coordinates about the origin or a
+        pivot joint, or IMU channels (``pivot=None``). The matrix has the compute dtype of
+        ``x``. `mmcontrast.augment.Compose` multiplies consecutive such maps and applies the
+        product with `mmcontrast.augment.functional.linear_about` in one pass.
         """
         return None
+
+    @property
+    def _reorders_frames(self) -> bool:
+        """Whether every output frame is a copy of one input frame of the same sample.
+
+        Such a transform commutes exactly with any map applied to each frame on its own, so
+        `mmcontrast.augment.Compose` can run it before a pending product of linear maps.
+        """
+        return False
 
     def _repr_fields(self) -> dict[str, object]:
         return {}

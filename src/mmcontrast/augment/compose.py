@@ -44,9 +44,12 @@ class RandomApplyParams(NamedTuple):
 class Compose(Augmentation[ComposeParams]):
     """Apply transforms one after the other; ``sample`` draws every step's parameters.
 
-    Consecutive skeleton scalings, rotations and shears about the same pivot (bare or in
-    `RandomApply`) are multiplied into one matrix and applied in one pass; the result
-    equals applying them one by one up to floating-point rounding.
+    Consecutive skeleton scalings, rotations and shears (bare or in `RandomApply`) are
+    multiplied into one map and applied in one pass, also when some turn about a pivot joint
+    and others about the origin (a second pivot joint starts a new product); the result equals
+    applying them one by one up to floating-point rounding. Steps that only move whole frames
+    (`mmcontrast.augment.SegmentPermute`) run before such a pending product: that order
+    gives bit-identical results.
 
     Args:
         transforms: the steps, in order.
@@ -83,34 +86,46 @@ class Compose(Augmentation[ComposeParams]):
         return all(t.temporal for t in self._steps())
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> ComposeParams:
-        return ComposeParams(
-            steps=tuple(t.sample(x, generator=draw.generator) for t in self._steps())
-        )
+        return ComposeParams(steps=tuple(t._draw(t._check_input(x), draw) for t in self._steps()))
 
-    def _transform(self, x: Tensor, params: ComposeParams) -> Tensor:
+    def _check_params(self, x: Tensor, params: object) -> None:
+        # Only the structure here: each step checks its own parameters in ``_transform``.
+        owner = type(self).__name__
+        if not isinstance(params, ComposeParams):
+            raise TypeError(
+                f"{owner}: params must be ComposeParams (from sample), got {type(params).__name__}"
+            )
         if len(params.steps) != len(self.transforms):
             raise ValueError(
-                f"{type(self).__name__}: params hold {len(params.steps)} steps for "
-                f"{len(self.transforms)} transforms"
+                f"{owner}: params hold {len(params.steps)} steps for {len(self.transforms)} "
+                "transforms"
             )
-        pending: tuple[Tensor, int | None] | None = None  # a product of linear maps
+
+    def _transform(self, x: Tensor, params: ComposeParams) -> Tensor:
+        # Consecutive linear maps wait in ``pending`` and are applied as one product. Steps that
+        # only reorder frames commute exactly with such per-frame maps and run before them.
+        pending: list[tuple[Augmentation[Any], Any, tuple[Tensor, int | None]]] = []
+        pivot: int | None = None  # the pending product's pivot joint, if any
         for transform, step in zip(self._steps(), params.steps, strict=True):
-            linear = transform._linear(step)
-            if linear is not None:
-                transform._check_params(transform._check_input(x), step)
-                if pending is not None and pending[1] == linear[1]:
-                    linear = (linear[0] @ pending[0], linear[1])
-                elif pending is not None:
-                    x = AF.linear_about(x, pending[0], pivot=pending[1])
-                pending = linear
+            transform._check_params(transform._check_input(x), step)
+            if pending and transform._reorders_frames:
+                x = transform._transform(x, step)
                 continue
-            if pending is not None:
-                x = AF.linear_about(x, pending[0], pivot=pending[1])
-                pending = None
-            x = transform.apply(x, step)
-        if pending is not None:
-            x = AF.linear_about(x, pending[0], pivot=pending[1])
-        return x
+            linear = transform._linear(x, step)
+            if linear is None:
+                if pending:
+                    x, pending, pivot = _apply_product(x, pending), [], None
+                x = transform._transform(x, step)
+                continue
+            if None not in (pivot, linear[1]) and pivot != linear[1]:  # two pivots
+                x, pending, pivot = _apply_product(x, pending), [], None
+            pending.append((transform, step, linear))
+            pivot = linear[1] if linear[1] is not None else pivot
+        return _apply_product(x, pending) if pending else x
+
+    @property
+    def _reorders_frames(self) -> bool:
+        return all(t._reorders_frames for t in self._steps())
 
     def _neutralize(self, params: ComposeParams, applied: Tensor) -> ComposeParams | None:
         steps = [
@@ -127,14 +142,43 @@ class Compose(Augmentation[ComposeParams]):
         return [cast("Augmentation[Any]", t) for t in self.transforms]
 
 
+def _apply_product(
+    x: Tensor, pending: list[tuple[Augmentation[Any], Any, tuple[Tensor, int | None]]]
+) -> Tensor:
+    """Apply the pending linear maps in order, as one product when there are several.
+
+    With ``o`` the pivot joint of the input frame, the product so far is ``y = A p + K o``
+    (``K = None`` without a pivot). A map ``M`` about the origin makes it ``(M A, M K)``; a
+    map about the pivot, ``y' = M y + (I - M) y_o`` with ``y_o = (A + K) o``, makes it
+    ``(M A, M K + (I - M)(A + K))`` (``K = 0`` before the first pivot).
+    """
+    if len(pending) == 1:  # the step's own kernel
+        transform, step, _ = pending[0]
+        return transform._transform(x, step)
+    matrix, pivot = pending[0][2]
+    eye = torch.eye(matrix.shape[-1], device=matrix.device, dtype=matrix.dtype)
+    pivot_matrix = None if pivot is None else eye - matrix
+    for _, _, (step_matrix, step_pivot) in pending[1:]:
+        if step_pivot is None:
+            pivot_matrix = None if pivot_matrix is None else step_matrix @ pivot_matrix
+        else:
+            before = matrix if pivot_matrix is None else matrix + pivot_matrix
+            moved = (eye - step_matrix) @ before
+            pivot_matrix = moved if pivot_matrix is None else step_matrix @ pivot_matrix + moved
+            pivot = step_pivot
+        matrix = step_matrix @ matrix
+    return AF.linear_about(x, matrix, pivot=pivot, pivot_matrix=pivot_matrix)
+
+
 class RandomApply(Augmentation[RandomApplyParams]):
     """Apply a transform to each sample independently with probability ``p``.
 
     ``sample`` draws one Bernoulli(p) per sample and the transform's parameters for the whole
     batch; ``apply`` transforms the batch and returns the skipped rows of ``x`` unchanged
-    (bit for bit, for finite inputs). Where the transform has identity parameters, the skipped
-    rows get them and the batch is transformed in one pass; otherwise the transformed and the
-    original batches are blended with ``torch.where``.
+    (equal values, for finite inputs; a zero may change sign). Where the transform has
+    identity parameters, the skipped rows get them and the batch is transformed in one pass
+    (`mmcontrast.augment.Jitter` adds its noise times a 0 / 1 row mask in one kernel);
+    otherwise the transformed and the original batches are blended with ``torch.where``.
 
     Args:
         transform: the wrapped augmentation.
@@ -173,25 +217,26 @@ class RandomApply(Augmentation[RandomApplyParams]):
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> RandomApplyParams:
         applied = draw.uniform(batch) < self.p
-        return RandomApplyParams(
-            applied=applied, inner=self.transform.sample(x, generator=draw.generator)
-        )
+        inner = self.transform._draw(self.transform._check_input(x), draw)
+        return RandomApplyParams(applied=applied, inner=inner)
 
     def _transform(self, x: Tensor, params: RandomApplyParams) -> Tensor:
-        neutral = self.transform._neutralize(params.inner, params.applied)
-        if neutral is not None:  # identity parameters on the skipped rows: one pass
-            return self.transform.apply(x, neutral)
-        out = self.transform.apply(x, params.inner)
-        return where_rows(params.applied, out, x)
+        return self.transform._apply_rows(x, params.inner, params.applied)
 
     def _neutralize(self, params: RandomApplyParams, applied: Tensor) -> RandomApplyParams:
         return params._replace(applied=params.applied & applied)
 
-    def _linear(self, params: RandomApplyParams) -> tuple[Tensor, int | None] | None:
-        if self.transform._linear(params.inner) is None:
+    def _linear(self, x: Tensor, params: RandomApplyParams) -> tuple[Tensor, int | None] | None:
+        linear = self.transform._linear(x, params.inner)
+        if linear is None:
             return None
-        neutral = self.transform._neutralize(params.inner, params.applied)
-        return None if neutral is None else self.transform._linear(neutral)
+        matrix, pivot = linear  # the identity matrix is the identity map, pivot or not
+        eye = torch.eye(matrix.shape[-1], device=matrix.device, dtype=matrix.dtype)
+        return where_rows(params.applied, matrix, eye), pivot
+
+    @property
+    def _reorders_frames(self) -> bool:
+        return self.transform._reorders_frames
 
     def _repr_fields(self) -> dict[str, object]:
         return {"p": self.p}

@@ -12,8 +12,10 @@ resize and time warping are both a choice of sampling positions followed by it.
 
 from __future__ import annotations
 
+import math
+
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from mmcontrast.augment._base import compute_dtype, expect_shape
 from mmcontrast.augment.geometry import (
@@ -68,7 +70,7 @@ def _take_frames(x: Tensor, index: Tensor) -> Tensor:
     """``out[b, s] = x[b, index[b, s]]`` for ``x: "b t ..."`` and ``index: "b s"`` (int64)."""
     batch, length = x.shape[:2]
     rows = x.reshape(batch * length, -1)  # one row per (sample, frame): a single gather
-    offset = torch.arange(batch, device=x.device).unsqueeze(1) * length
+    offset = torch.arange(0, batch * length, length, device=x.device).unsqueeze(1)
     out = rows.index_select(0, (index + offset).flatten())
     return out.view(batch, index.shape[1], *x.shape[2:])
 
@@ -95,15 +97,24 @@ def resample_time(x: Tensor, positions: Tensor) -> Tensor:
     owner = "resample_time"
     _time_input(owner, x)
     expect_shape(owner, "positions", positions, (x.shape[0], None))
-    length = x.shape[1]
-    pos = positions.to(compute_dtype(x.dtype)).clamp(0, length - 1)
+    batch, length = x.shape[:2]
+    if x.numel() == 0:  # nothing to read (and no rows for embedding_bag)
+        return x.new_empty(batch, positions.shape[1], *x.shape[2:])
+    dtype = compute_dtype(x.dtype)
+    pos = positions.to(dtype).clamp(0, length - 1)
     lower = pos.floor()
     index = lower.long()
-    upper = (index + 1).clamp(max=length - 1)
-    weight = (pos - lower).view(*pos.shape, *([1] * (x.ndim - 2)))
-    x0 = _take_frames(x, index).to(pos.dtype)
-    x1 = _take_frames(x, upper).to(pos.dtype)
-    return torch.lerp(x0, x1, weight).to(x.dtype)
+    weight = pos - lower
+    # Output frame = (1 - w) x[i] + w x[i + 1]: a weighted bag of two rows of "(b t) ...",
+    # read and summed in one fused pass by embedding_bag (no gathered copies to blend).
+    offset = torch.arange(0, batch * length, length, device=x.device).unsqueeze(1)
+    rows = torch.stack([index, (index + 1).clamp(max=length - 1)], dim=-1) + offset.unsqueeze(2)
+    weights = torch.stack([1 - weight, weight], dim=-1)
+    table = x.reshape(batch * length, math.prod(x.shape[2:])).to(dtype)
+    out = nn.functional.embedding_bag(
+        rows.view(-1, 2), table, per_sample_weights=weights.view(-1, 2), mode="sum"
+    )
+    return out.view(batch, pos.shape[1], *x.shape[2:]).to(x.dtype)
 
 
 def crop_resize(x: Tensor, start: Tensor, extent: Tensor, *, size: int | None = None) -> Tensor:
@@ -246,19 +257,18 @@ def segment_permute(x: Tensor, cuts: Tensor, order: Tensor) -> Tensor:
     expect_shape(owner, "order", order, (x.shape[0], None))
     expect_shape(owner, "cuts", cuts, (x.shape[0], order.shape[1] - 1))
     batch, length = x.shape[:2]
-    edge = torch.floor(cuts.to(compute_dtype(x.dtype)) * length + 0.5).long().clamp(0, length)
-    zero = edge.new_zeros(batch, 1)
-    bounds = torch.cat([zero, edge, zero + length], dim=1)  # "b (n+1)"
-    begin = bounds[:, :-1]
-    sizes = bounds[:, 1:] - begin
-    out_sizes = sizes.gather(1, order)
-    out_begin = out_sizes.cumsum(1) - out_sizes
-    steps = torch.arange(length, device=x.device)
-    # The segment holding output frame i: how many later segments start at or before i.
-    slot = (out_begin[:, None, 1:] <= steps[None, :, None]).sum(-1)  # "b t"
-    source_segment = order.gather(1, slot)
-    source = begin.gather(1, source_segment) + steps - out_begin.gather(1, slot)
-    return _take_frames(x, source)
+    # round(c T) for c in [0, 1]: truncating c T + 1/2 (>= 0) is flooring it
+    edge = (cuts.to(compute_dtype(x.dtype)) * length + 0.5).long().clamp_(0, length)
+    begin = nn.functional.pad(edge, (1, 0), value=0)  # "b n": where each input segment begins
+    end = nn.functional.pad(edge, (0, 1), value=length)
+    out_sizes = (end - begin).gather(1, order)
+    # Output frame i of output segment m reads input frame i + shift[m]: repeat each segment's
+    # shift over its frames (flat over the batch, so i is also the row of "(b t) ...").
+    shift = begin.gather(1, order) - (out_sizes.cumsum(1) - out_sizes)
+    total = batch * length
+    frame_shift = torch.repeat_interleave(shift.flatten(), out_sizes.flatten(), output_size=total)
+    source = torch.arange(total, device=x.device) + frame_shift
+    return x.reshape(total, *x.shape[2:]).index_select(0, source).view(x.shape)
 
 
 def _catmull_rom_weights(

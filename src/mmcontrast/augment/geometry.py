@@ -95,19 +95,24 @@ def rotate_triads(x: Tensor, rotation: Tensor) -> Tensor:
     return out.reshape(x.shape).to(x.dtype)
 
 
-def linear_about(x: Tensor, matrix: Tensor, *, pivot: int | None = None) -> Tensor:
-    """Apply a linear map to every joint, about the origin or a pivot joint of each frame.
+def linear_about(
+    x: Tensor, matrix: Tensor, *, pivot: int | None = None, pivot_matrix: Tensor | None = None
+) -> Tensor:
+    """Apply a linear map to every point, about the origin or a pivot joint of each frame.
 
-    ``y = M (p - o) + o`` for each joint position ``p``, with ``o`` the origin
-    (``pivot=None``) or joint ``pivot`` of the same frame.
+    ``y = M (p - o) + o`` for each point ``p``, with ``o`` the origin (``pivot=None``) or joint
+    ``pivot`` of the same frame. ``pivot_matrix`` generalises the last term to
+    ``y = M p + K o`` (``K = I - M`` by default): `mmcontrast.augment.Compose` uses it to
+    apply a product of maps about a pivot and about the origin in one pass.
 
     Args:
         x: the batch of skeletons.
         matrix: one matrix per sample (rotation, scaling, shear, or any product).
         pivot: joint index, or ``None`` for the origin.
+        pivot_matrix: ``K``, the map applied to the pivot joint's position; only with a pivot.
 
     Shapes:
-        x: ``"b t j c"``; matrix: ``"b c c"``; output: ``"b t j c"``.
+        x: ``"b t j c"``; matrix, pivot_matrix: ``"b c c"``; output: ``"b t j c"``.
 
     Examples:
         >>> import torch
@@ -115,20 +120,32 @@ def linear_about(x: Tensor, matrix: Tensor, *, pivot: int | None = None) -> Tens
         >>> y = linear_about(x, 2 * torch.eye(3).expand(2, 3, 3), pivot=0)
         >>> torch.allclose(y[:, :, 0], x[:, :, 0])
         True
+        >>> torch.allclose(y, 2 * x - x[:, :, :1])
+        True
     """
     owner = "linear_about"
+    if pivot is None and pivot_matrix is not None:
+        raise ValueError(f"{owner}: pivot_matrix needs a pivot joint, got pivot=None")
     if x.ndim != 4:
         raise ValueError(f'{owner}: x must have shape "b t j c", got {tuple(x.shape)}')
-    expect_shape(owner, "matrix", matrix, (x.shape[0], x.shape[3], x.shape[3]))
+    batch, frames, joints, coords = x.shape
+    expect_shape(owner, "matrix", matrix, (batch, coords, coords))
+    if pivot_matrix is not None:
+        expect_shape(owner, "pivot_matrix", pivot_matrix, (batch, coords, coords))
     if pivot is not None and not -x.shape[2] <= pivot < x.shape[2]:
         raise ValueError(f"{owner}: pivot must index one of {x.shape[2]} joints, got {pivot}")
     dtype = compute_dtype(x.dtype)
-    batch, frames, joints, coords = x.shape
     points = x.to(dtype)
     m_t = matrix.to(dtype).transpose(1, 2)
-    out = torch.bmm(points.view(batch, frames * joints, coords), m_t).view(x.shape)
+    out = torch.bmm(points.reshape(batch, frames * joints, coords), m_t)
     if pivot is not None:
-        # M (p - o) + o = M p + (o - M o): one small correction per frame, zero when M = I.
-        origin = points[:, :, pivot]
-        out = out + (origin - torch.bmm(origin, m_t)).unsqueeze(2)
-    return out.to(x.dtype)
+        if pivot_matrix is None:
+            eye = torch.eye(coords, device=matrix.device, dtype=dtype)
+            pivot_matrix = eye - matrix.to(dtype)
+        # K o is the same for every joint of a frame: one accumulating product with K^T tiled
+        # along the joints, (b, t, c) @ (b, c, j c), instead of a broadcast add over the joints
+        # (whose innermost extent of c = 3 elements is slow on the CPU).
+        tile = torch.eye(coords, device=x.device, dtype=dtype).repeat(1, joints)  # "c (j c)"
+        tiled = pivot_matrix.to(dtype).transpose(1, 2) @ tile
+        out = out.view(batch, frames, joints * coords).baddbmm_(points[:, :, pivot], tiled)
+    return out.view(x.shape).to(x.dtype)

@@ -69,6 +69,16 @@ class DropParams(NamedTuple):
     dropped: Tensor
 
 
+def _as(out: Tensor, x: Tensor) -> Tensor:
+    """``out`` in the dtype of ``x`` (half-precision inputs are computed in float32)."""
+    return out if out.dtype == x.dtype else out.to(x.dtype)
+
+
+def _row_mask(applied: Tensor, like: Tensor) -> Tensor:
+    """``applied`` (``"b"`` bool) as 1 / 0 in the dtype of ``like``, shaped to broadcast."""
+    return applied.view(-1, *([1] * (like.ndim - 1))).to(like.dtype)
+
+
 def _check_triads(owner: str, x: Tensor) -> Tensor:
     if x.shape[2] % 3 != 0:
         raise ValueError(
@@ -111,7 +121,16 @@ class Jitter(Augmentation[JitterParams]):
         return JitterParams(noise=draw.normal(batch, *x.shape[1:], std=self.sigma))
 
     def _transform(self, x: Tensor, params: JitterParams) -> Tensor:
-        return (x + params.noise).to(x.dtype)
+        return _as(x + params.noise, x)
+
+    def _neutralize(self, params: JitterParams, applied: Tensor) -> JitterParams:
+        noise = params.noise
+        return JitterParams(noise=noise * _row_mask(applied, noise))
+
+    def _apply_rows(self, x: Tensor, params: JitterParams, applied: Tensor) -> Tensor:
+        x = self._check_input(x)
+        # one pass, x + noise * mask: no masked copy of the noise, no blend
+        return _as(torch.addcmul(x, params.noise, _row_mask(applied, params.noise)), x)
 
     def _repr_fields(self) -> dict[str, object]:
         return {"sigma": self.sigma}
@@ -144,7 +163,7 @@ class ChannelScale(Augmentation[ScaleParams]):
         return ScaleParams(factors=draw.normal(batch, x.shape[2], mean=1.0, std=self.sigma))
 
     def _transform(self, x: Tensor, params: ScaleParams) -> Tensor:
-        return (x * params.factors.unsqueeze(1)).to(x.dtype)
+        return _as(x * params.factors.unsqueeze(1), x)
 
     def _neutralize(self, params: ScaleParams, applied: Tensor) -> ScaleParams:
         return ScaleParams(factors=where_rows(applied, params.factors, 1.0))

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from mmcontrast._checks import check_finite_number, check_int
 from mmcontrast.augment import functional as AF
-from mmcontrast.augment._base import Augmentation, Draw, NoParams, where_rows
+from mmcontrast.augment._base import Augmentation, Draw, NoParams, compute_dtype, where_rows
 from mmcontrast.augment.inertial import DropParams
 from mmcontrast.augment.layout import UTD_MHAD_LAYOUT, JointLayout
 
@@ -116,8 +116,8 @@ class SkeletonScale(Augmentation[LinearParams]):
     def _neutralize(self, params: LinearParams, applied: Tensor) -> LinearParams:
         return _neutral_linear(params, applied)
 
-    def _linear(self, params: LinearParams) -> tuple[Tensor, int | None]:
-        return params.matrix, self.pivot
+    def _linear(self, x: Tensor, params: LinearParams) -> tuple[Tensor, int | None]:
+        return params.matrix.to(compute_dtype(x.dtype)), self.pivot
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> LinearParams:
         factors = draw.uniform(batch, 3, low=self.scale[0], high=self.scale[1])
@@ -177,8 +177,8 @@ class SkeletonRotate(Augmentation[LinearParams]):
     def _neutralize(self, params: LinearParams, applied: Tensor) -> LinearParams:
         return _neutral_linear(params, applied)
 
-    def _linear(self, params: LinearParams) -> tuple[Tensor, int | None]:
-        return params.matrix, self.pivot
+    def _linear(self, x: Tensor, params: LinearParams) -> tuple[Tensor, int | None]:
+        return params.matrix.to(compute_dtype(x.dtype)), self.pivot
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> LinearParams:
         unit = 2 * draw.uniform(batch, 3) - 1
@@ -232,8 +232,8 @@ class SkeletonShear(Augmentation[LinearParams]):
     def _neutralize(self, params: LinearParams, applied: Tensor) -> LinearParams:
         return _neutral_linear(params, applied)
 
-    def _linear(self, params: LinearParams) -> tuple[Tensor, int | None]:
-        return params.matrix, self.pivot
+    def _linear(self, x: Tensor, params: LinearParams) -> tuple[Tensor, int | None]:
+        return params.matrix.to(compute_dtype(x.dtype)), self.pivot
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> LinearParams:
         factors = draw.normal(batch, 3, std=self.sigma)

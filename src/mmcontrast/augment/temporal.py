@@ -282,18 +282,21 @@ class SegmentPermute(Augmentation[SegmentPermuteParams]):
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> SegmentPermuteParams:
         low, high = self.min_segments, self.max_segments
-        count = (low + draw.uniform(batch) * (high - low + 1)).floor().clamp(max=high)
+        count = draw.uniform(batch, 1, low=low, high=high + 1).floor_().clamp_(max=high)
         inner = torch.arange(1, high, device=draw.device, dtype=draw.dtype)  # cut numbers
-        used = inner < count.unsqueeze(1)  # "b (n-1)": the first count - 1 cuts
         if self.cuts == "random":
-            points = torch.where(used, draw.uniform(batch, high - 1), 1.0)
-            cuts = points.sort(dim=1).values
-        else:
-            cuts = torch.where(used, inner / count.unsqueeze(1), 1.0)
+            used = inner < count  # "b (n-1)": the first count - 1 cuts
+            cuts = torch.where(used, draw.uniform(batch, high - 1), 1.0).sort(dim=1).values
+        else:  # k / count for the first count - 1 cuts, 1 (unused) for the others
+            cuts = (inner / count).clamp_(max=1.0)
         return SegmentPermuteParams(cuts=cuts, order=draw.permutation(batch, high))
 
     def _transform(self, x: Tensor, params: SegmentPermuteParams) -> Tensor:
         return AF.segment_permute(x, params.cuts, params.order)
+
+    @property
+    def _reorders_frames(self) -> bool:
+        return True
 
     def _neutralize(self, params: SegmentPermuteParams, applied: Tensor) -> SegmentPermuteParams:
         order = params.order
