@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib.abc
 import importlib.machinery
+import re
 import resource
 import statistics
 import subprocess
@@ -36,6 +37,16 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmcontrast.losses.functional import debiased_loss, hard_negative_loss, info_nce
+
+
+def describe_failure(err: BaseException) -> str:
+    """A one-line reason: the size an allocation asked for, else the error's first line."""
+    text = str(err)
+    asked = re.search(r"tried to allocate (\d+) bytes", text)
+    if asked is not None:
+        return f"out of memory: one allocation asked for {int(asked.group(1)) / 2**30:,.1f} GiB"
+    return text.splitlines()[0][:100] if text else type(err).__name__
+
 
 TAU, BETA, TAU_PLUS = 0.1, 1.0, 0.1
 LossFn = Callable[[Tensor, Tensor], Tensor]
@@ -220,7 +231,7 @@ def speed_table(batch: int, dim: int, repeats: int, chunk: int) -> None:
             values[name] = step(fn, a, b)
             runnable[name] = fn
         except (RuntimeError, MemoryError) as err:
-            failures[name] = str(err).splitlines()[0][:120]
+            failures[name] = describe_failure(err)
     times: dict[str, list[float]] = {"floor": [], **{name: [] for name in runnable}}
     for _ in range(repeats):
         times["floor"].append(timed(lambda: floor_step(a, b)))
@@ -294,7 +305,7 @@ def memory_child(name: str, batch: int, dim: int, limit_gib: float) -> None:
         for _ in range(2):
             step(fn, a, b)
     except (RuntimeError, MemoryError) as err:
-        print("FAILED", str(err).splitlines()[0][:100])
+        print("FAILED", describe_failure(err))
         return
     peak = _status_kib("VmHWM")
     print(f"OK {max(0, peak - base) * 1024} {peak * 1024}")

@@ -1,0 +1,97 @@
+"""The benchmark scripts run end to end on tiny sizes and print the lines the docs quote.
+
+These are smoke tests: they check that each script still runs against the current API and
+prints its tables, not the figures themselves (timings belong in the scripts' output, never in
+a test).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+
+
+def run_script(name: str, *args: str, timeout: int = 300) -> str:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result.stdout
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_losses_failure_reason_names_the_allocation() -> None:
+    bench = load("bench_losses")
+    error = RuntimeError(
+        "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate "
+        "memory: you tried to allocate 549621596160 bytes. Error code 12"
+    )
+    assert bench.describe_failure(error) == ("out of memory: one allocation asked for 511.9 GiB")
+    assert bench.describe_failure(RuntimeError("first line\nsecond")) == "first line"
+    assert bench.describe_failure(MemoryError()) == "MemoryError"
+
+
+def test_losses_memory_table() -> None:
+    out = run_script("bench_losses.py", "--sections", "memory", "--memory-batches", "64")
+    assert "| mmcontrast HardNegativeLoss, chunk_size=4096 |" in out
+    row = next(line for line in out.splitlines() if line.startswith("| mmcontrast InfoNCE"))
+    assert "GiB" in row and "cannot run" not in row
+
+
+def test_augment_prints_the_quoted_speedup() -> None:
+    pytest.importorskip("scipy")
+    out = run_script("bench_augment.py", "--batch", "8", "--rounds", "2", "--breakdown")
+    assert "| skeleton | mmcontrast, batched |" in out
+    assert "| IMU | channel shuffle, apply |" in out
+    assert out.rstrip().splitlines()[-1].startswith("augment speedup: ")
+
+
+def test_encoders_attention_table() -> None:
+    out = run_script(
+        "bench_encoders.py", "--skip-encoders", "--rounds", "1", "--lengths", "16", "--no-memory"
+    )
+    assert '| T | textbook ms | "pad" (default) ms |' in out
+    assert any(line.startswith("| 16 |") for line in out.splitlines())
+
+
+def test_fusion_runs() -> None:
+    out = run_script(
+        "bench_fusion.py",
+        "--batch",
+        "8",
+        "--tokens",
+        "4",
+        "--dim",
+        "8",
+        "--hidden",
+        "8",
+        "--rounds",
+        "1",
+    )
+    assert "| Bi-GRU, modality tokens, 20% missing |" in out
+    assert "| QualityGuidedAttention |" in out
+
+
+def test_clamp_fraction_runs() -> None:
+    out = run_script("clamp_fraction.py", "--batch", "16", "--seeds", "1")
+    rows = [line for line in out.splitlines() if line.startswith("| 0.")]
+    assert rows and all(line.count("%") >= 1 for line in rows)
