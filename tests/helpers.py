@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import pickle
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
 
 import torch
 from torch import Tensor, nn
@@ -80,3 +84,13 @@ def _grads(out: Tensor, leaves: Sequence[Tensor]) -> list[Tensor | None]:
         return [None for _ in leaves]
     grads = iter(torch.autograd.grad(out.float().sum(), wanted, allow_unused=True))
     return [next(grads) if x.requires_grad else None for x in leaves]
+
+
+def load_script(path: Path, name: str) -> ModuleType:
+    """Import a script that is not part of the package (an example, a docs or bench script)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look their module up here
+    spec.loader.exec_module(module)
+    return module

@@ -7,13 +7,13 @@ a test).
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from tests.helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
@@ -31,16 +31,8 @@ def run_script(name: str, *args: str, timeout: int = 300) -> str:
     return result.stdout
 
 
-def load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_losses_failure_reason_names_the_allocation() -> None:
-    bench = load("bench_losses")
+    bench = load_script(BENCHMARKS / "bench_losses.py", "bench_losses")
     error = RuntimeError(
         "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate "
         "memory: you tried to allocate 549621596160 bytes. Error code 12"

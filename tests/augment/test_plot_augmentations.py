@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 import torch
+
+from tests.helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "docs" / "scripts" / "plot_augmentations.py"
@@ -19,12 +19,7 @@ UTD_MHAD = Path(os.environ.get("MMCONTRAST_UTD_MHAD", ROOT.parent / "shared" / "
 
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("plot_augmentations", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["plot_augmentations"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "plot_augmentations")
 
 
 def _check(trace: object) -> None:
