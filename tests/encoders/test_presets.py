@@ -140,6 +140,14 @@ def test_clmm_style_inertial() -> None:
     assert_padded_equals_alone(encoder, [64, 41, 20], channels=6)
 
 
+def test_clmm_style_on_flattened_skeletons() -> None:
+    encoder = clmm_style_inertial(in_channels=60)
+    assert num_parameters(encoder) == 457_504
+    assert encoder(torch.randn(2, 50, 60)).shape == (2, 128)
+    with pytest.raises(ValueError, match="in_channels"):
+        clmm_style_inertial(in_channels=0)
+
+
 @pytest.mark.parametrize("preset", [cmc_cmkm_inertial, cmc_cmkm_skeleton, clmm_style_inertial])
 def test_factory_kwargs(preset: object) -> None:
     shape = (2, 50, 20, 3) if preset is cmc_cmkm_skeleton else (2, 50, 6)

@@ -103,7 +103,10 @@ def cmc_cmkm_skeleton(
 
 
 def clmm_style_inertial(
-    *, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    *,
+    in_channels: int = 6,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
 ) -> CNNDiffTransformerEncoder:
     """A CNN-DiffTransformer for CLMM-style experiments: 448,864 parameters, any length -> 128.
 
@@ -112,11 +115,16 @@ def clmm_style_inertial(
     ``Conv1d(k=5, "same") -> BatchNorm1d -> ReLU`` blocks (32, 64, 128), sine/cosine positions,
     two pre-RMSNorm differential layers (4 differential heads of sub-head size 16,
     ``lambda_init`` 0.2 and 0.3555, SwiGLU width 344, non-affine per-head norm), a final
-    RMSNorm and a masked mean. Use the same constructor with ``in_channels=60`` for flattened
-    20-joint skeletons (457,504 parameters).
+    RMSNorm and a masked mean. ``in_channels=60`` gives the same design for 20-joint skeletons
+    flattened to ``"b t (j c)"`` (457,504 parameters).
+
+    Args:
+        in_channels: input channels ``c`` (6: a 3-axis accelerometer and gyroscope).
+        device: device of the parameters.
+        dtype: dtype of the parameters.
 
     Shapes:
-        x: ``"b t c"`` with ``c = 6``; mask: ``"b t"``; output: ``"b d"`` with ``d = 128``.
+        x: ``"b t c"``; mask: ``"b t"``; output: ``"b d"`` with ``d = 128``.
 
     Examples:
         >>> import torch
@@ -126,9 +134,11 @@ def clmm_style_inertial(
         torch.Size([2, 128])
         >>> sum(p.numel() for p in encoder.parameters())
         448864
+        >>> sum(p.numel() for p in clmm_style_inertial(in_channels=60).parameters())
+        457504
     """
     return CNNDiffTransformerEncoder(
-        in_channels=6,
+        in_channels=in_channels,
         channels=(32, 64, 128),
         kernel_size=5,
         num_heads=4,
