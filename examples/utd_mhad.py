@@ -100,7 +100,6 @@ from mmcontrast.recipes import (
 )
 
 METHODS = ("supervised", "simclr", "cmc", "debiased", "hnl", "cmkm", "clmm")
-CROSS_MODAL = ("cmc", "debiased", "hnl", "cmkm", "clmm")
 EVALS = ("multimodal", "inertial", "skeleton")
 MODALITIES = ("inertial", "skeleton")
 CACHE_FORMAT = 1  # bump to invalidate every cached encoder
@@ -339,12 +338,15 @@ def pretrained(
     folder = cache_dir(args)
     path = None if folder is None else folder / f"{name}-{key}.pt"
     if path is not None and path.is_file():
+        initial = {m: copy.deepcopy(encoder.state_dict()) for m, encoder in encoders.items()}
         try:
             stored = torch.load(path, weights_only=True)
             for modality, encoder in encoders.items():
                 encoder.load_state_dict(stored["encoders"][modality])
-        except Exception as error:  # a stale or broken file: retrain and overwrite it
+        except Exception as error:  # a broken file: train from the initial weights, overwrite
             log(args, f"[{name}] ignoring the unreadable cache {path}: {error}")
+            for modality, encoder in encoders.items():
+                encoder.load_state_dict(initial[modality])
         else:
             log(args, f"[{name}] reusing the encoders cached in {path}")
             return {

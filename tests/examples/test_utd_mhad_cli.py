@@ -150,7 +150,17 @@ def test_runs_are_deterministic_with_and_without_the_cache(cli: ModuleType, tmp_
     assert not trained["pretraining"]["cross-modal"]["cached"]
     assert cached["pretraining"]["cross-modal"]["cached"]
     assert fresh["pretraining"]["cross-modal"]["path"] is None
-    for other in (cached, fresh):
+    entry = Path(trained["pretraining"]["cross-modal"]["path"])
+    stored = torch.load(entry, weights_only=True)
+    del stored["encoders"]["skeleton"]  # loads the inertial encoder, then fails
+    torch.save(stored, entry)
+    partial = run(cli, tmp_path, *args)  # trained again from the same initial weights
+    entry.write_bytes(b"not a checkpoint")
+    garbage = run(cli, tmp_path, *args)
+    assert not partial["pretraining"]["cross-modal"]["cached"]
+    assert not garbage["pretraining"]["cross-modal"]["cached"]
+    assert run(cli, tmp_path, *args)["pretraining"]["cross-modal"]["cached"]  # overwritten
+    for other in (cached, fresh, partial, garbage):
         assert other["pretrain_losses"] == trained["pretrain_losses"]
         assert other["finetune_losses"] == trained["finetune_losses"]
         assert other["confusion_matrix"] == trained["confusion_matrix"]
@@ -244,3 +254,22 @@ def test_short_real_data_run(cli: ModuleType, tmp_path: Path) -> None:
     assert result["data"]["source"] == "utd-mhad"
     assert (result["data"]["num_train"], result["data"]["num_test"]) == (431, 430)
     assert result["test_accuracy"] > 0.3, result["test_accuracy"]  # chance: 1/27 = 0.037
+
+
+@pytest.mark.parametrize("mode", [["synthetic"], ["utd-mhad", "/data/UTD-MHAD"]])
+def test_grid_script_runs_valid_commands(cli: ModuleType, tmp_path: Path, mode: list[str]) -> None:
+    """docs/scripts/utd_mhad_grid.sh, with ``echo`` for python: 35 runs per seed, all valid."""
+    env = {**os.environ, "PYTHON": "echo", "OUT": str(tmp_path / "out"), "SEEDS": "0"}
+    completed = subprocess.run(
+        ["bash", str(ROOT / "docs" / "scripts" / "utd_mhad_grid.sh"), *mode],
+        capture_output=True, text=True, env=env, check=True, timeout=60,
+    )  # fmt: skip
+    commands = [line.split()[1:] for line in completed.stdout.splitlines()]
+    assert len(commands) == 7 * 5
+    outputs = set()
+    for argv in commands:
+        args = cli.build_parser().parse_args(argv)
+        outputs.add(args.out.name)
+        assert (args.epochs, args.finetune_epochs) == ((10, 30) if len(mode) == 1 else (100, 100))
+        assert (args.root is None) == (len(mode) == 1)
+    assert "hnl-inertial-1-seed0.json" in outputs and len(outputs) == 35
