@@ -137,7 +137,7 @@ def markdown_tables(summary: dict[tuple[str, str, float], Summary]) -> str:
         {(e, f) for _, e, f in summary}, key=lambda s: (s[0] != "multimodal", s[0], -s[1])
     )
     methods = [m for m in METHODS if any(key[0] == m for key in summary)]
-    header = [f"{e}, {f:g} of the labels" for e, f in settings]
+    header = [f"{e}, {100 * f:g} % of the labels" for e, f in settings]
     lines = []
     for title, field in (("accuracy (%)", "accuracy"), ("macro-F1 (%)", "macro_f1")):
         lines += [f"**Test {title}**, mean ± std over seeds", ""]
