@@ -6,7 +6,9 @@ deviation over seeds as error bars, for one evaluation mode (``--eval``, default
 ``multimodal``). With ``--table`` it also prints the markdown tables of ``docs/results.md``:
 accuracy and macro-F1 as mean ± standard deviation over seeds for every (method, evaluation,
 label fraction), and the wall time of an independent run (its pre-training included, also when
-this run reused it from the cache).
+this run reused it from the cache). With ``--costs EPOCHS TEACHER_EPOCHS FINETUNE_EPOCHS`` it
+prints the measured seconds per epoch of every stage and what the runs would take at that
+schedule (each stage scaled linearly in its epochs).
 
 Results on the synthetic data and on UTD-MHAD are never mixed in one figure or table; the title
 of a synthetic figure says that it is not a reproduction.
@@ -168,6 +170,63 @@ def markdown_tables(summary: dict[tuple[str, str, float], Summary]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _finetune_kind(result: dict[str, Any]) -> str:
+    if result["method"] == "supervised":
+        return "supervised from scratch (encoders + head)"
+    if result["method"] == "clmm":
+        return "CLMM-style two-stage classifier (branches, fusion, heads)"
+    return "frozen encoders, concat head (features computed once)"
+
+
+def cost_table(
+    results: Sequence[dict[str, Any]], epochs: int, teacher_epochs: int, finetune_epochs: int
+) -> str:
+    """Measured seconds per epoch of every stage, and the runs' cost at another schedule.
+
+    A pre-trained encoder (or teacher) is counted once however many runs reused it; the CMKM
+    teachers are scaled to ``teacher_epochs`` and every other pre-training to ``epochs``; the
+    fine-tuning of every run to ``finetune_epochs``, plus its data loading as measured.
+    """
+    per_epoch: dict[str, list[float]] = defaultdict(list)
+    targets: dict[str, int] = {}
+    seen: set[tuple[str, str]] = set()
+    total = 0.0
+    for result in results:
+        for role, stage in result.get("pretraining", {}).items():
+            if (role, stage["key"]) in seen:
+                continue
+            seen.add((role, stage["key"]))
+            if role == "cross-modal":
+                name = f"pre-training, {LABELS[result['method']]}"
+            elif role.startswith("teacher-"):
+                name = f"pre-training, CMKM teacher ({role.removeprefix('teacher-')})"
+            else:
+                name = f"pre-training, SimCLR ({role.removeprefix('simclr-')})"
+            targets[name] = teacher_epochs if role.startswith("teacher-") else epochs
+            per_epoch[name].append(stage["wall_seconds"] / stage["spec"]["epochs"])
+            total += per_epoch[name][-1] * targets[name]
+        timings = result["timings"]
+        seconds = timings["finetune"] / result["config"]["finetune_epochs"]
+        total += timings["data"] + seconds * finetune_epochs
+        if result["eval"] == "multimodal" and float(result["label_fraction"]) == 1.0:
+            name = f"fine-tuning, {_finetune_kind(result)}, multimodal, all labels"
+            targets[name] = finetune_epochs
+            per_epoch[name].append(seconds)
+    lines = [
+        "| stage | measured | s / epoch (mean) | estimate at the schedule |",
+        "|---|---|---|---|",
+    ]
+    for name, values in sorted(per_epoch.items(), key=lambda item: (item[0][0] == "f", item[0])):
+        mean = statistics.fmean(values)
+        estimate = mean * targets[name]
+        lines.append(
+            f"| {name} | {len(values)} run(s) | {mean:.1f} | "
+            f"{targets[name]} epochs: {estimate / 60:.0f} min |"
+        )
+    lines.append(f"| all {len(results)} runs | | | {total / 3600:.1f} h |")
+    return "\n".join(lines) + "\n"
+
+
 def plot(
     results: list[dict[str, Any]],
     summary: dict[tuple[str, str, float], Summary],
@@ -231,6 +290,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--out", type=Path, help="PNG (default: docs/images/results/...)")
     parser.add_argument("--table", action="store_true", help="print the markdown tables")
+    parser.add_argument(
+        "--costs",
+        nargs=3,
+        type=int,
+        metavar=("EPOCHS", "TEACHER_EPOCHS", "FINETUNE_EPOCHS"),
+        help="print the cost of these runs at another schedule, e.g. the papers' 100 300 100",
+    )
     args = parser.parse_args(argv)
     results = load_results(args.paths)
     summary = summarize(results)
@@ -240,6 +306,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.table:
         print()
         print(markdown_tables(summary), end="")
+    if args.costs:
+        print()
+        print(cost_table(results, *args.costs), end="")
 
 
 if __name__ == "__main__":

@@ -129,3 +129,44 @@ def test_refuses_bad_inputs(script: ModuleType, grid: list[dict[str, Any]], tmp_
     pytest.importorskip("matplotlib")
     with pytest.raises(ValueError, match="no results with --eval skeleton"):
         script.plot(grid, script.summarize(grid), "skeleton", tmp_path / "x.png")
+
+
+def test_costs_at_another_schedule(script: ModuleType) -> None:
+    def run(method: str, seed: int, fraction: float, evaluation: str = "multimodal") -> Any:
+        item = result(method, fraction, seed, 0.5, evaluation=evaluation)
+        item["timings"] = {"data": 1.0, "finetune": 30.0}  # 1 s per fine-tuning epoch
+        item["config"] = {"epochs": 10, "finetune_epochs": 30}
+        if method != "supervised":
+            spec = {"epochs": 10}
+            item["pretraining"] = {
+                "cross-modal": {
+                    "cached": True,
+                    "key": f"k{seed}",
+                    "wall_seconds": 20.0,
+                    "spec": spec,
+                },
+                "teacher-inertial": {
+                    "cached": True,
+                    "key": "t",
+                    "wall_seconds": 50.0,
+                    "spec": spec,
+                },
+            }
+        return item
+
+    runs = [run("cmkm", seed, f) for seed in (0, 1) for f in (1.0, 0.05)] + [
+        run("supervised", 0, 1.0)
+    ]
+    table = script.cost_table(runs, 100, 300, 60)
+    # two student encoders (one per seed) at 2 s/epoch, one shared teacher at 5 s/epoch
+    assert "| pre-training, CMC-CMKM | 2 run(s) | 2.0 | 100 epochs: 3 min |" in table
+    assert (
+        "| pre-training, CMKM teacher (inertial) | 1 run(s) | 5.0 | 300 epochs: 25 min |" in table
+    )
+    assert (
+        "| fine-tuning, frozen encoders, concat head (features computed once), multimodal, "
+        "all labels | 2 run(s) | 1.0 |" in table
+    )
+    # 2 x 200 s + 1500 s of pre-training, 5 runs x (1 s + 60 s) of fine-tuning
+    assert table.rstrip().endswith(f"| all 5 runs | | | {(400 + 1500 + 5 * 61) / 3600:.1f} h |")
+    assert table.index("pre-training, CMC-CMKM") < table.index("fine-tuning")
