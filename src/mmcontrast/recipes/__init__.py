@@ -9,10 +9,12 @@
   (`TwoStageClassifier`): frozen shared encoders, trainable modality-specific branches,
   quality-guided attention, bidirectional gated fusion and primary–auxiliary heads. Not from
   the CLMM paper; inferred from Cosmo and the abstract.
-* `finetune_step` and `predict` for either stage-2 model.
+* `finetune_step` and `predict` for either stage-2 model; `classification_scores`
+  (accuracy, macro-F1, confusion matrix) for the papers' tables.
 """
 
 from mmcontrast.recipes.fine_tune import FineTuneClassifier, concat_classifier, freeze
+from mmcontrast.recipes.metrics import ClassificationScores, classification_scores
 from mmcontrast.recipes.steps import classification_loss, finetune_step, predict, pretrain_step
 from mmcontrast.recipes.two_stage import (
     ContrastivePretrainer,
@@ -21,11 +23,13 @@ from mmcontrast.recipes.two_stage import (
 )
 
 __all__ = [
+    "ClassificationScores",
     "ContrastivePretrainer",
     "FineTuneClassifier",
     "TwoStageClassifier",
     "build_two_stage_classifier",
     "classification_loss",
+    "classification_scores",
     "concat_classifier",
     "finetune_step",
     "freeze",

@@ -1,0 +1,275 @@
+"""examples/utd_mhad.py end to end on tiny synthetic data (and tiny files in UTD-MHAD's layout).
+
+Every run is in-process (``main(argv)``) except the one that checks the real command line.
+A module-wide cache folder lets the evaluation modes of one method share its pre-training.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "examples" / "utd_mhad.py"
+REAL_ROOT = Path(
+    os.environ.get("MMCONTRAST_UTD_MHAD", ROOT.parent / "shared" / "data" / "utd_mhad")
+)
+TINY = [  # 3 classes x 2 subjects x 2 trials: 6 training and 6 test sequences
+    "--synthetic-classes", "3", "--synthetic-subjects", "2", "--synthetic-trials", "2",
+    "--batch-size", "4", "--epochs", "2", "--teacher-epochs", "1", "--finetune-epochs", "3",
+    "--quiet",
+]  # fmt: skip
+METHODS = ("supervised", "simclr", "cmc", "debiased", "hnl", "cmkm", "clmm")
+EVALS = ("multimodal", "inertial", "skeleton")
+
+
+@pytest.fixture(scope="module")
+def cli() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("utd_mhad_example", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["utd_mhad_example"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Iterator[None]:
+    """Tiny batches: threads only add synchronisation (on a busy 2-core machine, a lot)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("encoders")
+
+
+def run(cli: ModuleType, tmp_path: Path, *extra: str, cache: Path | None = None) -> dict[str, Any]:
+    out = tmp_path / "result.json"
+    cache_args = ["--cache-dir", str(cache or tmp_path / "cache")]
+    result: dict[str, Any] = cli.main([*TINY, *cache_args, *extra, "--out", str(out)])
+    written = json.loads(out.read_text())
+    assert written == json.loads(json.dumps(result))  # what --out holds is what main returns
+    return result
+
+
+def check_schema(result: dict[str, Any], method: str, evaluation: str) -> None:
+    assert result["method"] == method and result["eval"] == evaluation
+    assert result["label_fraction"] == 1.0 and result["seed"] == 0
+    for key in ("test_accuracy", "test_macro_f1"):
+        assert isinstance(result[key], float) and 0.0 <= result[key] <= 1.0, key
+    assert result["chance"] == pytest.approx(1 / 3)
+    assert result["wall_seconds"] > 0 and set(result["timings"]) == {"data", "pretrain", "finetune"}
+    assert result["data"]["source"] == "synthetic" and "NOT UTD-MHAD" in result["data"]["note"]
+    assert result["data"]["num_train"] == 6 and result["data"]["num_test"] == 6
+    assert result["config"]["method"] == method and result["config"]["epochs"] == 2
+    assert result["config"]["batch_size"] == 4 and result["config"]["finetune_epochs"] == 3
+
+    losses = result["finetune_losses"]
+    assert len(losses) == 3 and all(math.isfinite(x) for x in losses)
+    assert result["finetuning"]["selected_epoch"] == 3  # no validation side: the last epoch
+    assert result["val_accuracy"] is None
+
+    confusion = result["confusion_matrix"]
+    assert len(confusion) == 3 and sum(map(sum, confusion)) == 6
+    correct = sum(confusion[i][i] for i in range(3))
+    assert result["test_accuracy"] == pytest.approx(correct / 6)
+
+    modalities = ["inertial", "skeleton"] if evaluation == "multimodal" else [evaluation]
+    expected = {
+        "supervised": set(),
+        "simclr": {f"simclr-{m}" for m in modalities},
+        "cmkm": {"teacher-inertial", "teacher-skeleton", "cross-modal"},
+    }.get(method, {"cross-modal"})
+    assert set(result["pretrain_losses"]) == expected == set(result["pretraining"])
+    for name, curve in result["pretrain_losses"].items():
+        epochs = 1 if name.startswith("teacher") else 2
+        assert len(curve) == epochs and all(math.isfinite(x) for x in curve), name
+        assert result["pretraining"][name]["wall_seconds"] > 0
+    if method == "clmm":
+        assert "not a reproduction of CLMM" in result["note"]
+    else:
+        assert "note" not in result
+
+
+@pytest.mark.parametrize("evaluation", EVALS)
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_and_evaluation(
+    cli: ModuleType, tmp_path: Path, shared_cache: Path, method: str, evaluation: str
+) -> None:
+    result = run(cli, tmp_path, "--method", method, "--eval", evaluation, cache=shared_cache)
+    check_schema(result, method, evaluation)
+    if method == "clmm" and evaluation == "multimodal":
+        prior = result["finetuning"]["quality_prior"]
+        assert set(prior) == {"inertial", "skeleton"} and sum(prior.values()) == pytest.approx(1)
+
+
+def test_cmkm_teachers_are_cached_and_reused(cli: ModuleType, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = run(cli, tmp_path, "--method", "cmkm", cache=cache)
+    teachers = sorted(cache.glob("simclr-*.pt"))
+    assert len(teachers) == 2
+    stamps = [path.stat().st_mtime_ns for path in teachers]
+    second = run(cli, tmp_path, "--method", "cmkm", "--seed", "1", cache=cache)
+    for name in ("teacher-inertial", "teacher-skeleton"):
+        before, after = first["pretraining"][name], second["pretraining"][name]
+        assert not before["cached"] and after["cached"]
+        assert after["key"] == before["key"] and after["path"] == before["path"]
+        assert first["pretrain_losses"][name] == second["pretrain_losses"][name]
+    assert not second["pretraining"]["cross-modal"]["cached"]  # a new student seed trains
+    assert [path.stat().st_mtime_ns for path in teachers] == stamps  # not rewritten
+    # The unimodal SimCLR baseline with the teachers' configuration is the same cache entry.
+    simclr = run(cli, tmp_path, "--method", "simclr", "--epochs", "1", cache=cache)
+    assert all(record["cached"] for record in simclr["pretraining"].values())
+    # Another teacher configuration is another entry.
+    third = run(cli, tmp_path, "--method", "cmkm", "--teacher-epochs", "2", cache=cache)
+    assert not third["pretraining"]["teacher-inertial"]["cached"]
+    assert len(list(cache.glob("simclr-*.pt"))) == 4
+
+
+def test_runs_are_deterministic_with_and_without_the_cache(cli: ModuleType, tmp_path: Path) -> None:
+    args = ("--method", "hnl", "--label-fraction", "0.5")
+    trained = run(cli, tmp_path, *args)
+    cached = run(cli, tmp_path, *args)
+    fresh = run(cli, tmp_path, *args, "--no-cache")
+    assert not trained["pretraining"]["cross-modal"]["cached"]
+    assert cached["pretraining"]["cross-modal"]["cached"]
+    assert fresh["pretraining"]["cross-modal"]["path"] is None
+    entry = Path(trained["pretraining"]["cross-modal"]["path"])
+    stored = torch.load(entry, weights_only=True)
+    del stored["encoders"]["skeleton"]  # loads the inertial encoder, then fails
+    torch.save(stored, entry)
+    partial = run(cli, tmp_path, *args)  # trained again from the same initial weights
+    entry.write_bytes(b"not a checkpoint")
+    garbage = run(cli, tmp_path, *args)
+    assert not partial["pretraining"]["cross-modal"]["cached"]
+    assert not garbage["pretraining"]["cross-modal"]["cached"]
+    assert run(cli, tmp_path, *args)["pretraining"]["cross-modal"]["cached"]  # overwritten
+    for other in (cached, fresh, partial, garbage):
+        assert other["pretrain_losses"] == trained["pretrain_losses"]
+        assert other["finetune_losses"] == trained["finetune_losses"]
+        assert other["confusion_matrix"] == trained["confusion_matrix"]
+    assert trained["data"]["num_labelled"] == 3  # 0.5 of 2 per class: 1 of each of 3 classes
+    other_seed = run(cli, tmp_path, *args, "--seed", "1")
+    assert other_seed["pretrain_losses"] != trained["pretrain_losses"]
+
+
+def test_cmc_cmkm_protocol_picks_the_epoch_by_validation(cli: ModuleType, tmp_path: Path) -> None:
+    result = run(
+        cli, tmp_path, "--method", "cmc", "--protocol", "cmc-cmkm", "--synthetic-subjects", "8",
+        "--synthetic-trials", "1", "--finetune-epochs", "4",
+    )  # fmt: skip
+    data = result["data"]
+    assert (data["num_train"], data["num_val"], data["num_test"]) == (9, 3, 12)
+    curve = result["finetuning"]["val_accuracies"]
+    assert len(curve) == 4 and result["val_accuracy"] == max(curve)
+    assert result["finetuning"]["selected_epoch"] == curve.index(max(curve)) + 1
+
+
+def test_utd_mhad_layout_on_small_files(
+    cli: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("scipy")
+    from tests.data.helpers import write_utd_mhad
+
+    monkeypatch.setenv("MMCONTRAST_CACHE_DIR", str(tmp_path / "data-cache"))
+    keys = [(a, s, t) for a in (1, 2, 3) for s in (1, 2) for t in (1, 2)]
+    root = write_utd_mhad(tmp_path / "utd", keys, steps=60, frames=20)
+    with pytest.warns(UserWarning, match="missing beyond"):
+        result = run(cli, tmp_path, "--method", "cmc", "--root", str(root))
+    assert result["data"]["source"] == "utd-mhad"
+    assert result["data"]["root"] == str(root.resolve())
+    assert result["data"]["num_sequences"] == 12 and result["data"]["num_test"] == 6
+    assert result["classes"][:3] == ["swipe_left", "swipe_right", "wave"]
+    assert 0.0 <= result["test_accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--root", "{tmp}/absent"], "does not exist"),
+        (["--root", "{tmp}"], "is not a UTD-MHAD folder: it has no Inertial/ and no Skeleton/"),
+        (["--data", "utd-mhad"], "needs --root"),
+        (["--data", "synthetic", "--root", "{tmp}"], "only read with --data utd-mhad"),
+        (["--label-fraction", "0"], "must be in \\(0, 1\\]"),
+        (["--epochs", "0"], "--epochs must be >= 1"),
+        (["--batch-size", "1"], "--batch-size must be >= 2"),
+        (["--synthetic-classes", "28"], "cannot load the synthetic data"),
+        (["--protocol", "cmc-cmkm", "--synthetic-subjects", "4"], "cannot load the synthetic"),
+    ],
+)
+def test_bad_arguments_fail_clearly(
+    cli: ModuleType,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([arg.format(tmp=tmp_path) for arg in argv])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("utd_mhad.py: error:") == 1 and "Traceback" not in err
+    assert re.search(message, err), err
+
+
+def test_command_line_reports_a_bad_root(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--root", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 2
+    assert f"--root {tmp_path / 'nowhere'} does not exist" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (REAL_ROOT / "Inertial").is_dir(),
+    reason=f"the UTD-MHAD files are not at {REAL_ROOT} (set MMCONTRAST_UTD_MHAD)",
+)
+def test_short_real_data_run(cli: ModuleType, tmp_path: Path) -> None:
+    out = tmp_path / "real.json"
+    result = cli.main(
+        ["--root", str(REAL_ROOT), "--method", "hnl", "--epochs", "2", "--finetune-epochs", "30",
+         "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--quiet"]
+    )  # fmt: skip
+    assert result["data"]["source"] == "utd-mhad"
+    assert (result["data"]["num_train"], result["data"]["num_test"]) == (431, 430)
+    assert result["test_accuracy"] > 0.3, result["test_accuracy"]  # chance: 1/27 = 0.037
+
+
+@pytest.mark.parametrize("mode", [["synthetic"], ["utd-mhad", "/data/UTD-MHAD"]])
+def test_grid_script_runs_valid_commands(cli: ModuleType, tmp_path: Path, mode: list[str]) -> None:
+    """docs/scripts/utd_mhad_grid.sh, with ``echo`` for python: 35 runs per seed, all valid."""
+    env = {**os.environ, "PYTHON": "echo", "OUT": str(tmp_path / "out"), "SEEDS": "0"}
+    completed = subprocess.run(
+        ["bash", str(ROOT / "docs" / "scripts" / "utd_mhad_grid.sh"), *mode],
+        capture_output=True, text=True, env=env, check=True, timeout=60,
+    )  # fmt: skip
+    commands = [line.split()[1:] for line in completed.stdout.splitlines()]
+    assert len(commands) == 7 * 5
+    outputs = set()
+    for argv in commands:
+        args = cli.build_parser().parse_args(argv)
+        outputs.add(args.out.name)
+        assert (args.epochs, args.finetune_epochs) == ((10, 30) if len(mode) == 1 else (100, 100))
+        assert (args.root is None) == (len(mode) == 1)
+    assert "hnl-inertial-1-seed0.json" in outputs and len(outputs) == 35
