@@ -78,7 +78,7 @@ from mmcontrast.data import (
     load_utd_mhad,
     make_synthetic,
 )
-from mmcontrast.encoders import CNNDiffTransformerEncoder, presets
+from mmcontrast.encoders import presets
 from mmcontrast.fusion import quality_prior
 from mmcontrast.heads import ProjectionHead
 from mmcontrast.losses import (
@@ -254,18 +254,7 @@ def build_encoder(method: str, modality: str) -> tuple[nn.Module, int]:
         return presets.cmc_cmkm_skeleton(), 256
     if modality == "inertial":  # our CNN-DiffTransformer (architectures.md §4.3 a)
         return presets.clmm_style_inertial(), 128
-    skeleton = CNNDiffTransformerEncoder(  # the same design on the 60 flattened coordinates
-        in_channels=60,
-        channels=(32, 64, 128),
-        kernel_size=5,
-        num_heads=4,
-        num_layers=2,
-        hidden_dim=344,
-        dropout=0.1,
-        positions="sinusoidal",
-        pooling="mean",
-        norm_affine=False,
-    )
+    skeleton = presets.clmm_style_inertial(in_channels=60)  # on the flattened coordinates
     return nn.Sequential(Rearrange("b t j c -> b t (j c)"), skeleton), 128
 
 

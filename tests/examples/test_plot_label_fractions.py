@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+
+from tests.helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "docs" / "scripts" / "plot_label_fractions.py"
@@ -18,12 +18,7 @@ SCRIPT = ROOT / "docs" / "scripts" / "plot_label_fractions.py"
 
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("plot_label_fractions", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["plot_label_fractions"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "plot_label_fractions")
 
 
 def result(

@@ -6,7 +6,6 @@ A module-wide cache folder lets the evaluation modes of one method share its pre
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -20,6 +19,8 @@ from typing import Any
 
 import pytest
 import torch
+
+from tests.helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "examples" / "utd_mhad.py"
@@ -37,12 +38,7 @@ EVALS = ("multimodal", "inertial", "skeleton")
 
 @pytest.fixture(scope="module")
 def cli() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("utd_mhad_example", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["utd_mhad_example"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "utd_mhad_example")
 
 
 @pytest.fixture(scope="module", autouse=True)
