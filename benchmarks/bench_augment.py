@@ -65,18 +65,8 @@ import scipy.signal
 import torch
 from torch import Tensor, nn
 
-from mmcontrast.augment import (
-    ChannelScale,
-    ChannelShuffle,
-    Compose,
-    Jitter,
-    RandomApply,
-    SegmentPermute,
-    SkeletonRotate,
-    SkeletonScale,
-    SkeletonShear,
-    TemporalCropResize,
-)
+from mmcontrast.augment import Compose
+from mmcontrast.augment import presets as augment_presets
 
 P = 0.75
 REFERENCE, NUMPY = "per-sample loop, reference operations", "per-sample numpy loop"
@@ -283,26 +273,11 @@ def per_sample_loop(
 
 # ---- mmcontrast ----------------------------------------------------------------------------
 def imu_pipeline() -> Compose:
-    return Compose(
-        [
-            RandomApply(Jitter(sigma=1.0), p=P),
-            RandomApply(ChannelScale(sigma=1.0), p=P),
-            RandomApply(SegmentPermute(min_segments=1, max_segments=2, cuts="equal"), p=P),
-            RandomApply(ChannelShuffle(), p=P),
-        ]
-    )
+    return augment_presets.cmc_cmkm_inertial()
 
 
 def skeleton_pipeline() -> Compose:
-    return Compose(
-        [
-            Jitter(sigma=0.1),
-            RandomApply(TemporalCropResize(scale=(0.8, 0.9)), p=P),
-            RandomApply(SkeletonScale(scale=(0.7, 1.2), pivot=0), p=P),
-            RandomApply(SkeletonRotate(max_degrees=10.0, pivot=0), p=P),
-            RandomApply(SkeletonShear(sigma=0.2), p=P),
-        ]
-    )
+    return augment_presets.cmc_cmkm_skeleton()
 
 
 def batched(pipeline: Compose, x: Tensor, generator: torch.Generator) -> Callable[[], Tensor]:

@@ -59,18 +59,7 @@ from einops.layers.torch import Rearrange
 from torch import Tensor, nn
 
 import mmcontrast
-from mmcontrast.augment import (
-    ChannelScale,
-    ChannelShuffle,
-    Compose,
-    Jitter,
-    RandomApply,
-    SegmentPermute,
-    SkeletonRotate,
-    SkeletonScale,
-    SkeletonShear,
-    TemporalCropResize,
-)
+from mmcontrast.augment import presets as augment_presets
 from mmcontrast.data import (
     PairedDataset,
     cross_subject_split,
@@ -260,36 +249,15 @@ def build_encoder(method: str, modality: str) -> tuple[nn.Module, int]:
 
 def pretrain_augmentations() -> dict[str, nn.Module]:
     """The CMC-CMKM UTD-MHAD augmentations (data.md §8) on the axes their names say."""
-    inertial = Compose(
-        [
-            RandomApply(Jitter(sigma=1.0), p=0.75),
-            RandomApply(ChannelScale(sigma=1.0), p=0.75),
-            RandomApply(SegmentPermute(min_segments=1, max_segments=2, cuts="equal"), p=0.75),
-            RandomApply(ChannelShuffle(), p=0.75),
-        ]
-    )
-    skeleton = Compose(
-        [
-            Jitter(sigma=0.1),
-            RandomApply(TemporalCropResize(scale=(0.8, 0.9)), p=0.75),
-            RandomApply(SkeletonScale(scale=(0.7, 1.2), pivot=0), p=0.75),
-            RandomApply(SkeletonRotate(max_degrees=10.0, pivot=0), p=0.75),
-            RandomApply(SkeletonShear(sigma=0.2), p=0.75),
-        ]
-    )
-    return {"inertial": inertial, "skeleton": skeleton}
+    return {
+        "inertial": augment_presets.cmc_cmkm_inertial(),
+        "skeleton": augment_presets.cmc_cmkm_skeleton(),
+    }
 
 
 def supervised_augmentations() -> dict[str, nn.Module]:
     """The lighter, skeleton-only set of CMC-CMKM's supervised baseline (data.md §8)."""
-    skeleton = Compose(
-        [
-            TemporalCropResize(scale=(0.7, 1.0)),
-            Jitter(sigma=0.01),
-            SkeletonRotate(max_degrees=5.0, pivot=0),
-        ]
-    )
-    return {"skeleton": skeleton}  # the IMU is not augmented
+    return {"skeleton": augment_presets.cmc_cmkm_supervised_skeleton()}  # no IMU augmentation
 
 
 def describe(module: nn.Module) -> str:

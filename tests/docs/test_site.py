@@ -94,7 +94,8 @@ def _documented_names() -> set[str]:
 
 @pytest.mark.parametrize(
     "package",
-    ["losses", "encoders", "encoders.presets", "augment", "augment.functional", "fusion",
+    ["losses", "encoders", "encoders.presets", "augment", "augment.functional",
+     "augment.presets", "fusion",
      "fusion.functional", "heads", "data", "recipes"],
 )  # fmt: skip
 def test_every_public_name_has_an_api_entry(package: str) -> None:

@@ -4,9 +4,11 @@ Every transform has ``sample(x, *, generator=None) -> Params`` (all randomness f
 drawn in vectorised calls), a deterministic, differentiable ``apply(x, params)`` and
 ``forward(x, params=None, *, generator=None)``. `Compose`, `RandomApply` and
 `Paired` combine them; `Paired` shares one draw of the time-axis transforms
-between modalities. The kernels are in `mmcontrast.augment.functional`.
+between modalities. The kernels are in `mmcontrast.augment.functional`; the papers'
+pipelines are in `mmcontrast.augment.presets`.
 """
 
+from mmcontrast.augment import presets
 from mmcontrast.augment._base import Augmentation, Draw, NoParams
 from mmcontrast.augment.compose import (
     Compose,
@@ -91,4 +93,5 @@ __all__ = [
     "TimeWarp",
     "TimeWarpParams",
     "TriadRotate",
+    "presets",
 ]
