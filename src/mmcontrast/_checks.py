@@ -8,7 +8,7 @@ the expected einops pattern and the received shapes. ``TypeError`` for a wrong t
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -223,6 +223,35 @@ def check_modality_dims(owner: str, name: str, dims: object) -> dict[str, int]:
     return checked
 
 
+def check_modality_keys(
+    owner: str, name: str, mapping: object, modalities: Iterable[str]
+) -> Mapping[str, object]:
+    """``mapping``, checked to be a mapping whose keys are exactly ``modalities`` (any order).
+
+    Messages name the unknown or missing modality and list the expected ones.
+    """
+    if not isinstance(mapping, Mapping):
+        raise TypeError(
+            f"{owner}: {name} must be a mapping from modality name to tensor, got "
+            f"{type(mapping).__name__}"
+        )
+    expected_keys = list(modalities)
+    expected = ", ".join(repr(m) for m in expected_keys)
+    for modality in mapping:
+        if modality not in expected_keys:
+            raise ValueError(
+                f"{owner}: {name} has the unknown modality {modality!r}; expected the "
+                f"modalities {expected}"
+            )
+    for modality in expected_keys:
+        if modality not in mapping:
+            raise ValueError(
+                f"{owner}: {name} is missing the modality {modality!r}; expected the "
+                f"modalities {expected}"
+            )
+    return mapping
+
+
 def check_modality_features(
     owner: str, name: str, features: object, dims: Mapping[str, int]
 ) -> list[Tensor]:
@@ -232,24 +261,7 @@ def check_modality_features(
     value's last axis must equal its modality's size; every modality must share the batch
     size, the dtype and the device. Messages name the offending modality.
     """
-    if not isinstance(features, Mapping):
-        raise TypeError(
-            f"{owner}: {name} must be a mapping from modality name to tensor, got "
-            f"{type(features).__name__}"
-        )
-    expected = ", ".join(repr(m) for m in dims)
-    for modality in features:
-        if modality not in dims:
-            raise ValueError(
-                f"{owner}: {name} has the unknown modality {modality!r}; expected the "
-                f"modalities {expected}"
-            )
-    for modality in dims:
-        if modality not in features:
-            raise ValueError(
-                f"{owner}: {name} is missing the modality {modality!r}; expected the "
-                f"modalities {expected}"
-            )
+    features = check_modality_keys(owner, name, features, dims)
     tensors: list[Tensor] = []
     for modality, size in dims.items():
         x = features[modality]

@@ -70,7 +70,30 @@ def _check_geometric(owner: str, x: Tensor, pivot: int | None) -> Tensor:
     return x
 
 
-class SkeletonScale(Augmentation[LinearParams]):
+class _LinearMap(Augmentation[LinearParams]):
+    """A per-sample 3 x 3 map of the coordinates about ``self.pivot`` (a joint, or the origin).
+
+    Subclasses set ``self.pivot`` and draw the matrices in ``_sample``; `Compose` multiplies
+    consecutive maps into one pass through ``_linear``.
+    """
+
+    pattern: ClassVar[str] = "b t j c"
+    pivot: int | None
+
+    def _check_input(self, x: object) -> Tensor:
+        return _check_geometric(type(self).__name__, super()._check_input(x), self.pivot)
+
+    def _transform(self, x: Tensor, params: LinearParams) -> Tensor:
+        return AF.linear_about(x, params.matrix, pivot=self.pivot)
+
+    def _neutralize(self, params: LinearParams, applied: Tensor) -> LinearParams:
+        return _neutral_linear(params, applied)
+
+    def _linear(self, x: Tensor, params: LinearParams) -> tuple[Tensor, int | None]:
+        return params.matrix.to(compute_dtype(x.dtype)), self.pivot
+
+
+class SkeletonScale(_LinearMap):
     """Stretch the skeleton by an independent factor ``U(*scale)`` along each axis.
 
     Args:
@@ -89,8 +112,6 @@ class SkeletonScale(Augmentation[LinearParams]):
         torch.Size([4, 50, 20, 3])
     """
 
-    pattern: ClassVar[str] = "b t j c"
-
     def __init__(
         self,
         *,
@@ -107,18 +128,6 @@ class SkeletonScale(Augmentation[LinearParams]):
             raise ValueError(f"{owner}: scale must be (low, high) with low <= high, got {scale}")
         self.scale = (low, high)
 
-    def _check_input(self, x: object) -> Tensor:
-        return _check_geometric(type(self).__name__, super()._check_input(x), self.pivot)
-
-    def _transform(self, x: Tensor, params: LinearParams) -> Tensor:
-        return AF.linear_about(x, params.matrix, pivot=self.pivot)
-
-    def _neutralize(self, params: LinearParams, applied: Tensor) -> LinearParams:
-        return _neutral_linear(params, applied)
-
-    def _linear(self, x: Tensor, params: LinearParams) -> tuple[Tensor, int | None]:
-        return params.matrix.to(compute_dtype(x.dtype)), self.pivot
-
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> LinearParams:
         factors = draw.uniform(batch, 3, low=self.scale[0], high=self.scale[1])
         return LinearParams(matrix=torch.diag_embed(factors))
@@ -127,7 +136,7 @@ class SkeletonScale(Augmentation[LinearParams]):
         return {"scale": self.scale, "pivot": self.pivot}
 
 
-class SkeletonRotate(Augmentation[LinearParams]):
+class SkeletonRotate(_LinearMap):
     """Rotate the skeleton by ``Rx(a) Ry(b) Rz(c)`` with each angle uniform in ``±max_degrees``.
 
     Args:
@@ -148,8 +157,6 @@ class SkeletonRotate(Augmentation[LinearParams]):
         True
     """
 
-    pattern: ClassVar[str] = "b t j c"
-
     def __init__(
         self,
         *,
@@ -168,18 +175,6 @@ class SkeletonRotate(Augmentation[LinearParams]):
             for v in limits
         )
 
-    def _check_input(self, x: object) -> Tensor:
-        return _check_geometric(type(self).__name__, super()._check_input(x), self.pivot)
-
-    def _transform(self, x: Tensor, params: LinearParams) -> Tensor:
-        return AF.linear_about(x, params.matrix, pivot=self.pivot)
-
-    def _neutralize(self, params: LinearParams, applied: Tensor) -> LinearParams:
-        return _neutral_linear(params, applied)
-
-    def _linear(self, x: Tensor, params: LinearParams) -> tuple[Tensor, int | None]:
-        return params.matrix.to(compute_dtype(x.dtype)), self.pivot
-
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> LinearParams:
         unit = 2 * draw.uniform(batch, 3) - 1
         limits = [math.radians(v) for v in self.max_degrees]
@@ -193,7 +188,7 @@ class SkeletonRotate(Augmentation[LinearParams]):
         return {"max_degrees": self.max_degrees, "pivot": self.pivot}
 
 
-class SkeletonShear(Augmentation[LinearParams]):
+class SkeletonShear(_LinearMap):
     """Shear with one factor ``N(0, sigma**2)`` per axis.
 
     The matrix has rows ``(1, sx, sx), (sy, 1, sy), (sz, sz, 1)`` (as in CMC-CMKM).
@@ -214,26 +209,12 @@ class SkeletonShear(Augmentation[LinearParams]):
         torch.Size([4, 50, 20, 3])
     """
 
-    pattern: ClassVar[str] = "b t j c"
-
     def __init__(
         self, *, sigma: float = 0.2, pivot: int | None = None, same_on_batch: bool = False
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
         self.pivot = _check_pivot(type(self).__name__, pivot)
         self.sigma = check_finite_number(type(self).__name__, "sigma", sigma, low=0.0)
-
-    def _check_input(self, x: object) -> Tensor:
-        return _check_geometric(type(self).__name__, super()._check_input(x), self.pivot)
-
-    def _transform(self, x: Tensor, params: LinearParams) -> Tensor:
-        return AF.linear_about(x, params.matrix, pivot=self.pivot)
-
-    def _neutralize(self, params: LinearParams, applied: Tensor) -> LinearParams:
-        return _neutral_linear(params, applied)
-
-    def _linear(self, x: Tensor, params: LinearParams) -> tuple[Tensor, int | None]:
-        return params.matrix.to(compute_dtype(x.dtype)), self.pivot
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> LinearParams:
         factors = draw.normal(batch, 3, std=self.sigma)

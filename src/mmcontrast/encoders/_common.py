@@ -8,6 +8,7 @@ the end, so each row's valid steps come first.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from typing import Literal, TypedDict
 
 import torch
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_int, check_tensor
+from mmcontrast._checks import check_choice, check_finite_number, check_int, check_tensor
 from mmcontrast.encoders._stem import ConvStem
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "POSITIONS",
     "Pooling",
     "Positions",
+    "SequenceEncoder",
     "attention_key_mask",
     "check_mask",
     "check_seq_len",
@@ -224,3 +226,91 @@ def rms_norm(norm: nn.RMSNorm, x: Tensor) -> Tensor:
     weight = None if norm.weight is None else norm.weight.to(work)
     out = F.rms_norm(x.to(work), norm.normalized_shape, weight, norm.eps)
     return out.to(x.dtype)
+
+
+class SequenceEncoder(nn.Module):
+    """The front shared by the convolution-then-attention encoders.
+
+    A `ConvStem`, then positions, dropout and an optional CLS token (`embed`), and the pooling
+    settings; subclasses add their attention layers between ``build_stem`` and
+    ``build_embedding`` and call ``embed_inputs`` at the start of ``forward``.
+    """
+
+    stem: ConvStem
+    cls_token: nn.Parameter | None
+
+    def build_stem(
+        self,
+        owner: str,
+        in_channels: int,
+        channels: Sequence[int],
+        *,
+        kernel_size: int,
+        padding: int | None,
+        act_layer: Callable[[], nn.Module],
+        norm_layer: Callable[..., nn.Module],
+        factory: Factory,
+    ) -> int:
+        """Create ``self.stem`` (``padding`` defaults to "same"); returns the model width."""
+        check_int(owner, "kernel_size", kernel_size, minimum=1)
+        self.stem = ConvStem(
+            in_channels,
+            channels,
+            kernel_size=kernel_size,
+            padding=kernel_size // 2 if padding is None else padding,
+            act_layer=act_layer,
+            norm_layer=norm_layer,
+            owner=owner,
+            **factory,
+        )
+        self.in_channels = in_channels
+        return self.stem.channels[-1]
+
+    def build_embedding(
+        self,
+        owner: str,
+        *,
+        num_layers: int,
+        dropout: float,
+        pooling: Pooling,
+        seq_len: int | None,
+        factory: Factory,
+    ) -> None:
+        """Check the shared settings; create the position dropout and the CLS token."""
+        check_int(owner, "num_layers", num_layers, minimum=1)
+        self.num_layers = num_layers
+        self.dropout = check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
+        self.pooling: Pooling = pooling
+        check_choice(owner, "pooling", pooling, POOLINGS)
+        width = self.stem.channels[-1]
+        self.min_length = self.stem.min_length
+        self.seq_len = check_seq_len(owner, seq_len, pooling, self.min_length)
+        self.out_features = (
+            width * self.stem.output_length(self.seq_len) if self.seq_len is not None else width
+        )
+        self.position_dropout = nn.Dropout(self.dropout)
+        self.cls_token = (
+            nn.Parameter(0.02 * torch.randn(1, 1, width, **factory)) if pooling == "cls" else None
+        )
+
+    def embed_inputs(
+        self, x: Tensor, mask: Tensor | None, *, sinusoidal: bool
+    ) -> tuple[Tensor, Tensor | None]:
+        """Validate the ``forward`` inputs, then `embed` them: ``("b n d", "b n")``."""
+        x, mask = check_sequence_inputs(
+            type(self).__name__,
+            x,
+            mask,
+            channels=self.in_channels,
+            min_length=self.min_length,
+            pooling=self.pooling,
+            seq_len=self.seq_len,
+        )
+        return embed(
+            self.stem,
+            x,
+            mask,
+            sinusoidal=sinusoidal,
+            dropout=self.position_dropout,
+            cls_token=self.cls_token,
+        )

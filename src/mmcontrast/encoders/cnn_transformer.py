@@ -8,25 +8,21 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_bool, check_choice, check_finite_number, check_int
+from mmcontrast._checks import check_bool, check_choice, check_int
 from mmcontrast.encoders._common import (
-    POOLINGS,
     Factory,
     Pooling,
+    SequenceEncoder,
     attention_key_mask,
-    check_seq_len,
-    check_sequence_inputs,
-    embed,
     pool,
 )
-from mmcontrast.encoders._stem import ConvStem
 
 __all__ = ["CNNTransformerEncoder"]
 
 Activation = Literal["relu", "gelu"]
 
 
-class CNNTransformerEncoder(nn.Module):
+class CNNTransformerEncoder(SequenceEncoder):
     """Conv1d stem, sinusoidal positions and ``nn.TransformerEncoderLayer`` blocks, pooled.
 
     The inertial encoder of CSSHAR (Khaertdinov et al. 2021), used by CMC-CMKM and the
@@ -108,49 +104,38 @@ class CNNTransformerEncoder(nn.Module):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        check_int(owner, "kernel_size", kernel_size, minimum=1)
-        padding = kernel_size // 2 if padding is None else padding
-        self.stem = ConvStem(
+        factory: Factory = {"device": device, "dtype": dtype}
+        width = self.build_stem(
+            owner,
             in_channels,
             channels,
             kernel_size=kernel_size,
             padding=padding,
             act_layer=act_layer,
             norm_layer=norm_layer,
-            owner=owner,
-            device=device,
-            dtype=dtype,
+            factory=factory,
         )
-        width = self.stem.channels[-1]
         check_int(owner, "num_heads", num_heads, minimum=1)
         if width % num_heads:
             raise ValueError(
                 f"{owner}: num_heads must divide the model width channels[-1] = {width}, "
                 f"got {num_heads}"
             )
-        check_int(owner, "num_layers", num_layers, minimum=1)
+        self.build_embedding(
+            owner,
+            num_layers=num_layers,
+            dropout=dropout,
+            pooling=pooling,
+            seq_len=seq_len,
+            factory=factory,
+        )
         ff = 4 * width if dim_feedforward is None else dim_feedforward
         check_int(owner, "dim_feedforward", ff, minimum=1)
-        self.dropout = check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
         self.norm_first = check_bool(owner, "norm_first", norm_first)
         self.activation: Activation = activation
         check_choice(owner, "activation", activation, ("relu", "gelu"))
-        self.pooling: Pooling = pooling
-        check_choice(owner, "pooling", pooling, POOLINGS)
-        self.in_channels = in_channels
         self.num_heads = num_heads
-        self.num_layers = num_layers
         self.dim_feedforward = ff
-        self.min_length = self.stem.min_length
-        self.seq_len = check_seq_len(owner, seq_len, pooling, self.min_length)
-        self.out_features = (
-            width * self.stem.output_length(self.seq_len) if self.seq_len is not None else width
-        )
-        factory: Factory = {"device": device, "dtype": dtype}
-        self.position_dropout = nn.Dropout(self.dropout)
-        self.cls_token = (
-            nn.Parameter(0.02 * torch.randn(1, 1, width, **factory)) if pooling == "cls" else None
-        )
         self.layers = nn.ModuleList(
             nn.TransformerEncoderLayer(
                 width,
@@ -173,23 +158,7 @@ class CNNTransformerEncoder(nn.Module):
             x: ``"b t c"``; mask: ``"b t"``; output: ``"b d"`` (``"b (d t')"`` with
             ``pooling="flatten"``).
         """
-        x, mask = check_sequence_inputs(
-            type(self).__name__,
-            x,
-            mask,
-            channels=self.in_channels,
-            min_length=self.min_length,
-            pooling=self.pooling,
-            seq_len=self.seq_len,
-        )
-        h, mask = embed(
-            self.stem,
-            x,
-            mask,
-            sinusoidal=True,
-            dropout=self.position_dropout,
-            cls_token=self.cls_token,
-        )
+        h, mask = self.embed_inputs(x, mask, sinusoidal=True)
         key_padding = None if mask is None else ~attention_key_mask(mask)
         for layer in self.layers:
             h = layer(h, src_key_padding_mask=key_padding)

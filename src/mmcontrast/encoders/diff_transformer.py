@@ -19,18 +19,14 @@ from torch import Tensor, nn
 
 from mmcontrast._checks import check_choice, check_finite_number, check_int
 from mmcontrast.encoders._common import (
-    POOLINGS,
     POSITIONS,
     Factory,
     Pooling,
     Positions,
-    check_seq_len,
-    check_sequence_inputs,
-    embed,
+    SequenceEncoder,
     pool,
     rms_norm,
 )
-from mmcontrast.encoders._stem import ConvStem
 from mmcontrast.encoders.diff_attention import DifferentialAttention, SDPAMode
 
 __all__ = [
@@ -141,7 +137,7 @@ class DifferentialTransformerLayer(nn.Module):
         return f"hidden_dim={self.hidden_dim}, dropout={self.dropout.p}"
 
 
-class CNNDiffTransformerEncoder(nn.Module):
+class CNNDiffTransformerEncoder(SequenceEncoder):
     """Conv1d stem and differential-attention layers, pooled: a CLMM-style encoder.
 
     The CLMM abstract (Jing et al. 2026) names a "CNN-DiffTransformer" encoder; its layers are
@@ -221,44 +217,33 @@ class CNNDiffTransformerEncoder(nn.Module):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        check_int(owner, "kernel_size", kernel_size, minimum=1)
-        padding = kernel_size // 2 if padding is None else padding
-        self.stem = ConvStem(
+        factory: Factory = {"device": device, "dtype": dtype}
+        width = self.build_stem(
+            owner,
             in_channels,
             channels,
             kernel_size=kernel_size,
             padding=padding,
             act_layer=act_layer,
             norm_layer=norm_layer,
-            owner=owner,
-            device=device,
-            dtype=dtype,
+            factory=factory,
         )
-        width = self.stem.channels[-1]
         check_int(owner, "num_heads", num_heads, minimum=1)
         if width % (2 * num_heads):
             raise ValueError(
                 f"{owner}: 2 * num_heads = {2 * num_heads} must divide the model width "
                 f"channels[-1] = {width}, got num_heads={num_heads}"
             )
-        check_int(owner, "num_layers", num_layers, minimum=1)
-        self.dropout = check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
+        self.build_embedding(
+            owner,
+            num_layers=num_layers,
+            dropout=dropout,
+            pooling=pooling,
+            seq_len=seq_len,
+            factory=factory,
+        )
         self.positions: Positions = positions
         check_choice(owner, "positions", positions, POSITIONS)
-        self.pooling: Pooling = pooling
-        check_choice(owner, "pooling", pooling, POOLINGS)
-        self.in_channels = in_channels
-        self.num_layers = num_layers
-        self.min_length = self.stem.min_length
-        self.seq_len = check_seq_len(owner, seq_len, pooling, self.min_length)
-        self.out_features = (
-            width * self.stem.output_length(self.seq_len) if self.seq_len is not None else width
-        )
-        factory: Factory = {"device": device, "dtype": dtype}
-        self.position_dropout = nn.Dropout(self.dropout)
-        self.cls_token = (
-            nn.Parameter(0.02 * torch.randn(1, 1, width, **factory)) if pooling == "cls" else None
-        )
         self.layers = nn.ModuleList(
             DifferentialTransformerLayer(
                 width,
@@ -282,23 +267,7 @@ class CNNDiffTransformerEncoder(nn.Module):
             x: ``"b t c"``; mask: ``"b t"``; output: ``"b d"`` (``"b (d t')"`` with
             ``pooling="flatten"``).
         """
-        x, mask = check_sequence_inputs(
-            type(self).__name__,
-            x,
-            mask,
-            channels=self.in_channels,
-            min_length=self.min_length,
-            pooling=self.pooling,
-            seq_len=self.seq_len,
-        )
-        h, mask = embed(
-            self.stem,
-            x,
-            mask,
-            sinusoidal=self.positions == "sinusoidal",
-            dropout=self.position_dropout,
-            cls_token=self.cls_token,
-        )
+        h, mask = self.embed_inputs(x, mask, sinusoidal=self.positions == "sinusoidal")
         for layer in self.layers:
             h = layer(h, mask)
         return pool(rms_norm(self.norm, h), mask, self.pooling)

@@ -8,7 +8,12 @@ from typing import TypeVar
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_bool, check_modality_dims, check_present
+from mmcontrast._checks import (
+    check_bool,
+    check_modality_dims,
+    check_modality_keys,
+    check_present,
+)
 from mmcontrast.heads import MultimodalClassifier
 
 __all__ = ["FineTuneClassifier", "concat_classifier", "encode", "freeze", "module_dict"]
@@ -81,24 +86,8 @@ def encode(
         inputs[m]: ``"b ..."``; present[m]: ``"b"``; masks[m]: ``"b t"``; output[m]:
         ``"b d_m"``.
     """
-    if not isinstance(inputs, Mapping):
-        raise TypeError(
-            f"{owner}: inputs must be a mapping from modality name to tensor, got "
-            f"{type(inputs).__name__}"
-        )
-    expected = ", ".join(repr(m) for m in encoders)
-    for modality in inputs:
-        if modality not in encoders:
-            raise ValueError(
-                f"{owner}: inputs has the unknown modality {modality!r}; expected the "
-                f"modalities {expected}"
-            )
+    check_modality_keys(owner, "inputs", inputs, encoders)
     for modality in encoders:
-        if modality not in inputs:
-            raise ValueError(
-                f"{owner}: inputs is missing the modality {modality!r}; expected the "
-                f"modalities {expected}"
-            )
         if not isinstance(inputs[modality], Tensor):
             raise TypeError(
                 f"{owner}: inputs[{modality!r}] must be a torch.Tensor, got "
