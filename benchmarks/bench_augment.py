@@ -66,7 +66,7 @@ import torch
 from torch import Tensor, nn
 
 from mmcontrast.augment import Compose
-from mmcontrast.augment import presets as augment_presets
+from mmcontrast.augment.presets import cmc_cmkm_inertial_augment, cmc_cmkm_skeleton_augment
 
 P = 0.75
 REFERENCE, NUMPY = "per-sample loop, reference operations", "per-sample numpy loop"
@@ -273,11 +273,11 @@ def per_sample_loop(
 
 # ---- mmcontrast ----------------------------------------------------------------------------
 def imu_pipeline() -> Compose:
-    return augment_presets.cmc_cmkm_inertial()
+    return cmc_cmkm_inertial_augment()
 
 
 def skeleton_pipeline() -> Compose:
-    return augment_presets.cmc_cmkm_skeleton()
+    return cmc_cmkm_skeleton_augment()
 
 
 def batched(pipeline: Compose, x: Tensor, generator: torch.Generator) -> Callable[[], Tensor]:

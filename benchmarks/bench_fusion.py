@@ -59,10 +59,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
-    dims = {"imu": args.dim, "skeleton": args.dim}
+    dims = {"inertial": args.dim, "skeleton": args.dim}
     x = {m: torch.randn(args.batch, args.tokens, args.dim, requires_grad=True) for m in dims}
-    all_present = {"imu": torch.ones(args.batch, dtype=torch.bool)}
-    some_missing = {"imu": torch.rand(args.batch) >= args.missing}
+    all_present = {"inertial": torch.ones(args.batch, dtype=torch.bool)}
+    some_missing = {"inertial": torch.rand(args.batch) >= args.missing}
 
     methods: dict[str, tuple[str, Callable[[], Tensor], list[Tensor]]] = {}
     for tokens in ("time", "modality"):
@@ -106,7 +106,7 @@ def main() -> None:
         def loop(tokens_of: Callable[[], Tensor] = tokens_of, g: nn.Module = gated) -> Tensor:
             seq = tokens_of()
             valid = torch.cat(
-                [some_missing["imu"].unsqueeze(1).expand(-1, seq.shape[1] // 2)] * 2, 1
+                [some_missing["inertial"].unsqueeze(1).expand(-1, seq.shape[1] // 2)] * 2, 1
             )
             valid[:, seq.shape[1] // 2 :] = True
             weights = g.gru.weights

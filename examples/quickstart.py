@@ -57,7 +57,7 @@ from mmcontrast.recipes import (
     pretrain_step,
 )
 
-IMU_DIM, SKELETON_DIM = 64, 128
+INERTIAL_DIM, SKELETON_DIM = 64, 128
 
 
 def encoders() -> dict[str, nn.Module]:
@@ -68,7 +68,9 @@ def encoders() -> dict[str, nn.Module]:
     are the heavier alternatives.
     """
     return {
-        "imu": CNNTransformerEncoder(channels=(32, 64, IMU_DIM), num_layers=1, dim_feedforward=128),
+        "inertial": CNNTransformerEncoder(
+            channels=(32, 64, INERTIAL_DIM), num_layers=1, dim_feedforward=128
+        ),
         "skeleton": nn.Sequential(
             Rearrange("b t j c -> b t (j c)"),
             CNNTransformerEncoder(
@@ -81,7 +83,7 @@ def encoders() -> dict[str, nn.Module]:
 def augmentations() -> dict[str, Compose]:
     """The CMC-CMKM UTD-MHAD pipelines, with IMU strengths for normalised channels."""
     return {
-        "imu": Compose(
+        "inertial": Compose(
             [
                 RandomApply(Jitter(sigma=0.05), p=0.75),
                 RandomApply(ChannelScale(sigma=0.1), p=0.75),
@@ -115,7 +117,7 @@ def progress(iterable: range, label: str) -> Iterator[int]:
 
 def inputs(data: PairedDataset, index: Tensor | None = None) -> dict[str, Tensor]:
     rows = slice(None) if index is None else index
-    return {"imu": data.inertial[rows], "skeleton": data.skeleton[rows]}
+    return {"inertial": data.inertial[rows], "skeleton": data.skeleton[rows]}
 
 
 def batches(n: int, size: int, generator: torch.Generator) -> list[Tensor]:
@@ -129,7 +131,7 @@ def pretrain(train: PairedDataset, epochs: int, seed: int) -> tuple[ContrastiveP
     criterion = HardNegativeLoss(temperature=0.1, beta=1.0, tau_plus=0.037)
     model = ContrastivePretrainer(
         encoders(),
-        {"imu": ProjectionHead(IMU_DIM), "skeleton": ProjectionHead(SKELETON_DIM)},
+        {"inertial": ProjectionHead(INERTIAL_DIM), "skeleton": ProjectionHead(SKELETON_DIM)},
         criterion,
     )
     augment = augmentations()
@@ -164,7 +166,7 @@ def fit_classifier(
     g = torch.Generator().manual_seed(seed)
     model = concat_classifier(
         encoder_modules,
-        {"imu": IMU_DIM, "skeleton": SKELETON_DIM},
+        {"inertial": INERTIAL_DIM, "skeleton": SKELETON_DIM},
         num_classes,
         freeze_encoders=frozen,
     )
@@ -228,7 +230,7 @@ def main() -> None:
     pretrained, summary = pretrain(train, args.epochs, args.seed)
     print(f"      {summary}")
 
-    identity = {"imu": nn.Identity(), "skeleton": nn.Identity()}
+    identity = {"inertial": nn.Identity(), "skeleton": nn.Identity()}
     cached = {
         split: features(pretrained.encoders, part)
         for split, part in (("train", train), ("test", test))

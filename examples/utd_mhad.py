@@ -55,11 +55,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from einops.layers.torch import Rearrange
 from torch import Tensor, nn
 
 import mmcontrast
-from mmcontrast.augment import presets as augment_presets
+from mmcontrast.augment.presets import (
+    cmc_cmkm_inertial_augment,
+    cmc_cmkm_skeleton_augment,
+    cmc_cmkm_supervised_skeleton_augment,
+)
 from mmcontrast.data import (
     PairedDataset,
     cross_subject_split,
@@ -243,21 +246,20 @@ def build_encoder(method: str, modality: str) -> tuple[nn.Module, int]:
         return presets.cmc_cmkm_skeleton(), 256
     if modality == "inertial":  # our CNN-DiffTransformer (architectures.md §4.3 a)
         return presets.clmm_style_inertial(), 128
-    skeleton = presets.clmm_style_inertial(in_channels=60)  # on the flattened coordinates
-    return nn.Sequential(Rearrange("b t j c -> b t (j c)"), skeleton), 128
+    return presets.clmm_style_skeleton(), 128  # the same design on the flattened coordinates
 
 
 def pretrain_augmentations() -> dict[str, nn.Module]:
     """The CMC-CMKM UTD-MHAD augmentations (data.md §8) on the axes their names say."""
     return {
-        "inertial": augment_presets.cmc_cmkm_inertial(),
-        "skeleton": augment_presets.cmc_cmkm_skeleton(),
+        "inertial": cmc_cmkm_inertial_augment(),
+        "skeleton": cmc_cmkm_skeleton_augment(),
     }
 
 
 def supervised_augmentations() -> dict[str, nn.Module]:
     """The lighter, skeleton-only set of CMC-CMKM's supervised baseline (data.md §8)."""
-    return {"skeleton": augment_presets.cmc_cmkm_supervised_skeleton()}  # no IMU augmentation
+    return {"skeleton": cmc_cmkm_supervised_skeleton_augment()}  # no IMU augmentation
 
 
 def describe(module: nn.Module) -> str:

@@ -276,11 +276,11 @@ def draw_all(trace: Trace, out: Path) -> list[Path]:
         fig, axes = _figure(plt, title, trace.source, 2)
         _imu_axes(axes, trace.inertial, transform(trace.inertial, generator=_seed()))
         save(fig, name)
-    batch = {"imu": trace.inertial, "skeleton": trace.skeleton}
+    batch = {"inertial": trace.inertial, "skeleton": trace.skeleton}
     for name, (title, transform) in temporal_figures().items():
         augmented = Paired(transform)(batch, generator=_seed())
         fig, axes = _figure(plt, title, trace.source, 3)
-        _imu_axes(axes[:2], trace.inertial, augmented["imu"])
+        _imu_axes(axes[:2], trace.inertial, augmented["inertial"])
         _hand_axes(axes[2], trace.skeleton, augmented["skeleton"])
         save(fig, name)
     frame = LENGTH // 2

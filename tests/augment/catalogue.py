@@ -53,7 +53,7 @@ class Case:
 
 
 CASES = [
-    Case("Jitter-imu", lambda: Jitter(sigma=0.5), IMU_SHAPE, lambda: Jitter(sigma=0.0)),
+    Case("Jitter-inertial", lambda: Jitter(sigma=0.5), IMU_SHAPE, lambda: Jitter(sigma=0.0)),
     Case(
         "ChannelScale", lambda: ChannelScale(sigma=0.5), IMU_SHAPE, lambda: ChannelScale(sigma=0.0)
     ),
@@ -77,20 +77,20 @@ CASES = [
         lambda: ChannelDropout(rate=0.0),
     ),
     Case(
-        "TemporalCropResize-imu",
+        "TemporalCropResize-inertial",
         lambda: TemporalCropResize(scale=(0.5, 0.9)),
         IMU_SHAPE,
         lambda: TemporalCropResize(scale=(1.0, 1.0)),
     ),
-    Case("TimeWarp-imu", lambda: TimeWarp(sigma=0.5), IMU_SHAPE, lambda: TimeWarp(sigma=0.0)),
+    Case("TimeWarp-inertial", lambda: TimeWarp(sigma=0.5), IMU_SHAPE, lambda: TimeWarp(sigma=0.0)),
     Case(
-        "TimeMask-imu",
+        "TimeMask-inertial",
         lambda: TimeMask(max_extent=0.5, num_masks=2),
         IMU_SHAPE,
         lambda: TimeMask(max_extent=0.0),
     ),
     Case(
-        "SegmentPermute-imu",
+        "SegmentPermute-inertial",
         lambda: SegmentPermute(min_segments=2, max_segments=4),
         IMU_SHAPE,
         lambda: SegmentPermute(max_segments=1),
@@ -167,7 +167,7 @@ CASES = [
         lambda: RandomApply(TimeWarp(sigma=0.5), p=0.0),
     ),
     Case(
-        "Compose-imu",
+        "Compose-inertial",
         lambda: Compose(
             [
                 RandomApply(Jitter(sigma=0.5), p=0.75),

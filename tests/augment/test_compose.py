@@ -34,7 +34,7 @@ def _g(seed: int = 0) -> torch.Generator:
 
 def _batch(batch: int = 6) -> dict[str, torch.Tensor]:
     return {
-        "imu": torch.randn(batch, 50, 6, generator=_g(1), dtype=torch.float64),
+        "inertial": torch.randn(batch, 50, 6, generator=_g(1), dtype=torch.float64),
         "skeleton": torch.randn(batch, 41, 20, 3, generator=_g(2), dtype=torch.float64),
     }
 
@@ -208,7 +208,7 @@ def test_paired_gives_both_modalities_the_same_crop() -> None:
         name: normalised_time(length, device=torch.device("cpu"), dtype=torch.float64)
         .view(1, length, *([1] * extra))
         .expand(16, length, *([4] * extra))
-        for name, length, extra in (("imu", 50, 1), ("skeleton", 41, 2))
+        for name, length, extra in (("inertial", 50, 1), ("skeleton", 41, 2))
     }
     params = paired.sample(ramps, generator=_g())
     out = paired.apply(ramps, params)
@@ -230,26 +230,28 @@ def test_paired_shares_warps_and_masks_across_lengths() -> None:
         name: normalised_time(length, device=torch.device("cpu"), dtype=torch.float64)
         .view(1, length, 1)
         .expand(32, length, 3)
-        for name, length in (("imu", 61), ("skeleton", 31))
+        for name, length in (("inertial", 61), ("skeleton", 31))
     }
     out = paired(batch, generator=_g(7))
-    torch.testing.assert_close(out["skeleton"], out["imu"][:, ::2])
-    assert bool((out["imu"] == -1).any()) and not torch.equal(out["imu"], batch["imu"])
+    torch.testing.assert_close(out["skeleton"], out["inertial"][:, ::2])
+    assert bool((out["inertial"] == -1).any()) and not torch.equal(
+        out["inertial"], batch["inertial"]
+    )
     replay = paired.apply(batch, paired.sample(batch, generator=_g(7)))
-    assert torch.equal(replay["imu"], out["imu"])
+    assert torch.equal(replay["inertial"], out["inertial"])
     assert torch.equal(replay["skeleton"], out["skeleton"])
     permuted = Paired(SegmentPermute())(batch, generator=_g(8))
-    assert torch.equal(permuted["imu"].sort(dim=1).values, batch["imu"])
+    assert torch.equal(permuted["inertial"].sort(dim=1).values, batch["inertial"])
 
 
 def test_paired_own_transforms_draw_independently() -> None:
-    paired = Paired(own={"imu": Jitter(sigma=1.0), "skeleton": Jitter(sigma=1.0)})
-    batch = {"imu": torch.zeros(4, 10, 3), "skeleton": torch.zeros(4, 10, 1, 3)}
+    paired = Paired(own={"inertial": Jitter(sigma=1.0), "skeleton": Jitter(sigma=1.0)})
+    batch = {"inertial": torch.zeros(4, 10, 3), "skeleton": torch.zeros(4, 10, 1, 3)}
     params = paired.sample(batch, generator=_g())
     assert params.shared is None
     out = paired.apply(batch, params)
-    assert not torch.equal(out["imu"], out["skeleton"].view(4, 10, 3))
-    assert torch.equal(out["imu"], params.own["imu"].noise)
+    assert not torch.equal(out["inertial"], out["skeleton"].view(4, 10, 3))
+    assert torch.equal(out["inertial"], params.own["inertial"].noise)
     untouched = Paired(TimeMask(max_extent=0.0))({"other": torch.ones(2, 5)})
     assert torch.equal(untouched["other"], torch.ones(2, 5))
 
@@ -262,18 +264,18 @@ def test_paired_module_behaviour() -> None:
 
 @pytest.mark.compile
 def test_paired_apply_compiles() -> None:
-    paired = Paired(RandomApply(TemporalCropResize(), p=0.5), own={"imu": Jitter()})
+    paired = Paired(RandomApply(TemporalCropResize(), p=0.5), own={"inertial": Jitter()})
     batch = {k: v.float() for k, v in _batch().items()}
     params = paired.sample(batch, generator=_g())
     compiled_matches_eager(
         lambda imu, skeleton: torch.cat(
             [
                 v.flatten(1)
-                for v in paired.apply({"imu": imu, "skeleton": skeleton}, params).values()
+                for v in paired.apply({"inertial": imu, "skeleton": skeleton}, params).values()
             ],
             dim=1,
         ),
-        [batch["imu"], batch["skeleton"]],
+        [batch["inertial"], batch["skeleton"]],
     )
 
 
@@ -282,21 +284,22 @@ def test_paired_errors() -> None:
         Paired(Compose([TimeWarp(), Jitter()]))
     with pytest.raises(TypeError, match="^Paired: own must be a mapping"):
         Paired(own=[Jitter()])  # type: ignore[arg-type]
-    paired = Paired(TimeWarp(), own={"imu": Jitter()})
+    paired = Paired(TimeWarp(), own={"inertial": Jitter()})
     good = _batch()
     with pytest.raises(
         ValueError,
         match=r"^Paired: all inputs must share the batch size, got "
-        r"\{'imu': \(6, 50, 6\), 'skeleton': \(5, 41, 20, 3\)\}",
+        r"\{'inertial': \(6, 50, 6\), 'skeleton': \(5, 41, 20, 3\)\}",
     ):
-        paired({"imu": good["imu"], "skeleton": good["skeleton"][:5]})
-    with pytest.raises(ValueError, match=r"^Paired: no input for the modalities \['imu'\]"):
+        paired({"inertial": good["inertial"], "skeleton": good["skeleton"][:5]})
+    with pytest.raises(ValueError, match=r"^Paired: no input for the modalities \['inertial'\]"):
         paired({"skeleton": good["skeleton"]})
     with pytest.raises(TypeError, match="^Paired: inputs must be a non-empty mapping"):
         paired({})
     with pytest.raises(
-        ValueError, match=r'^Paired: inputs\[\'imu\'\] must be a "b t \.\.\." tensor, got \(6,\)'
+        ValueError,
+        match=r'^Paired: inputs\[\'inertial\'\] must be a "b t \.\.\." tensor, got \(6,\)',
     ):
-        paired({"imu": torch.zeros(6)})
+        paired({"inertial": torch.zeros(6)})
     with pytest.raises(TypeError, match="^Paired: params must be PairedParams"):
         paired.apply(good, (None, {}))  # type: ignore[arg-type]

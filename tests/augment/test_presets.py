@@ -32,7 +32,7 @@ def steps(pipeline: Compose) -> list[tuple[type, float]]:
 
 
 def test_inertial_pipeline() -> None:
-    pipeline = presets.cmc_cmkm_inertial()
+    pipeline = presets.cmc_cmkm_inertial_augment()
     assert steps(pipeline) == [
         (Jitter, 0.75),
         (ChannelScale, 0.75),
@@ -42,13 +42,13 @@ def test_inertial_pipeline() -> None:
     text = repr(pipeline)
     assert "Jitter(sigma=1.0)" in text and "ChannelScale(sigma=1.0)" in text
     assert "max_segments=2" in text and "cuts='equal'" in text
-    fork = presets.cmc_cmkm_inertial(jitter_p=1.0)
+    fork = presets.cmc_cmkm_inertial_augment(jitter_p=1.0)
     assert steps(fork)[0] == (Jitter, 1.0) and steps(fork)[1] == (ChannelScale, 0.75)
-    assert {p for _, p in steps(presets.cmc_cmkm_inertial(p=0.5))} == {0.5}
+    assert {p for _, p in steps(presets.cmc_cmkm_inertial_augment(p=0.5))} == {0.5}
 
 
 def test_skeleton_pipelines() -> None:
-    pipeline = presets.cmc_cmkm_skeleton()
+    pipeline = presets.cmc_cmkm_skeleton_augment()
     assert steps(pipeline) == [
         (Jitter, 1.0),
         (TemporalCropResize, 0.75),
@@ -60,7 +60,7 @@ def test_skeleton_pipelines() -> None:
     assert "Jitter(sigma=0.1)" in text and "scale=(0.8, 0.9)" in text
     assert "scale=(0.7, 1.2), pivot=0" in text
     assert "max_degrees=(10.0, 10.0, 10.0), pivot=0" in text
-    supervised = presets.cmc_cmkm_supervised_skeleton()
+    supervised = presets.cmc_cmkm_supervised_skeleton_augment()
     assert steps(supervised) == [(TemporalCropResize, 1.0), (Jitter, 1.0), (SkeletonRotate, 1.0)]
     assert "max_degrees=(5.0, 5.0, 5.0)" in repr(supervised)
     assert "sigma=0.01" in repr(supervised)
@@ -69,9 +69,9 @@ def test_skeleton_pipelines() -> None:
 @pytest.mark.parametrize(
     ("factory", "shape"),
     [
-        (presets.cmc_cmkm_inertial, (16, 50, 6)),
-        (presets.cmc_cmkm_skeleton, (16, 50, 20, 3)),
-        (presets.cmc_cmkm_supervised_skeleton, (16, 50, 20, 3)),
+        (presets.cmc_cmkm_inertial_augment, (16, 50, 6)),
+        (presets.cmc_cmkm_skeleton_augment, (16, 50, 20, 3)),
+        (presets.cmc_cmkm_supervised_skeleton_augment, (16, 50, 20, 3)),
     ],
 )
 def test_seeded_and_replayable(factory: object, shape: tuple[int, ...]) -> None:
@@ -87,9 +87,9 @@ def test_seeded_and_replayable(factory: object, shape: tuple[int, ...]) -> None:
 
 
 def test_bad_probabilities() -> None:
-    with pytest.raises(ValueError, match=r"cmc_cmkm_inertial.*p.*1\.5"):
-        presets.cmc_cmkm_inertial(p=1.5)
+    with pytest.raises(ValueError, match=r"cmc_cmkm_inertial_augment.*p.*1\.5"):
+        presets.cmc_cmkm_inertial_augment(p=1.5)
     with pytest.raises(ValueError, match=r"jitter_p.*-0\.1"):
-        presets.cmc_cmkm_inertial(jitter_p=-0.1)
-    with pytest.raises(ValueError, match=r"cmc_cmkm_skeleton.*p"):
-        presets.cmc_cmkm_skeleton(p=2.0)
+        presets.cmc_cmkm_inertial_augment(jitter_p=-0.1)
+    with pytest.raises(ValueError, match=r"cmc_cmkm_skeleton_augment.*p"):
+        presets.cmc_cmkm_skeleton_augment(p=2.0)

@@ -7,14 +7,20 @@ import torch
 from torch import nn
 
 from mmcontrast.encoders import CNNDiffTransformerEncoder, CNNTransformerEncoder, HCNEncoder
-from mmcontrast.encoders.presets import clmm_style_inertial, cmc_cmkm_inertial, cmc_cmkm_skeleton
+from mmcontrast.encoders.presets import (
+    clmm_style_inertial,
+    clmm_style_skeleton,
+    cmc_cmkm_inertial,
+    cmc_cmkm_skeleton,
+)
 from tests.encoders._support import (
     assert_every_parameter_gets_gradient,
     assert_factory_kwargs,
     assert_padded_equals_alone,
     num_parameters,
+    padded_batch,
 )
-from tests.helpers import compiled_matches_eager
+from tests.helpers import assert_roundtrip, compiled_matches_eager
 
 
 class _SpecInertial(nn.Module):
@@ -140,17 +146,59 @@ def test_clmm_style_inertial() -> None:
     assert_padded_equals_alone(encoder, [64, 41, 20], channels=6)
 
 
-def test_clmm_style_on_flattened_skeletons() -> None:
-    encoder = clmm_style_inertial(in_channels=60)
-    assert num_parameters(encoder) == 457_504
-    assert encoder(torch.randn(2, 50, 60)).shape == (2, 128)
+def test_clmm_style_inertial_for_other_channel_counts() -> None:
+    encoder = clmm_style_inertial(in_channels=9)  # e.g. with a magnetometer
+    assert encoder(torch.randn(2, 50, 9)).shape == (2, 128)
     with pytest.raises(ValueError, match="in_channels"):
         clmm_style_inertial(in_channels=0)
 
 
-@pytest.mark.parametrize("preset", [cmc_cmkm_inertial, cmc_cmkm_skeleton, clmm_style_inertial])
+def test_clmm_style_skeleton_is_the_inertial_design_on_flattened_joints() -> None:
+    torch.manual_seed(0)
+    encoder = clmm_style_skeleton()
+    assert num_parameters(encoder) == 457_504 == num_parameters(clmm_style_inertial(in_channels=60))
+    assert encoder.out_features == 128 and encoder.encoder.in_channels == 60
+    x = torch.randn(2, 37, 20, 3)
+    assert encoder(x).shape == (2, 128)
+    flat = clmm_style_inertial(in_channels=60).eval()
+    flat.load_state_dict(encoder.encoder.state_dict())  # the same layers, joint-major channels
+    torch.testing.assert_close(encoder.eval()(x), flat(x.reshape(2, 37, 60)), rtol=0, atol=0)
+    assert "num_joints=20, in_channels=3" in repr(encoder)
+    assert "Not from the CLMM paper" in (clmm_style_inertial.__doc__ or "")
+    other = clmm_style_skeleton(num_joints=25, in_channels=2)
+    assert other.encoder.in_channels == 50 and other(torch.randn(2, 30, 25, 2)).shape == (2, 128)
+
+
+def test_clmm_style_skeleton_masks_padding() -> None:
+    x, mask = padded_batch([30, 21, 12], 60, torch.Generator().manual_seed(0))
+    encoder = clmm_style_skeleton().eval()
+    with torch.no_grad():
+        batched = encoder(x.view(3, 30, 20, 3), mask)
+        for i, length in enumerate([30, 21, 12]):
+            alone = encoder(x[i : i + 1, :length].view(1, length, 20, 3))
+            torch.testing.assert_close(batched[i : i + 1], alone, rtol=1e-5, atol=1e-5)
+
+
+def test_clmm_style_skeleton_roundtrip_and_errors() -> None:
+    x = torch.randn(2, 20, 20, 3)
+    assert_roundtrip(clmm_style_skeleton(), clmm_style_skeleton, [x])
+    owner = "^clmm_style_skeleton: "
+    with pytest.raises(ValueError, match=owner + r'x must have shape "b t j c" with j=20, c=3'):
+        clmm_style_skeleton()(torch.randn(2, 20, 25, 3))
+    with pytest.raises(ValueError, match=owner + r'x must have shape "b t j c" \(4 dimensions\)'):
+        clmm_style_skeleton()(torch.randn(2, 20, 60))
+    with pytest.raises(ValueError, match=owner + "num_joints must be >= 1"):
+        clmm_style_skeleton(num_joints=0)
+    with pytest.raises(TypeError, match=owner + "in_channels"):
+        clmm_style_skeleton(in_channels=3.0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "preset", [cmc_cmkm_inertial, cmc_cmkm_skeleton, clmm_style_inertial, clmm_style_skeleton]
+)
 def test_factory_kwargs(preset: object) -> None:
-    shape = (2, 50, 20, 3) if preset is cmc_cmkm_skeleton else (2, 50, 6)
+    skeleton = preset in (cmc_cmkm_skeleton, clmm_style_skeleton)
+    shape = (2, 50, 20, 3) if skeleton else (2, 50, 6)
     assert_factory_kwargs(preset, torch.randn(*shape))  # type: ignore[arg-type]
 
 
@@ -160,3 +208,6 @@ def test_presets_compile_without_graph_breaks() -> None:
     inertial = cmc_cmkm_inertial().eval()  # no dropout; gradients still flow
     compiled_matches_eager(inertial, [torch.randn(2, 50, 6)], rtol=1e-4, atol=1e-5)
     compiled_matches_eager(cmc_cmkm_skeleton(), [torch.randn(2, 50, 20, 3)], rtol=1e-4, atol=1e-5)
+    x, mask = padded_batch([24, 17], 60, torch.Generator().manual_seed(0), fill=0.0)
+    skeleton = clmm_style_skeleton().eval()
+    compiled_matches_eager(skeleton, [x.view(2, 24, 20, 3), mask], rtol=1e-4, atol=1e-5)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-DIMS = {"imu": 12, "skeleton": 8}
+DIMS = {"inertial": 12, "skeleton": 8}
 
 
 def features(
@@ -37,17 +37,19 @@ def assert_bad_inputs(call: Callable[[Mapping[str, Tensor]], object], owner: str
     with pytest.raises(ValueError, match=rf"^{owner}: features has the unknown modality 'depth'"):
         call({**good, "depth": torch.randn(6, 3)})
     with pytest.raises(ValueError, match=rf"^{owner}: features is missing the modality 'skeleton'"):
-        call({"imu": good["imu"]})
+        call({"inertial": good["inertial"]})
     with pytest.raises(ValueError, match=rf"^{owner}: every modality .* 'skeleton' differs"):
-        call({"imu": good["imu"], "skeleton": torch.randn(5, 8)})
+        call({"inertial": good["inertial"], "skeleton": torch.randn(5, 8)})
     with pytest.raises(
         ValueError, match=rf"^{owner}: features\['skeleton'\] must have shape .*d=8"
     ):
-        call({"imu": good["imu"], "skeleton": torch.randn(6, 9)})
-    with pytest.raises(ValueError, match=rf"^{owner}: features\['imu'\] must have shape"):
-        call({"imu": torch.randn(6, 2, 3, 12), "skeleton": good["skeleton"]})
-    with pytest.raises(TypeError, match=rf"^{owner}: features\['imu'\] must be a torch.Tensor"):
-        call({"imu": [1.0], "skeleton": good["skeleton"]})  # type: ignore[dict-item]
+        call({"inertial": good["inertial"], "skeleton": torch.randn(6, 9)})
+    with pytest.raises(ValueError, match=rf"^{owner}: features\['inertial'\] must have shape"):
+        call({"inertial": torch.randn(6, 2, 3, 12), "skeleton": good["skeleton"]})
+    with pytest.raises(
+        TypeError, match=rf"^{owner}: features\['inertial'\] must be a torch.Tensor"
+    ):
+        call({"inertial": [1.0], "skeleton": good["skeleton"]})  # type: ignore[dict-item]
     with pytest.raises(TypeError, match=rf"^{owner}: features must be a mapping"):
         call(torch.randn(6, 12))  # type: ignore[arg-type]
 
@@ -56,10 +58,10 @@ def assert_bad_present(call: Callable[..., object], owner: str) -> None:
     good = features()
     with pytest.raises(ValueError, match=rf"^{owner}: present has the unknown modality 'depth'"):
         call(good, present={"depth": torch.ones(6, dtype=torch.bool)})
-    with pytest.raises(TypeError, match=rf"^{owner}: present\['imu'\] must be a bool tensor"):
-        call(good, present={"imu": torch.ones(6)})
-    with pytest.raises(ValueError, match=rf"^{owner}: present\['imu'\] must have shape"):
-        call(good, present={"imu": torch.ones(5, dtype=torch.bool)})
+    with pytest.raises(TypeError, match=rf"^{owner}: present\['inertial'\] must be a bool tensor"):
+        call(good, present={"inertial": torch.ones(6)})
+    with pytest.raises(ValueError, match=rf"^{owner}: present\['inertial'\] must have shape"):
+        call(good, present={"inertial": torch.ones(5, dtype=torch.bool)})
 
 
 def assert_every_parameter_gets_gradient(module: nn.Module, output: Tensor) -> None:

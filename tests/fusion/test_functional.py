@@ -139,13 +139,17 @@ def test_quality_prior_prefers_the_clustered_modality() -> None:
     clustered = torch.cat(
         [torch.randn(60, 4, generator=g) * 0.1, torch.randn(60, 4, generator=g) * 0.1 + 3]
     )
-    q = quality_prior({"imu": torch.rand(90, 4, generator=g), "skeleton": clustered}, generator=g)
+    q = quality_prior(
+        {"inertial": torch.rand(90, 4, generator=g), "skeleton": clustered}, generator=g
+    )
     assert q.shape == (2,) and float(q.sum()) == pytest.approx(1.0)
     assert q[1] > q[0]
     with pytest.raises(ValueError, match=r"^quality_prior: probe_fraction must be in \(0, 1\]"):
-        quality_prior({"imu": clustered}, probe_fraction=0.0)
-    with pytest.raises(ValueError, match=r"^quality_prior: embeddings\['imu'\] must have shape"):
-        quality_prior({"imu": clustered[0]})
+        quality_prior({"inertial": clustered}, probe_fraction=0.0)
+    with pytest.raises(
+        ValueError, match=r"^quality_prior: embeddings\['inertial'\] must have shape"
+    ):
+        quality_prior({"inertial": clustered[0]})
 
 
 @pytest.mark.compile

@@ -16,7 +16,7 @@ from tests.fusion.common import (
 )
 from tests.helpers import assert_roundtrip, compiled_matches_eager
 
-PRESENT = {"imu": torch.tensor([True, False, True, True, False, True])}
+PRESENT = {"inertial": torch.tensor([True, False, True, True, False, True])}
 CONFIGS = [
     {"kind": "gru", "tokens": "modality", "readout": "last"},
     {"kind": "gru", "tokens": "modality", "readout": "mean"},
@@ -135,7 +135,7 @@ def test_bigru_weights_are_interchangeable_with_nn_gru() -> None:
 
 def test_gru_missing_modality_leaves_no_trace() -> None:
     x = leaves(features(tokens=(4, 3)))
-    x["imu"].data[1] = float("nan")
+    x["inertial"].data[1] = float("nan")
     for tokens in ("modality", "time"):
         fusion = BidirectionalGatedFusion(DIMS, hidden=5, tokens=tokens)  # type: ignore[arg-type]
         out = fusion(x, present=PRESENT)
@@ -145,11 +145,11 @@ def test_gru_missing_modality_leaves_no_trace() -> None:
         seq = skeleton.mean(1, keepdim=True) if tokens == "modality" else skeleton
         _, ref_last = _reference_gru(5, fusion.gru)(seq[1:2])
         torch.testing.assert_close(out[1], torch.cat([ref_last[0, 0], ref_last[1, 0]]))
-        x["imu"].grad = None
+        x["inertial"].grad = None
         out.sum().backward()
-        assert x["imu"].grad is not None
-        assert torch.equal(x["imu"].grad[[1, 4]], torch.zeros(2, 4, 12))
-        assert torch.isfinite(x["imu"].grad).all() and x["imu"].grad[0].abs().sum() > 0
+        assert x["inertial"].grad is not None
+        assert torch.equal(x["inertial"].grad[[1, 4]], torch.zeros(2, 4, 12))
+        assert torch.isfinite(x["inertial"].grad).all() and x["inertial"].grad[0].abs().sum() > 0
 
 
 def test_gru_mean_readout_averages_valid_tokens() -> None:
@@ -166,26 +166,26 @@ def test_gmu_equations_for_two_modalities() -> None:
     x = features()
     fusion = BidirectionalGatedFusion(DIMS, kind="gmu", hidden=5)
     out = fusion(x)
-    h_a = fusion.projections["imu"](x["imu"])  # type: ignore[index]
+    h_a = fusion.projections["inertial"](x["inertial"])  # type: ignore[index]
     h_b = fusion.projections["skeleton"](x["skeleton"])  # type: ignore[index]
-    g_a = torch.sigmoid(fusion.gates["imu"](torch.cat([h_a, h_b], 1)))
+    g_a = torch.sigmoid(fusion.gates["inertial"](torch.cat([h_a, h_b], 1)))
     g_b = torch.sigmoid(fusion.gates["skeleton"](torch.cat([h_b, h_a], 1)))
-    a = h_a + g_a * torch.tanh(fusion.messages["imu"]["skeleton"](h_b))  # type: ignore[index]
-    b = h_b + g_b * torch.tanh(fusion.messages["skeleton"]["imu"](h_a))  # type: ignore[index]
+    a = h_a + g_a * torch.tanh(fusion.messages["inertial"]["skeleton"](h_b))  # type: ignore[index]
+    b = h_b + g_b * torch.tanh(fusion.messages["skeleton"]["inertial"](h_a))  # type: ignore[index]
     torch.testing.assert_close(out, torch.cat([a, b], 1))
 
 
 def test_gmu_missing_modality() -> None:
     x = leaves(features(tokens=(4, None)))
-    x["imu"].data[1] = float("nan")
+    x["inertial"].data[1] = float("nan")
     fusion = BidirectionalGatedFusion(DIMS, kind="gmu", hidden=5)
     out = fusion(x, present=PRESENT)
     assert torch.equal(out[1, :5], torch.zeros(5))
     h_b = fusion.projections["skeleton"](x["skeleton"][1])  # type: ignore[index]
     torch.testing.assert_close(out[1, 5:], h_b)  # no message from the missing modality
     out.sum().backward()
-    assert x["imu"].grad is not None
-    assert torch.equal(x["imu"].grad[[1, 4]], torch.zeros(2, 4, 12))
+    assert x["inertial"].grad is not None
+    assert torch.equal(x["inertial"].grad[[1, 4]], torch.zeros(2, 4, 12))
 
 
 def test_three_modality_gmu_renormalises_messages() -> None:
@@ -210,9 +210,9 @@ def test_gradients_reach_every_parameter(config: dict[str, str]) -> None:
 
 def test_reference_parameter_counts() -> None:
     # architectures.md 4.3(d): Bi-GRU hidden 128 on 256-d tokens; GMU at 128-d per modality.
-    gru = BidirectionalGatedFusion({"imu": 256, "skeleton": 256}, project=False)
+    gru = BidirectionalGatedFusion({"inertial": 256, "skeleton": 256}, project=False)
     assert sum(p.numel() for p in gru.parameters()) == 296_448
-    gmu = BidirectionalGatedFusion({"imu": 128, "skeleton": 128}, kind="gmu", project=False)
+    gmu = BidirectionalGatedFusion({"inertial": 128, "skeleton": 128}, kind="gmu", project=False)
     assert sum(p.numel() for p in gmu.parameters()) == 98_816
 
 
@@ -229,7 +229,7 @@ def test_bad_hyperparameters() -> None:
     with pytest.raises(ValueError, match=f"^{owner}: tokens and readout apply to kind='gru'"):
         BidirectionalGatedFusion(DIMS, kind="gmu", tokens="time")
     with pytest.raises(ValueError, match=f"^{owner}: kind='gmu' gates one modality"):
-        BidirectionalGatedFusion({"imu": 3}, kind="gmu")
+        BidirectionalGatedFusion({"inertial": 3}, kind="gmu")
     with pytest.raises(ValueError, match=f"^{owner}: kind must be one of 'gru', 'gmu'"):
         BidirectionalGatedFusion(DIMS, kind="lstm")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=f"^{owner}: project must be a bool"):
@@ -254,7 +254,8 @@ def test_compiles_without_graph_breaks(config: dict[str, str], masked: bool) -> 
     x = features(tokens=(3, 2))
     present = PRESENT if masked else None
     compiled_matches_eager(
-        lambda a, b: fusion({"imu": a, "skeleton": b}, present=present), [x["imu"], x["skeleton"]]
+        lambda a, b: fusion({"inertial": a, "skeleton": b}, present=present),
+        [x["inertial"], x["skeleton"]],
     )
 
 

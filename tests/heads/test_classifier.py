@@ -7,7 +7,7 @@ from torch import nn
 from mmcontrast.heads import LinearClassifier, MultimodalClassifier
 from tests.helpers import assert_roundtrip, compiled_matches_eager
 
-DIMS = {"imu": 12, "skeleton": 8}
+DIMS = {"inertial": 12, "skeleton": 8}
 PRESENT = {"skeleton": torch.tensor([True, True, False, True, False])}
 
 
@@ -48,11 +48,13 @@ def test_multimodal_classifier_matches_the_paper_definition() -> None:
         assert isinstance(relu, nn.ReLU)
         blocks.append(relu(norm(linear(x[m]))))
     torch.testing.assert_close(head(x), head.classifier(torch.cat(blocks, 1)))
-    torch.testing.assert_close(head({"skeleton": x["skeleton"], "imu": x["imu"]}), head(x))
+    torch.testing.assert_close(
+        head({"skeleton": x["skeleton"], "inertial": x["inertial"]}), head(x)
+    )
 
 
 def test_multimodal_classifier_paper_parameter_count() -> None:
-    head = MultimodalClassifier({"imu": 5632, "skeleton": 256}, 27)
+    head = MultimodalClassifier({"inertial": 5632, "skeleton": 256}, 27)
     branches = (5632 * 256 + 256 + 512) + (256 * 256 + 256 + 512)
     assert sum(p.numel() for p in head.parameters()) == branches + 512 * 27 + 27
 
@@ -60,7 +62,9 @@ def test_multimodal_classifier_paper_parameter_count() -> None:
 def test_linear_probe_on_concatenated_features() -> None:
     head = MultimodalClassifier(DIMS, 3, hidden=None)
     x = _features()
-    torch.testing.assert_close(head(x), head.classifier(torch.cat([x["imu"], x["skeleton"]], 1)))
+    torch.testing.assert_close(
+        head(x), head.classifier(torch.cat([x["inertial"], x["skeleton"]], 1))
+    )
     assert head.branches is None
 
 
@@ -70,7 +74,7 @@ def test_missing_modality() -> None:
     x["skeleton"].data[2] = float("nan")
     logits = head(x, present=PRESENT)
     assert torch.isfinite(logits).all()
-    imu_block = head.branches["imu"](x["imu"][2:3])  # type: ignore[index]
+    imu_block = head.branches["inertial"](x["inertial"][2:3])  # type: ignore[index]
     expected = head.classifier(torch.cat([imu_block, torch.zeros(1, 16)], 1))
     torch.testing.assert_close(logits[2:3], expected)
     logits.sum().backward()
@@ -89,23 +93,24 @@ def test_bad_inputs_name_the_modality() -> None:
     head = MultimodalClassifier(DIMS, 3)
     x = _features()
     with pytest.raises(
-        ValueError, match="^MultimodalClassifier: features is missing the modality 'imu'"
+        ValueError, match="^MultimodalClassifier: features is missing the modality 'inertial'"
     ):
         head({"skeleton": x["skeleton"]})
     with pytest.raises(
         ValueError, match="^MultimodalClassifier: features has the unknown modality"
     ):
-        head({**x, "depth": x["imu"]})
+        head({**x, "depth": x["inertial"]})
     with pytest.raises(
         ValueError, match=r"^MultimodalClassifier: features\['skeleton'\] must have"
     ):
-        head({"imu": x["imu"], "skeleton": torch.randn(5, 9)})
+        head({"inertial": x["inertial"], "skeleton": torch.randn(5, 9)})
     with pytest.raises(ValueError, match="^MultimodalClassifier: every modality .* 'skeleton'"):
-        head({"imu": x["imu"], "skeleton": torch.randn(4, 8)})
+        head({"inertial": x["inertial"], "skeleton": torch.randn(4, 8)})
     with pytest.raises(
-        ValueError, match=r"^MultimodalClassifier: features\['imu'\] must have shape \"b d\" \(pool"
+        ValueError,
+        match=r"^MultimodalClassifier: features\['inertial'\] must have shape \"b d\" \(pool",
     ):
-        head({"imu": torch.randn(5, 3, 12), "skeleton": x["skeleton"]})
+        head({"inertial": torch.randn(5, 3, 12), "skeleton": x["skeleton"]})
     with pytest.raises(
         ValueError, match=r"^MultimodalClassifier: present has the unknown modality"
     ):
@@ -122,7 +127,7 @@ def test_roundtrip_and_repr() -> None:
     head(_features(8))
     assert_roundtrip(head, make, [_features()], present=PRESENT)
     assert repr(head).splitlines()[1] == (
-        "  dims={'imu': 12, 'skeleton': 8}, num_classes=3, hidden=16, norm='batch', "
+        "  dims={'inertial': 12, 'skeleton': 8}, num_classes=3, hidden=16, norm='batch', "
         "activation='relu', dropout=0.0"
     )
 
@@ -132,5 +137,6 @@ def test_compiles_without_graph_breaks() -> None:
     head = MultimodalClassifier(DIMS, 3, hidden=16).eval()
     x = _features()
     compiled_matches_eager(
-        lambda a, b: head({"imu": a, "skeleton": b}, present=PRESENT), [x["imu"], x["skeleton"]]
+        lambda a, b: head({"inertial": a, "skeleton": b}, present=PRESENT),
+        [x["inertial"], x["skeleton"]],
     )

@@ -52,17 +52,17 @@ def test_loss_is_primary_plus_alpha_mean_auxiliary() -> None:
 def test_loss_with_present_streams() -> None:
     labels = torch.tensor([0, 1, 2, 1])
     logits = PrimaryAuxiliaryLogits(
-        torch.randn(4, 3), {"imu": torch.randn(4, 3), "skeleton": torch.randn(4, 3)}
+        torch.randn(4, 3), {"inertial": torch.randn(4, 3), "skeleton": torch.randn(4, 3)}
     )
-    logits.auxiliary["imu"][1] = float("nan")
-    present = {"imu": torch.tensor([True, False, True, False])}
+    logits.auxiliary["inertial"][1] = float("nan")
+    present = {"inertial": torch.tensor([True, False, True, False])}
     got = primary_auxiliary_loss(logits, labels, alpha=1.0, present=present)
-    keep = present["imu"]
-    imu = F.cross_entropy(logits.auxiliary["imu"][keep], labels[keep])
+    keep = present["inertial"]
+    imu = F.cross_entropy(logits.auxiliary["inertial"][keep], labels[keep])
     skeleton = F.cross_entropy(logits.auxiliary["skeleton"], labels)
     expected = F.cross_entropy(logits.primary, labels) + (imu + skeleton) / 2
     torch.testing.assert_close(got, expected)
-    nobody = {"imu": torch.zeros(4, dtype=torch.bool)}
+    nobody = {"inertial": torch.zeros(4, dtype=torch.bool)}
     alone = primary_auxiliary_loss(logits, labels, alpha=1.0, present=nobody)
     torch.testing.assert_close(alone, F.cross_entropy(logits.primary, labels) + skeleton / 2)
 
@@ -101,7 +101,7 @@ def test_bad_arguments() -> None:
         primary_auxiliary_loss(
             logits,
             torch.zeros(5, dtype=torch.long),
-            present={"imu": torch.ones(5, dtype=torch.bool)},
+            present={"inertial": torch.ones(5, dtype=torch.bool)},
         )
 
 

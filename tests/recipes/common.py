@@ -21,7 +21,10 @@ def synthetic(n: int, *, seed: int) -> tuple[dict[str, Tensor], Tensor]:
     latent = latent + 0.5 * torch.randn(n, CLASSES, generator=g)
     imu = latent @ to_imu + 0.3 * torch.randn(n, 30, generator=g)
     skeleton = latent @ to_skeleton + 0.3 * torch.randn(n, 120, generator=g)
-    inputs = {"imu": imu.reshape(n, *IMU_SHAPE), "skeleton": skeleton.reshape(n, *SKELETON_SHAPE)}
+    inputs = {
+        "inertial": imu.reshape(n, *IMU_SHAPE),
+        "skeleton": skeleton.reshape(n, *SKELETON_SHAPE),
+    }
     return inputs, labels
 
 
@@ -29,6 +32,6 @@ def encoders(width: int = 16, *, seed: int = 0) -> dict[str, nn.Module]:
     """Stand-ins for the real encoders: any module mapping "b ..." to "b d" fits."""
     torch.manual_seed(seed)
     return {
-        "imu": nn.Sequential(nn.Flatten(), nn.Linear(30, width)),
+        "inertial": nn.Sequential(nn.Flatten(), nn.Linear(30, width)),
         "skeleton": nn.Sequential(nn.Flatten(), nn.Linear(120, width), nn.BatchNorm1d(width)),
     }

@@ -9,7 +9,7 @@ from mmcontrast.recipes import FineTuneClassifier, concat_classifier, finetune_s
 from tests.helpers import assert_roundtrip, compiled_matches_eager
 from tests.recipes.common import encoders, synthetic
 
-DIMS = {"imu": 16, "skeleton": 16}
+DIMS = {"inertial": 16, "skeleton": 16}
 
 
 def test_freeze() -> None:
@@ -33,11 +33,11 @@ def test_frozen_encoders_stay_frozen_and_in_eval_mode() -> None:
 
 def test_fine_tuning_the_encoders() -> None:
     model = concat_classifier(encoders(), DIMS, 3, freeze_encoders=False)
-    before = model.encoders["imu"][1].weight.clone()  # type: ignore[index]
+    before = model.encoders["inertial"][1].weight.clone()  # type: ignore[index]
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     inputs, labels = synthetic(24, seed=0)
     finetune_step(model, inputs, labels, optimizer)
-    assert not torch.equal(model.encoders["imu"][1].weight, before)  # type: ignore[index]
+    assert not torch.equal(model.encoders["inertial"][1].weight, before)  # type: ignore[index]
     assert model.encoders.training
 
 
@@ -61,9 +61,9 @@ def test_learns_the_synthetic_task(hidden: int | None) -> None:
 def test_missing_modality_placeholders_never_matter() -> None:
     model = concat_classifier(encoders(), DIMS, 3).eval()
     inputs, _ = synthetic(6, seed=0)
-    present = {"imu": torch.tensor([True, False, True, False, True, True])}
+    present = {"inertial": torch.tensor([True, False, True, False, True, True])}
     logits = model(inputs, present=present)
-    inputs["imu"][~present["imu"]] = float("nan")
+    inputs["inertial"][~present["inertial"]] = float("nan")
     torch.testing.assert_close(model(inputs, present=present), logits, rtol=0, atol=0)
 
 
@@ -72,23 +72,29 @@ def test_bad_inputs_name_the_modality() -> None:
     inputs, _ = synthetic(6, seed=0)
     owner = "FineTuneClassifier"
     with pytest.raises(ValueError, match=f"^{owner}: inputs is missing the modality 'skeleton'"):
-        model({"imu": inputs["imu"]})
+        model({"inertial": inputs["inertial"]})
     with pytest.raises(ValueError, match=f"^{owner}: inputs has the unknown modality 'depth'"):
-        model({**inputs, "depth": inputs["imu"]})
+        model({**inputs, "depth": inputs["inertial"]})
     with pytest.raises(ValueError, match=f"^{owner}: every modality in inputs .* 'skeleton'"):
-        model({"imu": inputs["imu"], "skeleton": inputs["skeleton"][:5]})
-    with pytest.raises(TypeError, match=rf"^{owner}: inputs\['imu'\] must be a torch.Tensor"):
-        model({"imu": [0.0], "skeleton": inputs["skeleton"]})  # type: ignore[dict-item]
-    sequence = FineTuneClassifier({"imu": nn.Identity()}, MultimodalClassifier({"imu": 3}, 2))
-    with pytest.raises(ValueError, match=f"^{owner}: the encoder of 'imu' must return \"b d\""):
-        sequence({"imu": torch.randn(2, 5, 3)})
+        model({"inertial": inputs["inertial"], "skeleton": inputs["skeleton"][:5]})
+    with pytest.raises(TypeError, match=rf"^{owner}: inputs\['inertial'\] must be a torch.Tensor"):
+        model({"inertial": [0.0], "skeleton": inputs["skeleton"]})  # type: ignore[dict-item]
+    sequence = FineTuneClassifier(
+        {"inertial": nn.Identity()}, MultimodalClassifier({"inertial": 3}, 2)
+    )
+    with pytest.raises(
+        ValueError, match=f"^{owner}: the encoder of 'inertial' must return \"b d\""
+    ):
+        sequence({"inertial": torch.randn(2, 5, 3)})
 
 
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="^concat_classifier: dims must name the modalities"):
-        concat_classifier(encoders(), {"imu": 16}, 3)
-    with pytest.raises(TypeError, match=r"^FineTuneClassifier: encoders\['imu'\] must be an nn"):
-        FineTuneClassifier({"imu": lambda x: x}, nn.Identity())  # type: ignore[dict-item]
+        concat_classifier(encoders(), {"inertial": 16}, 3)
+    with pytest.raises(
+        TypeError, match=r"^FineTuneClassifier: encoders\['inertial'\] must be an nn"
+    ):
+        FineTuneClassifier({"inertial": lambda x: x}, nn.Identity())  # type: ignore[dict-item]
     with pytest.raises(TypeError, match="^FineTuneClassifier: head must be an nn.Module"):
         FineTuneClassifier(encoders(), "head")  # type: ignore[arg-type]
 
@@ -108,6 +114,6 @@ def test_compiles_without_graph_breaks() -> None:
     inputs, _ = synthetic(6, seed=0)
     present = {"skeleton": torch.tensor([True, False, True, True, True, True])}
     compiled_matches_eager(
-        lambda a, b: model({"imu": a, "skeleton": b}, present=present),
-        [inputs["imu"], inputs["skeleton"]],
+        lambda a, b: model({"inertial": a, "skeleton": b}, present=present),
+        [inputs["inertial"], inputs["skeleton"]],
     )

@@ -48,14 +48,14 @@ def test_classification_loss_dispatches_on_the_output_type() -> None:
     logits = torch.randn(4, 3)
     labels = torch.tensor([0, 1, 2, 0])
     torch.testing.assert_close(classification_loss(logits, labels), F.cross_entropy(logits, labels))
-    out = PrimaryAuxiliaryLogits(logits, {"imu": 2 * logits})
+    out = PrimaryAuxiliaryLogits(logits, {"inertial": 2 * logits})
     present = {
-        "imu": torch.tensor([True, False, True, True]),
+        "inertial": torch.tensor([True, False, True, True]),
         "skeleton": torch.ones(4, dtype=torch.bool),
     }
     torch.testing.assert_close(
         classification_loss(out, labels, alpha=0.3, present=present),
-        primary_auxiliary_loss(out, labels, alpha=0.3, present={"imu": present["imu"]}),
+        primary_auxiliary_loss(out, labels, alpha=0.3, present={"inertial": present["inertial"]}),
     )
     streams = PrimaryAuxiliaryLogits(logits, {"shared": logits})
     torch.testing.assert_close(
@@ -91,21 +91,21 @@ def test_masks_reach_mask_aware_encoders() -> None:
 
     torch.manual_seed(0)
     encoders = {
-        "imu": CNNTransformerEncoder(channels=(8, 8, 16), num_layers=1, dropout=0.0),
+        "inertial": CNNTransformerEncoder(channels=(8, 8, 16), num_layers=1, dropout=0.0),
         "other": CNNTransformerEncoder(
             in_channels=3, channels=(8, 8, 16), num_layers=1, dropout=0.0
         ),
     }
-    x = {"imu": torch.randn(4, 30, 6), "other": torch.randn(4, 30, 3)}
+    x = {"inertial": torch.randn(4, 30, 6), "other": torch.randn(4, 30, 3)}
     mask = torch.arange(30)[None, :] < torch.tensor([30, 20, 25, 10])[:, None]
-    masks = {"imu": mask, "other": mask}
+    masks = {"inertial": mask, "other": mask}
     garbage = {m: torch.where(mask[..., None], v, torch.full_like(v, 1e6)) for m, v in x.items()}
-    heads = {"imu": torch.nn.Identity(), "other": torch.nn.Identity()}
+    heads = {"inertial": torch.nn.Identity(), "other": torch.nn.Identity()}
     model = ContrastivePretrainer(encoders, heads, InfoNCE())
     model.eval()
     torch.testing.assert_close(model(x, masks=masks), model(garbage, masks=masks))
     assert not torch.allclose(model(x), model(garbage))  # without masks the padding leaks
-    classifier = concat_classifier(model.encoders, {"imu": 16, "other": 16}, 3)
+    classifier = concat_classifier(model.encoders, {"inertial": 16, "other": 16}, 3)
     assert torch.equal(
         predict(classifier, x, masks=masks), predict(classifier, garbage, masks=masks)
     )

@@ -22,8 +22,8 @@ from mmcontrast.recipes import (
 from tests.helpers import assert_roundtrip, compiled_matches_eager
 from tests.recipes.common import encoders, synthetic
 
-DIMS = {"imu": 16, "skeleton": 16}
-PRESENT = {"imu": torch.tensor([True, False, True, False, True, True])}
+DIMS = {"inertial": 16, "skeleton": 16}
+PRESENT = {"inertial": torch.tensor([True, False, True, False, True, True])}
 
 
 def _pretrainer(seed: int = 0) -> ContrastivePretrainer:
@@ -36,8 +36,10 @@ def test_pretrainer_loss_is_the_criterion_on_the_projections() -> None:
     model = _pretrainer().eval()
     inputs, _ = synthetic(8, seed=0)
     z = {m: model.projections[m](model.encoders[m](x)) for m, x in inputs.items()}
-    torch.testing.assert_close(model(inputs), InfoNCE(temperature=0.2)(z["imu"], z["skeleton"]))
-    assert list(model.embed(inputs)) == ["imu", "skeleton"]
+    torch.testing.assert_close(
+        model(inputs), InfoNCE(temperature=0.2)(z["inertial"], z["skeleton"])
+    )
+    assert list(model.embed(inputs)) == ["inertial", "skeleton"]
 
 
 def test_pretrainer_averages_the_pairs_of_three_views() -> None:
@@ -64,9 +66,9 @@ def test_stage_one_lowers_the_contrastive_loss() -> None:
 def test_pretrainer_bad_arguments() -> None:
     owner = "ContrastivePretrainer"
     with pytest.raises(ValueError, match=f"^{owner}: projections must name the modalities"):
-        ContrastivePretrainer(encoders(), {"imu": nn.Identity()}, InfoNCE())
+        ContrastivePretrainer(encoders(), {"inertial": nn.Identity()}, InfoNCE())
     with pytest.raises(ValueError, match=f"^{owner}: contrastive pre-training needs at least two"):
-        ContrastivePretrainer({"imu": nn.Identity()}, {"imu": nn.Identity()}, InfoNCE())
+        ContrastivePretrainer({"inertial": nn.Identity()}, {"inertial": nn.Identity()}, InfoNCE())
     with pytest.raises(TypeError, match=f"^{owner}: criterion must be callable"):
         ContrastivePretrainer(encoders(), {m: nn.Identity() for m in DIMS}, 0.1)  # type: ignore[arg-type]
 
@@ -85,7 +87,7 @@ def test_stage_two_shapes(gate: str, auxiliary: str) -> None:
     inputs, _ = synthetic(6, seed=0)
     out = model(inputs, present=PRESENT)
     assert out.primary.shape == (6, 3)
-    names = ["shared", "specific"] if auxiliary == "streams" else ["imu", "skeleton"]
+    names = ["shared", "specific"] if auxiliary == "streams" else ["inertial", "skeleton"]
     assert list(out.auxiliary) == names
     assert all(v.shape == (6, 3) for v in out.auxiliary.values())
 
@@ -99,9 +101,9 @@ def test_branches_with_tokens() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.linear(x.flatten(2))  # "b t ..." -> "b t d"
 
-    branches = {"imu": Tokens(3), "skeleton": Tokens(12)}
+    branches = {"inertial": Tokens(3), "skeleton": Tokens(12)}
     model = build_two_stage_classifier(
-        encoders(), DIMS, 3, branches=branches, branch_dims={"imu": 8, "skeleton": 8}, hidden=8
+        encoders(), DIMS, 3, branches=branches, branch_dims={"inertial": 8, "skeleton": 8}, hidden=8
     )
     inputs, _ = synthetic(6, seed=0)
     assert model(inputs, present=PRESENT).primary.shape == (6, 3)
@@ -129,7 +131,7 @@ def test_branches_copied_from_frozen_encoders_are_trainable() -> None:
     model = build_two_stage_classifier(shared, DIMS, 3, hidden=8)
     assert all(p.requires_grad for p in model.branches.parameters())
     assert not any(p.requires_grad for p in model.shared.parameters())
-    assert model.branches["imu"] is not model.shared["imu"]
+    assert model.branches["inertial"] is not model.shared["inertial"]
     model.train()
     assert model.branches.training and not model.shared.training
 
@@ -155,12 +157,12 @@ def test_missing_modality_has_zero_gradient_and_no_influence() -> None:
     x = {m: v.clone().requires_grad_(True) for m, v in inputs.items()}
     out = model(x, present=PRESENT)
     (out.primary.sum() + sum(v.sum() for v in out.auxiliary.values())).backward()
-    missing = ~PRESENT["imu"]
-    assert x["imu"].grad is not None
-    assert torch.equal(x["imu"].grad[missing], torch.zeros_like(x["imu"].grad[missing]))
-    assert x["imu"].grad[~missing].abs().sum() > 0
-    garbage = {**inputs, "imu": inputs["imu"].clone()}
-    garbage["imu"][missing] = float("nan")
+    missing = ~PRESENT["inertial"]
+    assert x["inertial"].grad is not None
+    assert torch.equal(x["inertial"].grad[missing], torch.zeros_like(x["inertial"].grad[missing]))
+    assert x["inertial"].grad[~missing].abs().sum() > 0
+    garbage = {**inputs, "inertial": inputs["inertial"].clone()}
+    garbage["inertial"][missing] = float("nan")
     again = model(garbage, present=PRESENT)
     torch.testing.assert_close(again.primary, out.primary, rtol=0, atol=0)
 
@@ -173,7 +175,7 @@ def test_two_stage_recipe_end_to_end() -> None:
         pretrain_step(pretrainer, unlabeled, optimizer)
     torch.manual_seed(0)
     model = build_two_stage_classifier(pretrainer.encoders, DIMS, 3, hidden=16)
-    assert model.shared["imu"] is pretrainer.encoders["imu"]
+    assert model.shared["inertial"] is pretrainer.encoders["inertial"]
     optimizer = torch.optim.Adam(model.parameter_groups(1e-2))
     train, train_labels = synthetic(30, seed=1)  # few labels
     test, test_labels = synthetic(90, seed=2)
@@ -203,10 +205,14 @@ def test_bad_assembly() -> None:
     shared, branches = encoders(), encoders(seed=1)
     TwoStageClassifier(shared, branches, attention, gate, head)  # a valid assembly
     with pytest.raises(ValueError, match=f"^{owner}: branches must name the modalities"):
-        TwoStageClassifier(shared, {"imu": branches["imu"]}, attention, gate, head)
+        TwoStageClassifier(shared, {"inertial": branches["inertial"]}, attention, gate, head)
     with pytest.raises(ValueError, match=f"^{owner}: attention.dims and gate.dims must"):
         TwoStageClassifier(
-            shared, branches, attention, BidirectionalGatedFusion({"imu": 16, "skeleton": 8}), head
+            shared,
+            branches,
+            attention,
+            BidirectionalGatedFusion({"inertial": 16, "skeleton": 8}),
+            head,
         )
     with pytest.raises(ValueError, match=f"^{owner}: with auxiliary='modalities' the head's"):
         TwoStageClassifier(shared, branches, attention, gate, head, auxiliary="modalities")
@@ -223,7 +229,7 @@ def test_bad_assembly() -> None:
     with pytest.raises(ValueError, match="^build_two_stage_classifier: branches need branch_dims"):
         build_two_stage_classifier(encoders(), DIMS, 3, branches=encoders())
     with pytest.raises(ValueError, match="^build_two_stage_classifier: shared_dims must name"):
-        build_two_stage_classifier(encoders(), {"imu": 16}, 3)
+        build_two_stage_classifier(encoders(), {"inertial": 16}, 3)
 
 
 def test_roundtrip_and_repr() -> None:
@@ -241,6 +247,6 @@ def test_compiles_without_graph_breaks() -> None:
     model = build_two_stage_classifier(encoders(), DIMS, 3, hidden=8).eval()
     inputs, _ = synthetic(6, seed=0)
     compiled_matches_eager(
-        lambda a, b: model({"imu": a, "skeleton": b}, present=PRESENT).primary,
-        [inputs["imu"], inputs["skeleton"]],
+        lambda a, b: model({"inertial": a, "skeleton": b}, present=PRESENT).primary,
+        [inputs["inertial"], inputs["skeleton"]],
     )

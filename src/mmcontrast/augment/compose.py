@@ -269,11 +269,11 @@ class Paired(nn.Module):
     Examples:
         >>> import torch
         >>> from mmcontrast.augment import Jitter, Paired, TemporalCropResize
-        >>> paired = Paired(TemporalCropResize(scale=(0.8, 0.9)), own={"imu": Jitter()})
-        >>> batch = {"imu": torch.randn(8, 50, 6), "skeleton": torch.randn(8, 40, 20, 3)}
+        >>> paired = Paired(TemporalCropResize(scale=(0.8, 0.9)), own={"inertial": Jitter()})
+        >>> batch = {"inertial": torch.randn(8, 50, 6), "skeleton": torch.randn(8, 40, 20, 3)}
         >>> out = paired(batch, generator=torch.Generator().manual_seed(0))
         >>> {name: tuple(value.shape) for name, value in out.items()}
-        {'imu': (8, 50, 6), 'skeleton': (8, 40, 20, 3)}
+        {'inertial': (8, 50, 6), 'skeleton': (8, 40, 20, 3)}
     """
 
     def __init__(

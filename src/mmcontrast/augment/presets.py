@@ -2,9 +2,9 @@
 
 | preset | input | transforms |
 |---|---|---|
-| `cmc_cmkm_inertial()` | `"b t c"` | jitter, channel scaling, segment permutation, shuffle |
-| `cmc_cmkm_skeleton()` | `"b t j c"` | jitter, crop-and-resize, scaling, rotation, shear |
-| `cmc_cmkm_supervised_skeleton()` | `"b t j c"` | crop-and-resize, jitter, rotation |
+| `cmc_cmkm_inertial_augment()` | `"b t c"` | jitter, channel scaling, segment permute, shuffle |
+| `cmc_cmkm_skeleton_augment()` | `"b t j c"` | jitter, crop-and-resize, scaling, rotation, shear |
+| `cmc_cmkm_supervised_skeleton_augment()` | `"b t j c"` | crop-and-resize, jitter, rotation |
 
 The settings are those of CMC-CMKM (Brinzea et al. 2022) for UTD-MHAD, also used by the
 hard-negative CMC paper (Choi et al. 2023), whose fork applies the IMU jitter always
@@ -21,10 +21,14 @@ from mmcontrast.augment.inertial import ChannelScale, ChannelShuffle, Jitter
 from mmcontrast.augment.skeleton import SkeletonRotate, SkeletonScale, SkeletonShear
 from mmcontrast.augment.temporal import SegmentPermute, TemporalCropResize
 
-__all__ = ["cmc_cmkm_inertial", "cmc_cmkm_skeleton", "cmc_cmkm_supervised_skeleton"]
+__all__ = [
+    "cmc_cmkm_inertial_augment",
+    "cmc_cmkm_skeleton_augment",
+    "cmc_cmkm_supervised_skeleton_augment",
+]
 
 
-def cmc_cmkm_inertial(*, p: float = 0.75, jitter_p: float | None = None) -> Compose:
+def cmc_cmkm_inertial_augment(*, p: float = 0.75, jitter_p: float | None = None) -> Compose:
     """CMC-CMKM's UTD-MHAD IMU augmentations, each applied per sample with probability ``p``.
 
     In order: jitter (sigma 1), one scaling factor per channel (sigma 1), the time axis cut into
@@ -42,12 +46,12 @@ def cmc_cmkm_inertial(*, p: float = 0.75, jitter_p: float | None = None) -> Comp
 
     Examples:
         >>> import torch
-        >>> from mmcontrast.augment.presets import cmc_cmkm_inertial
-        >>> augment = cmc_cmkm_inertial()
+        >>> from mmcontrast.augment.presets import cmc_cmkm_inertial_augment
+        >>> augment = cmc_cmkm_inertial_augment()
         >>> augment(torch.zeros(4, 50, 6), generator=torch.Generator().manual_seed(0)).shape
         torch.Size([4, 50, 6])
     """
-    owner = "cmc_cmkm_inertial"
+    owner = "cmc_cmkm_inertial_augment"
     p = check_probability(owner, "p", p)
     jitter_p = p if jitter_p is None else check_probability(owner, "jitter_p", jitter_p)
     return Compose(
@@ -60,7 +64,7 @@ def cmc_cmkm_inertial(*, p: float = 0.75, jitter_p: float | None = None) -> Comp
     )
 
 
-def cmc_cmkm_skeleton(*, p: float = 0.75) -> Compose:
+def cmc_cmkm_skeleton_augment(*, p: float = 0.75) -> Compose:
     """CMC-CMKM's UTD-MHAD skeleton augmentations (for recentred, bone-scaled skeletons).
 
     In order: jitter (sigma 0.1, always), a crop of 0.8-0.9 of the window resized to its
@@ -76,12 +80,12 @@ def cmc_cmkm_skeleton(*, p: float = 0.75) -> Compose:
 
     Examples:
         >>> import torch
-        >>> from mmcontrast.augment.presets import cmc_cmkm_skeleton
-        >>> augment = cmc_cmkm_skeleton()
+        >>> from mmcontrast.augment.presets import cmc_cmkm_skeleton_augment
+        >>> augment = cmc_cmkm_skeleton_augment()
         >>> augment(torch.randn(4, 50, 20, 3), generator=torch.Generator().manual_seed(0)).shape
         torch.Size([4, 50, 20, 3])
     """
-    p = check_probability("cmc_cmkm_skeleton", "p", p)
+    p = check_probability("cmc_cmkm_skeleton_augment", "p", p)
     return Compose(
         [
             Jitter(sigma=0.1),
@@ -93,7 +97,7 @@ def cmc_cmkm_skeleton(*, p: float = 0.75) -> Compose:
     )
 
 
-def cmc_cmkm_supervised_skeleton() -> Compose:
+def cmc_cmkm_supervised_skeleton_augment() -> Compose:
     """The skeleton augmentations of CMC-CMKM's supervised multimodal baseline.
 
     A crop of 0.7-1.0 of the window resized to its length, jitter (sigma 0.01) and a rotation
@@ -105,8 +109,8 @@ def cmc_cmkm_supervised_skeleton() -> Compose:
 
     Examples:
         >>> import torch
-        >>> from mmcontrast.augment.presets import cmc_cmkm_supervised_skeleton
-        >>> cmc_cmkm_supervised_skeleton()(torch.randn(2, 50, 20, 3)).shape
+        >>> from mmcontrast.augment.presets import cmc_cmkm_supervised_skeleton_augment
+        >>> cmc_cmkm_supervised_skeleton_augment()(torch.randn(2, 50, 20, 3)).shape
         torch.Size([2, 50, 20, 3])
     """
     return Compose(

@@ -5,6 +5,7 @@
 | `cmc_cmkm_inertial()` | `(b, 50, 6)` | `(b, 5632)` | 1,238,880 |
 | `cmc_cmkm_skeleton()` | `(b, 50, 20, 3)` (t = 48 .. 63) | `(b, 256)` | 432,000 |
 | `clmm_style_inertial()` | `(b, t, 6)`, any t, optional mask | `(b, 128)` | 448,864 |
+| `clmm_style_skeleton()` | `(b, t, 20, 3)`, any t, optional mask | `(b, 128)` | 457,504 |
 
 The CMC-CMKM presets reproduce the released encoders of Brinzea et al. 2022 (repository
 ``razzu/cmc-cmkm`` at commit 8881fdb, also used by the hard-negative CMC paper of Choi et
@@ -16,12 +17,15 @@ papers.
 from __future__ import annotations
 
 import torch
+from einops import rearrange
+from torch import Tensor, nn
 
+from mmcontrast._checks import check_int, check_tensor
 from mmcontrast.encoders.cnn_transformer import CNNTransformerEncoder
 from mmcontrast.encoders.diff_transformer import CNNDiffTransformerEncoder
 from mmcontrast.encoders.hcn import HCNEncoder
 
-__all__ = ["clmm_style_inertial", "cmc_cmkm_inertial", "cmc_cmkm_skeleton"]
+__all__ = ["clmm_style_inertial", "clmm_style_skeleton", "cmc_cmkm_inertial", "cmc_cmkm_skeleton"]
 
 
 def cmc_cmkm_inertial(
@@ -115,11 +119,12 @@ def clmm_style_inertial(
     ``Conv1d(k=5, "same") -> BatchNorm1d -> ReLU`` blocks (32, 64, 128), sine/cosine positions,
     two pre-RMSNorm differential layers (4 differential heads of sub-head size 16,
     ``lambda_init`` 0.2 and 0.3555, SwiGLU width 344, non-affine per-head norm), a final
-    RMSNorm and a masked mean. ``in_channels=60`` gives the same design for 20-joint skeletons
-    flattened to ``"b t (j c)"`` (457,504 parameters).
+    RMSNorm and a masked mean. `clmm_style_skeleton` is the same design on skeletons.
 
     Args:
-        in_channels: input channels ``c`` (6: a 3-axis accelerometer and gyroscope).
+        in_channels: input channels ``c``: 6 for a 3-axis accelerometer and gyroscope (the
+            default, UTD-MHAD's wrist IMU); another count for IMUs with other channels, e.g. 3
+            for an accelerometer alone or 9 with a magnetometer.
         device: device of the parameters.
         dtype: dtype of the parameters.
 
@@ -134,8 +139,6 @@ def clmm_style_inertial(
         torch.Size([2, 128])
         >>> sum(p.numel() for p in encoder.parameters())
         448864
-        >>> sum(p.numel() for p in clmm_style_inertial(in_channels=60).parameters())
-        457504
     """
     return CNNDiffTransformerEncoder(
         in_channels=in_channels,
@@ -151,3 +154,71 @@ def clmm_style_inertial(
         device=device,
         dtype=dtype,
     )
+
+
+class _FlattenedSkeleton(nn.Module):
+    """A ``"b t c"`` sequence encoder run on skeletons, the joints' coordinates as channels."""
+
+    def __init__(
+        self, encoder: CNNDiffTransformerEncoder, *, num_joints: int, in_channels: int
+    ) -> None:
+        super().__init__()
+        self.num_joints = num_joints
+        self.in_channels = in_channels
+        self.encoder = encoder
+        self.out_features = encoder.out_features
+        self.min_length = encoder.min_length
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        """Encode a batch of skeleton sequences.
+
+        Shapes:
+            x: ``"b t j c"``; mask: ``"b t"``; output: ``"b d"``.
+        """
+        sizes = {"j": self.num_joints, "c": self.in_channels}
+        x = check_tensor("clmm_style_skeleton", "x", x, pattern="b t j c", sizes=sizes)
+        out: Tensor = self.encoder(rearrange(x, "b t j c -> b t (j c)"), mask)
+        return out
+
+    def extra_repr(self) -> str:
+        return f"num_joints={self.num_joints}, in_channels={self.in_channels}"
+
+
+def clmm_style_skeleton(
+    *,
+    num_joints: int = 20,
+    in_channels: int = 3,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> nn.Module:
+    """`clmm_style_inertial` on skeletons: 457,504 parameters, ``(b, t, 20, 3) -> (b, 128)``.
+
+    Each frame's joints are flattened to ``j * c`` channels (``"b t j c -> b t (j c)"``, 60
+    for UTD-MHAD's 20 Kinect joints) and encoded by the same CNN-DiffTransformer as
+    `clmm_style_inertial` (our own design, not from the CLMM paper). Any length; an optional
+    ``"b t"`` padding mask is passed on to the encoder. The returned module's ``encoder``
+    attribute is the `CNNDiffTransformerEncoder` of the flattened ``"b t (j c)"`` input.
+
+    Args:
+        num_joints: joints per frame ``j``.
+        in_channels: coordinates per joint ``c``.
+        device: device of the parameters.
+        dtype: dtype of the parameters.
+
+    Shapes:
+        x: ``"b t j c"``; mask: ``"b t"``; output: ``"b d"`` with ``d = 128``.
+
+    Examples:
+        >>> import torch
+        >>> from mmcontrast.encoders.presets import clmm_style_skeleton
+        >>> encoder = clmm_style_skeleton()
+        >>> encoder(torch.randn(2, 50, 20, 3)).shape
+        torch.Size([2, 128])
+        >>> sum(p.numel() for p in encoder.parameters())
+        457504
+    """
+    owner = "clmm_style_skeleton"
+    num_joints = check_int(owner, "num_joints", num_joints, minimum=1)
+    in_channels = check_int(owner, "in_channels", in_channels, minimum=1)
+    encoder = clmm_style_inertial(in_channels=num_joints * in_channels, device=device, dtype=dtype)
+    return _FlattenedSkeleton(encoder, num_joints=num_joints, in_channels=in_channels)

@@ -45,12 +45,12 @@ class ConcatFusion(nn.Module):
     Examples:
         >>> import torch
         >>> from mmcontrast.fusion import ConcatFusion
-        >>> fusion = ConcatFusion({"imu": 5632, "skeleton": 256})
-        >>> fused = fusion({"imu": torch.randn(8, 5632), "skeleton": torch.randn(8, 256)})
+        >>> fusion = ConcatFusion({"inertial": 5632, "skeleton": 256})
+        >>> fused = fusion({"inertial": torch.randn(8, 5632), "skeleton": torch.randn(8, 256)})
         >>> fused.shape
         torch.Size([8, 5888])
         >>> fusion
-        ConcatFusion(dims={'imu': 5632, 'skeleton': 256}, axis='feature', renormalize=False)
+        ConcatFusion(dims={'inertial': 5632, 'skeleton': 256}, axis='feature', renormalize=False)
     """
 
     def __init__(

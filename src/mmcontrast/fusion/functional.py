@@ -218,8 +218,9 @@ def scale_features(
         features[m]: ``"b d"`` or ``"b t d"``; weights: ``"b m"``; output: like ``features``.
 
     Examples:
-        >>> out = scale_features({"imu": torch.ones(1, 2)}, torch.tensor([[0.25]]), ["imu"])
-        >>> out["imu"]
+        >>> features = {"inertial": torch.ones(1, 2)}
+        >>> out = scale_features(features, torch.tensor([[0.25]]), ["inertial"])
+        >>> out["inertial"]
         tensor([[0.2500, 0.2500]])
     """
     if weights.ndim != 2 or weights.shape[1] != len(modalities):
@@ -327,7 +328,7 @@ def quality_prior(
     Examples:
         >>> g = torch.Generator().manual_seed(0)
         >>> clustered = torch.cat([torch.randn(50, 4) * 0.1, torch.randn(50, 4) * 0.1 + 2])
-        >>> q = quality_prior({"imu": torch.rand(100, 4), "skeleton": clustered}, generator=g)
+        >>> q = quality_prior({"inertial": torch.rand(100, 4), "skeleton": clustered}, generator=g)
         >>> bool(q[1] > q[0]), round(float(q.sum()), 6)
         (True, 1.0)
     """

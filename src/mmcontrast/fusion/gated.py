@@ -213,11 +213,12 @@ class BidirectionalGatedFusion(nn.Module):
     Examples:
         >>> import torch
         >>> from mmcontrast.fusion import BidirectionalGatedFusion
-        >>> fusion = BidirectionalGatedFusion({"imu": 6400, "skeleton": 256}, hidden=64)
-        >>> out = fusion({"imu": torch.randn(4, 6400), "skeleton": torch.randn(4, 50, 256)})
+        >>> fusion = BidirectionalGatedFusion({"inertial": 6400, "skeleton": 256}, hidden=64)
+        >>> out = fusion({"inertial": torch.randn(4, 6400), "skeleton": torch.randn(4, 50, 256)})
         >>> out.shape
         torch.Size([4, 128])
-        >>> gmu = BidirectionalGatedFusion({"imu": 128, "skeleton": 128}, kind="gmu", project=False)
+        >>> dims = {"inertial": 128, "skeleton": 128}
+        >>> gmu = BidirectionalGatedFusion(dims, kind="gmu", project=False)
         >>> sum(p.numel() for p in gmu.parameters())
         98816
     """

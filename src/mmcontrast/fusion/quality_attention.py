@@ -95,11 +95,11 @@ class QualityGuidedAttention(nn.Module):
         >>> import torch
         >>> from mmcontrast.fusion import QualityGuidedAttention
         >>> attention = QualityGuidedAttention(
-        ...     {"imu": 128, "skeleton": 128}, quality={"imu": 0.3, "skeleton": 0.7}
+        ...     {"inertial": 128, "skeleton": 128}, quality={"inertial": 0.3, "skeleton": 0.7}
         ... )
-        >>> features = {"imu": torch.randn(4, 50, 128), "skeleton": torch.randn(4, 50, 128)}
+        >>> features = {"inertial": torch.randn(4, 50, 128), "skeleton": torch.randn(4, 50, 128)}
         >>> has_imu = torch.tensor([True, True, False, True])
-        >>> fused, weights = attention(features, present={"imu": has_imu})
+        >>> fused, weights = attention(features, present={"inertial": has_imu})
         >>> fused.shape, weights.shape
         (torch.Size([4, 50, 256]), torch.Size([4, 2]))
         >>> weights[2].tolist()

@@ -112,8 +112,8 @@ class MultimodalClassifier(nn.Module):
     Examples:
         >>> import torch
         >>> from mmcontrast.heads import MultimodalClassifier
-        >>> head = MultimodalClassifier({"imu": 5632, "skeleton": 256}, 27)
-        >>> logits = head({"imu": torch.randn(8, 5632), "skeleton": torch.randn(8, 256)})
+        >>> head = MultimodalClassifier({"inertial": 5632, "skeleton": 256}, 27)
+        >>> logits = head({"inertial": torch.randn(8, 5632), "skeleton": torch.randn(8, 256)})
         >>> logits.shape
         torch.Size([8, 27])
         >>> sum(p.numel() for p in head.parameters())

@@ -182,7 +182,7 @@ def primary_auxiliary_loss(
         ``""``.
 
     Examples:
-        >>> logits = PrimaryAuxiliaryLogits(torch.zeros(2, 3), {"imu": torch.zeros(2, 3)})
+        >>> logits = PrimaryAuxiliaryLogits(torch.zeros(2, 3), {"inertial": torch.zeros(2, 3)})
         >>> primary_auxiliary_loss(logits, torch.tensor([0, 2]), alpha=1.0)
         tensor(2.1972)
     """

@@ -140,10 +140,10 @@ class FineTuneClassifier(nn.Module):
         >>> import torch
         >>> from torch import nn
         >>> from mmcontrast.recipes import concat_classifier
-        >>> encoders = {"imu": nn.Sequential(nn.Flatten(), nn.Linear(50 * 6, 32)),
+        >>> encoders = {"inertial": nn.Sequential(nn.Flatten(), nn.Linear(50 * 6, 32)),
         ...             "skeleton": nn.Sequential(nn.Flatten(), nn.Linear(50 * 20 * 3, 16))}
-        >>> model = concat_classifier(encoders, {"imu": 32, "skeleton": 16}, num_classes=27)
-        >>> inputs = {"imu": torch.randn(4, 50, 6), "skeleton": torch.randn(4, 50, 20, 3)}
+        >>> model = concat_classifier(encoders, {"inertial": 32, "skeleton": 16}, num_classes=27)
+        >>> inputs = {"inertial": torch.randn(4, 50, 6), "skeleton": torch.randn(4, 50, 20, 3)}
         >>> model(inputs).shape
         torch.Size([4, 27])
     """
@@ -229,7 +229,8 @@ def concat_classifier(
 
     Examples:
         >>> from torch import nn
-        >>> probe = concat_classifier({"imu": nn.Flatten()}, {"imu": 300}, 27, hidden=None)
+        >>> encoders = {"inertial": nn.Flatten()}
+        >>> probe = concat_classifier(encoders, {"inertial": 300}, 27, hidden=None)
         >>> sum(p.numel() for p in probe.parameters() if p.requires_grad)
         8127
     """

@@ -64,13 +64,13 @@ class ContrastivePretrainer(nn.Module):
         >>> from mmcontrast.losses import HardNegativeLoss
         >>> from mmcontrast.recipes import ContrastivePretrainer, pretrain_step
         >>> model = ContrastivePretrainer(
-        ...     {"imu": nn.Sequential(nn.Flatten(), nn.Linear(300, 64)),
+        ...     {"inertial": nn.Sequential(nn.Flatten(), nn.Linear(300, 64)),
         ...      "skeleton": nn.Sequential(nn.Flatten(), nn.Linear(3000, 32))},
-        ...     {"imu": ProjectionHead(64), "skeleton": ProjectionHead(32)},
+        ...     {"inertial": ProjectionHead(64), "skeleton": ProjectionHead(32)},
         ...     HardNegativeLoss(temperature=0.1, beta=1.0, tau_plus=0.037),
         ... )
         >>> optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-        >>> batch = {"imu": torch.randn(16, 50, 6), "skeleton": torch.randn(16, 50, 20, 3)}
+        >>> batch = {"inertial": torch.randn(16, 50, 6), "skeleton": torch.randn(16, 50, 20, 3)}
         >>> pretrain_step(model, batch, optimizer).shape
         torch.Size([])
     """
@@ -164,10 +164,10 @@ class TwoStageClassifier(nn.Module):
         >>> import torch
         >>> from torch import nn
         >>> from mmcontrast.recipes import build_two_stage_classifier
-        >>> shared = {"imu": nn.Sequential(nn.Flatten(), nn.Linear(50 * 6, 32)),
+        >>> shared = {"inertial": nn.Sequential(nn.Flatten(), nn.Linear(50 * 6, 32)),
         ...           "skeleton": nn.Sequential(nn.Flatten(), nn.Linear(50 * 60, 32))}
-        >>> model = build_two_stage_classifier(shared, {"imu": 32, "skeleton": 32}, 27)
-        >>> out = model({"imu": torch.randn(4, 50, 6), "skeleton": torch.randn(4, 50, 60)})
+        >>> model = build_two_stage_classifier(shared, {"inertial": 32, "skeleton": 32}, 27)
+        >>> out = model({"inertial": torch.randn(4, 50, 6), "skeleton": torch.randn(4, 50, 60)})
         >>> out.primary.shape, sorted(out.auxiliary)
         (torch.Size([4, 27]), ['shared', 'specific'])
     """
@@ -375,11 +375,11 @@ def build_two_stage_classifier(
         >>> import torch
         >>> from torch import nn
         >>> from mmcontrast.recipes import build_two_stage_classifier
-        >>> shared = {"imu": nn.Sequential(nn.Flatten(), nn.Linear(300, 32)),
+        >>> shared = {"inertial": nn.Sequential(nn.Flatten(), nn.Linear(300, 32)),
         ...           "skeleton": nn.Sequential(nn.Flatten(), nn.Linear(3000, 32))}
-        >>> model = build_two_stage_classifier(shared, {"imu": 32, "skeleton": 32}, 27,
-        ...                                    quality={"imu": 0.3, "skeleton": 0.7})
-        >>> out = model({"imu": torch.randn(4, 50, 6), "skeleton": torch.randn(4, 50, 20, 3)})
+        >>> model = build_two_stage_classifier(shared, {"inertial": 32, "skeleton": 32}, 27,
+        ...                                    quality={"inertial": 0.3, "skeleton": 0.7})
+        >>> out = model({"inertial": torch.randn(4, 50, 6), "skeleton": torch.randn(4, 50, 20, 3)})
         >>> out.primary.shape, sorted(out.auxiliary)
         (torch.Size([4, 27]), ['shared', 'specific'])
     """
