@@ -117,3 +117,33 @@ def test_compiles_without_graph_breaks() -> None:
         lambda a, b: model({"inertial": a, "skeleton": b}, present=present),
         [inputs["inertial"], inputs["skeleton"]],
     )
+
+
+def test_parameter_groups_give_the_encoders_a_smaller_rate() -> None:
+    model = concat_classifier(encoders(), DIMS, 3, freeze_encoders=False)
+    head, encoder = model.parameter_groups(1e-3, encoder_scale=0.25)
+    assert head["lr"] == 1e-3 and encoder["lr"] == 2.5e-4
+    assert {id(p) for p in encoder["params"]} == {id(p) for p in model.encoders.parameters()}
+    assert {id(p) for p in head["params"]} == {id(p) for p in model.head.parameters()}
+    # One step of Adam moves each group by about its own rate.
+    before = [p.detach().clone() for p in model.parameters()]
+    optimizer = torch.optim.Adam(model.parameter_groups(1e-3, encoder_scale=0.25))
+    inputs, labels = synthetic(24, seed=0)
+    finetune_step(model, inputs, labels, optimizer)
+    moved = {
+        id(p): (p.detach() - b).abs().max().item()
+        for p, b in zip(model.parameters(), before, strict=True)
+    }
+    assert max(moved[id(p)] for p in encoder["params"]) <= 2.5e-4 * 1.01
+    assert max(moved[id(p)] for p in head["params"]) > 2.5e-4 * 1.01
+
+
+def test_parameter_groups_leave_frozen_encoders_out() -> None:
+    model = concat_classifier(encoders(), DIMS, 3)
+    groups = model.parameter_groups(1e-3)
+    assert len(groups) == 1
+    assert {id(p) for p in groups[0]["params"]} == {id(p) for p in model.head.parameters()}
+    with pytest.raises(ValueError, match="lr"):
+        model.parameter_groups(0.0)
+    with pytest.raises(ValueError, match="encoder_scale"):
+        model.parameter_groups(1e-3, encoder_scale=-1.0)

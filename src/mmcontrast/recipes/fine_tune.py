@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor, nn
 
 from mmcontrast._checks import (
     check_bool,
+    check_finite_number,
     check_modality_dims,
     check_modality_keys,
     check_present,
@@ -125,7 +126,10 @@ class FineTuneClassifier(nn.Module):
     the pre-trained encoders are frozen and a `mmcontrast.heads.MultimodalClassifier`
     (per-modality ``Linear -> BN -> ReLU`` to 256, concatenated, linear classifier) is
     trained with cross-entropy; `concat_classifier` builds it. With
-    ``freeze_encoders=False`` the encoders are fine-tuned too.
+    ``freeze_encoders=False`` the encoders are fine-tuned too, end to end; give them a
+    smaller learning rate than the head with `parameter_groups` (the recommended way to
+    fine-tune pre-trained encoders: the head starts from random weights, the encoders do
+    not).
 
     Args:
         encoders: ``modality -> encoder`` mapping ``"b ..."`` to ``"b d_m"``.
@@ -171,6 +175,36 @@ class FineTuneClassifier(nn.Module):
         if self.freeze_encoders:
             self.encoders.eval()
         return self
+
+    def parameter_groups(self, lr: float, *, encoder_scale: float = 0.1) -> list[dict[str, Any]]:
+        """Optimiser groups: the head at ``lr``, trainable encoders at ``encoder_scale * lr``.
+
+        Frozen parameters are left out, so with frozen encoders this is the head alone.
+        ``encoder_scale=0`` keeps the encoders' weights fixed while their BatchNorm statistics
+        still follow the data (they stay in train mode); `freeze` them instead to fix both.
+
+        Args:
+            lr: the head's learning rate, > 0.
+            encoder_scale: the encoders' rate relative to ``lr``, >= 0 (0.1 by default).
+
+        Examples:
+            >>> from mmcontrast.recipes import concat_classifier
+            >>> model = concat_classifier({"inertial": nn.Linear(6, 8)}, {"inertial": 8}, 3,
+            ...                           freeze_encoders=False)
+            >>> [group["lr"] for group in model.parameter_groups(1e-3)]
+            [0.001, 0.0001]
+            >>> optimizer = torch.optim.Adam(model.parameter_groups(1e-3))
+        """
+        owner = type(self).__name__
+        lr = check_finite_number(owner, "lr", lr, low=0.0, low_open=True)
+        scale = check_finite_number(owner, "encoder_scale", encoder_scale, low=0.0)
+        encoder_ids = {id(p) for p in self.encoders.parameters()}
+        encoders = [p for p in self.encoders.parameters() if p.requires_grad]
+        rest = [p for p in self.parameters() if p.requires_grad and id(p) not in encoder_ids]
+        groups: list[dict[str, Any]] = [{"params": rest, "lr": lr}]
+        if encoders:
+            groups.append({"params": encoders, "lr": lr * scale})
+        return groups
 
     def forward(
         self,
