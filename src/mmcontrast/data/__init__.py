@@ -6,6 +6,7 @@
   whose wrist IMU is derived physically from the skeleton (`simulate_imu`).
 * Containers: `Recordings` (native lengths) and `PairedDataset` (preprocessed,
   a ``torch.utils.data.Dataset``).
+* Standardisation fitted on the training side: `Standardizer`.
 * Protocols: `cross_subject_split`, `subject_split`, `mmact_split`,
   `label_fraction_subset`.
 
@@ -34,6 +35,7 @@ from mmcontrast.data.splits import (
     label_fraction_subset,
     subject_split,
 )
+from mmcontrast.data.standardize import Standardizer
 from mmcontrast.data.synthetic import SYNTHETIC_CLASSES, make_synthetic, synthetic_recordings
 from mmcontrast.data.utd_mhad import (
     UTD_MHAD_CLASSES,
@@ -64,6 +66,7 @@ __all__ = [
     "Resample",
     "Split",
     "SplitDatasets",
+    "Standardizer",
     "cross_subject_split",
     "label_fraction_subset",
     "load_mmact",
