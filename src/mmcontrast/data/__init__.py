@@ -6,6 +6,7 @@
   whose wrist IMU is derived physically from the skeleton (`simulate_imu`).
 * Containers: `Recordings` (native lengths) and `PairedDataset` (preprocessed,
   a ``torch.utils.data.Dataset``).
+* Continuous recordings: `sliding_windows` (majority label, purity rule) -> `Windows`.
 * Standardisation fitted on the training side: `Standardizer`.
 * Protocols: `cross_subject_split`, `subject_split`, `mmact_split`,
   `label_fraction_subset`.
@@ -45,6 +46,7 @@ from mmcontrast.data.utd_mhad import (
     parse_utd_mhad_name,
     read_utd_mhad,
 )
+from mmcontrast.data.windows import Windows, sliding_windows
 
 __all__ = [
     "LABEL_FRACTIONS",
@@ -67,6 +69,7 @@ __all__ = [
     "Split",
     "SplitDatasets",
     "Standardizer",
+    "Windows",
     "cross_subject_split",
     "label_fraction_subset",
     "load_mmact",
@@ -79,6 +82,7 @@ __all__ = [
     "recenter_skeleton",
     "resample",
     "simulate_imu",
+    "sliding_windows",
     "subject_split",
     "synthetic_recordings",
 ]
