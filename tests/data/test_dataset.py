@@ -3,143 +3,124 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mmcontrast.data import PairedDataset, Split
+from mmcontrast.data import MultimodalDataset, Split, Standardizer
 
 
-def _dataset(count: int = 6, steps: int = 5, *, masked: bool = False) -> PairedDataset:
-    g = torch.Generator().manual_seed(0)
-    inertial = torch.randn(count, steps, 6, generator=g) * torch.tensor([1.0, 2, 3, 100, 200, 300])
-    mask = None
-    if masked:
-        lengths = torch.arange(count) % steps + 1
-        mask = torch.arange(steps)[None] < lengths[:, None]
-        inertial = inertial * mask[..., None]
-    return PairedDataset(
-        inertial=inertial,
-        skeleton=torch.randn(count, 4, 20, 3, generator=g),
-        label=torch.arange(count) % 3,
-        subject=torch.arange(count) % 2 + 1,
-        trial=torch.ones(count, dtype=torch.int32),
-        inertial_mask=mask,
-        classes=("a", "b", "c"),
-        extras={"session": torch.arange(count)},
+def _imu_only(count: int = 6) -> MultimodalDataset:
+    g = torch.Generator().manual_seed(1)
+    return MultimodalDataset(
+        modalities={"inertial": torch.randn(count, 8, 6, generator=g) * 50 + 3},
+        label=torch.arange(count) % 2,
+        subject=torch.arange(count) // 2,
+        masks={"inertial": torch.arange(8)[None] < (torch.arange(count)[:, None] % 8 + 1)},
     )
 
 
-def test_items_and_collate() -> None:
-    data = _dataset()
-    item = data[-1]
-    assert set(item) == {
-        "inertial", "skeleton", "inertial_mask", "skeleton_mask", "label", "subject", "trial",
-        "session",
-    }  # fmt: skip
-    assert item["inertial"].shape == (5, 6) and item["skeleton"].shape == (4, 20, 3)
-    assert item["label"].dtype == torch.long and item["label"].ndim == 0
-    assert item["trial"].dtype == torch.long
-    assert bool(item["skeleton_mask"].all())
-    batch = next(iter(torch.utils.data.DataLoader(data, batch_size=4)))
-    assert batch["inertial"].shape == (4, 5, 6) and batch["label"].shape == (4,)
-    assert len(data) == 6 and data.num_classes == 3 and not data.normalized
-    assert data.names[0] == "#0"
-    assert repr(data) == (
-        "PairedDataset(sequences=6, inertial=(5, 6), skeleton=(4, 20, 3), classes=3, "
-        "subjects=[1, 2], normalized=False)"
-    )
-    with pytest.raises(IndexError, match="index 6 is out of range for 6 sequences"):
-        data[6]
-    with pytest.raises(TypeError, match="index must be an int, got slice"):
-        data[1:3]  # type: ignore[index]
-
-
-def test_validation_messages() -> None:
-    base = _dataset()
-    fields = dict(
-        inertial=base.inertial, skeleton=base.skeleton, label=base.label,
-        subject=base.subject, trial=base.trial,
-    )  # fmt: skip
-    with pytest.raises(
-        ValueError, match=r"the same number of sequences, got inertial: \(6, 5, 6\)"
-    ):
-        PairedDataset(**{**fields, "skeleton": base.skeleton[:5]})
-    with pytest.raises(TypeError, match="label must have an integer dtype"):
-        PairedDataset(**{**fields, "label": base.label.bool()})
-    with pytest.raises(TypeError, match="trial must have an integer dtype, got torch.float32"):
-        PairedDataset(**{**fields, "trial": base.trial.float()})
-    with pytest.raises(ValueError, match=r'subject must have shape "n" = \(6,\), got \(5,\)'):
-        PairedDataset(**{**fields, "subject": base.subject[:5]})
-    with pytest.raises(ValueError, match=r"labels must be in \[0, 2\) for 2 classes"):
-        PairedDataset(**fields, classes=("a", "b"))
-    with pytest.raises(ValueError, match=r"inertial_mask must have shape \(6, 5\)"):
-        PairedDataset(**fields, inertial_mask=torch.ones(6, 4, dtype=torch.bool))
-    with pytest.raises(ValueError, match="extras must not reuse the standard keys"):
-        PairedDataset(**fields, extras={"label": base.label})
-    with pytest.raises(ValueError, match="give both inertial_mean and inertial_std"):
-        PairedDataset(**fields, inertial_mean=torch.zeros(6))
-    with pytest.raises(ValueError, match=r'inertial must have shape "n t c"'):
-        PairedDataset(**{**fields, "inertial": base.inertial[0]})
-
-
-def test_subset_keeps_order_names_and_extras() -> None:
-    data = _dataset()
-    part = data.subset([4, 1])
-    assert part.names == ("#4", "#1")
-    torch.testing.assert_close(part.inertial, data.inertial[[4, 1]])
-    assert part.extras["session"].tolist() == [4, 1]
-    assert part.classes == data.classes
-    assert len(data.subset([])) == 0
-    with pytest.raises(IndexError, match=r"subset indices must be in \[-6, 6\)"):
-        data.subset([0, 6])
-
-
-def test_masked_statistics_ignore_padding() -> None:
-    data = _dataset(masked=True)
-    mean, std = data.inertial_statistics()
-    real = data.inertial[data.inertial_mask].double()
-    torch.testing.assert_close(mean, real.mean(0).float())
-    torch.testing.assert_close(std, real.std(0, unbiased=False).float())
-    constant = PairedDataset(
-        inertial=torch.ones(2, 3, 6), skeleton=torch.zeros(2, 3, 20, 3),
-        label=torch.zeros(2, dtype=torch.long), subject=torch.ones(2, dtype=torch.long),
-        trial=torch.ones(2, dtype=torch.long),
-    )  # fmt: skip
-    assert constant.inertial_statistics()[1].tolist() == [1.0] * 6
-    with pytest.raises(ValueError, match="at least one real step"):
-        data.subset([]).inertial_statistics()
-
-
-def test_normalize_keeps_padding_at_zero_and_refuses_twice() -> None:
-    data = _dataset(masked=True)
-    mean, std = data.inertial_statistics()
-    normed = data.normalize_inertial(mean, std)
-    assert normed.normalized
-    assert bool((normed.inertial[~data.inertial_mask] == 0).all())
-    real = normed.inertial[data.inertial_mask].double()
-    torch.testing.assert_close(real.mean(0), torch.zeros(6).double(), atol=1e-5, rtol=0)
-    torch.testing.assert_close(
-        real.std(0, unbiased=False), torch.ones(6).double(), atol=1e-5, rtol=0
-    )
-    with pytest.raises(ValueError, match="already normalised"):
-        normed.normalize_inertial(mean, std)
-    with pytest.raises(ValueError, match="std must be positive"):
-        data.normalize_inertial(mean, torch.zeros(6))
-    with pytest.raises(ValueError, match=r'mean must have shape "c" with c=6'):
-        data.normalize_inertial(mean[:3], std)
-
-
-def test_split_normalises_every_side_with_training_statistics_only() -> None:
-    data = _dataset(count=9)
-    split = Split(train=[0, 2, 4, 6], val=[8], test=[1, 3, 5, 7])
+def test_inertial_only_items_collate_and_split() -> None:
+    data = _imu_only()
+    assert set(data[0]) == {"inertial", "inertial_mask", "label", "subject", "trial"}
+    assert data[0]["trial"] == 0 and data.trial.dtype == torch.long
+    batch = next(iter(torch.utils.data.DataLoader(data, batch_size=3)))
+    assert batch["inertial"].shape == (3, 8, 6) and batch["inertial_mask"].shape == (3, 8)
+    assert "skeleton" not in batch and not hasattr(data, "skeleton")
+    with pytest.raises(AttributeError, match="has no 'skeleton' modality; it holds 'inertial'"):
+        data.skeleton  # noqa: B018
+    with pytest.raises(AttributeError, match="has no 'skeleton' modality"):
+        data.skeleton_mask  # noqa: B018
+    split = Split(train=[0, 1, 2, 3], val=[], test=[4, 5])
     train, val, test = data.split(split)
+    assert type(train) is MultimodalDataset and len(val) == 0
     mean, std = data.subset(split.train).inertial_statistics()
-    for side, index in ((train, split.train), (val, split.val), (test, split.test)):
-        torch.testing.assert_close(side.inertial_mean, mean)
-        torch.testing.assert_close(side.inertial_std, std)
-        torch.testing.assert_close(side.inertial, (data.inertial[index] - mean) / std)
-    assert not torch.allclose(test.inertial.mean((0, 1)), torch.zeros(6), atol=1e-3)
+    torch.testing.assert_close(test.inertial_mean, mean)
+    mask = data.inertial_mask[split.test]
+    expected = torch.where(mask[..., None], (data.inertial[split.test] - mean) / std, 0.0)
+    torch.testing.assert_close(test.inertial, expected)
+    assert repr(train) == (
+        "MultimodalDataset(sequences=4, inertial=(8, 6), classes=2, subjects=[0, 1], "
+        "standardized=['inertial'])"
+    )
     raw = data.split(split, normalize_inertial=False)
-    torch.testing.assert_close(raw.test.inertial, data.inertial[split.test])
-    assert raw.train.inertial_mean is None
-    with pytest.raises(IndexError, match="the split indexes sequence 9, but the dataset has 9"):
-        data.split(Split(train=[0], val=[], test=[9]))
-    with pytest.raises(TypeError, match="split must be a Split"):
-        data.split((split.train, split.val, split.test))  # type: ignore[arg-type]
+    assert not raw.train.normalized and raw.train.inertial_mean is None
+
+
+def test_skeleton_only_and_other_modalities_standardise_on_request() -> None:
+    g = torch.Generator().manual_seed(2)
+    skeleton = torch.randn(6, 5, 20, 3, generator=g) * 4 + 1
+    data = MultimodalDataset(
+        modalities={"skeleton": skeleton, "depth": torch.rand(6, 5, 4, 4, generator=g)},
+        label=torch.zeros(6, dtype=torch.long), subject=torch.arange(6),
+    )  # fmt: skip
+    assert set(data[2]) == {
+        "skeleton", "depth", "skeleton_mask", "depth_mask", "label", "subject", "trial"
+    }  # fmt: skip
+    split = Split(train=[0, 1, 2], val=[3], test=[4, 5])
+    plain = data.split(split)  # no inertial modality: nothing to normalise by default
+    assert dict(plain.train.standardizers) == {} and not plain.train.normalized
+    train, val, test = data.split(split, standardize=("skeleton",))
+    assert list(test.standardizers) == ["skeleton"]
+    assert test.standardizers["skeleton"].channel_shape == (3,)  # pooled over joints
+    fitted = data.subset(split.train).fit_standardizer("skeleton")
+    torch.testing.assert_close(test.skeleton, fitted(data.skeleton[split.test]))
+    torch.testing.assert_close(test.modalities["depth"], data.modalities["depth"][split.test])
+    per_joint = data.fit_standardizer("skeleton", channel_dims=2)
+    assert data.standardize("skeleton", per_joint).standardizers["skeleton"] is per_joint
+    with pytest.raises(ValueError, match="the skeleton channels are already standardised"):
+        train.standardize("skeleton", fitted)
+    with pytest.raises(
+        ValueError, match="has no 'inertial' modality; it holds 'skeleton', 'depth'"
+    ):
+        data.split(split, standardize=("inertial",))
+    with pytest.raises(TypeError, match="standardize must be a sequence of modality names"):
+        data.split(split, standardize="skeleton")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"channel shape \(6,\) does not fit skeleton"):
+        data.standardize("skeleton", Standardizer(torch.zeros(6), torch.ones(6)))
+    with pytest.raises(TypeError, match="standardizer must be a Standardizer, got tuple"):
+        data.standardize("skeleton", (0, 1))  # type: ignore[arg-type]
+
+
+def test_multimodal_validation_messages() -> None:
+    x = torch.zeros(4, 5, 6)
+    base = dict(label=torch.zeros(4, dtype=torch.long), subject=torch.ones(4, dtype=torch.long))
+    with pytest.raises(ValueError, match="modalities must hold at least one modality"):
+        MultimodalDataset(modalities={}, **base)
+    with pytest.raises(TypeError, match="modalities must be a mapping"):
+        MultimodalDataset(modalities=[x], **base)  # type: ignore[arg-type]
+    for name in ("label", "inertial_mask", "not an identifier", 3):
+        with pytest.raises(ValueError, match="modality names must be Python identifiers"):
+            MultimodalDataset(modalities={name: x}, **base)  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match=r'skeleton must have shape "n t j c"'):
+        MultimodalDataset(modalities={"skeleton": x}, **base)
+    with pytest.raises(ValueError, match=r"modalities\['depth'\] must have shape \"n t ...\""):
+        MultimodalDataset(modalities={"depth": torch.zeros(4, 5)}, **base)
+    with pytest.raises(TypeError, match=r"modalities\['depth'\] must be a floating-point"):
+        MultimodalDataset(modalities={"depth": torch.zeros(4, 5, 2, dtype=torch.long)}, **base)
+    with pytest.raises(
+        ValueError, match=r"the same number of sequences, got inertial: \(4, 5, 6\), depth"
+    ):
+        MultimodalDataset(modalities={"inertial": x, "depth": torch.zeros(3, 5, 2)}, **base)
+    with pytest.raises(ValueError, match="masks has the unknown modality 'skeleton'"):
+        MultimodalDataset(
+            modalities={"inertial": x}, masks={"skeleton": torch.ones(4, 5, dtype=torch.bool)},
+            **base,
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="standardizers has the unknown modality 'skeleton'"):
+        MultimodalDataset(
+            modalities={"inertial": x}, standardizers={"skeleton": Standardizer.fit(x)}, **base
+        )
+    with pytest.raises(ValueError, match=r"standardizers\['inertial'\] has the channel shape"):
+        MultimodalDataset(
+            modalities={"inertial": x},
+            standardizers={"inertial": Standardizer(torch.zeros(5), torch.ones(5))},
+            **base,
+        )
+    with pytest.raises(ValueError, match="extras must not reuse the standard keys, got"):
+        MultimodalDataset(modalities={"inertial": x}, extras={"skeleton": base["label"]}, **base)
+    with pytest.raises(ValueError, match="labels must be >= 0"):
+        MultimodalDataset(
+            modalities={"inertial": x}, label=-torch.ones(4).long(), subject=base["subject"]
+        )
+    with pytest.raises(ValueError, match="inertial statistics need at least one real step"):
+        MultimodalDataset(
+            modalities={"inertial": x}, masks={"inertial": torch.zeros(4, 5, dtype=torch.bool)},
+            **base,
+        ).inertial_statistics()  # fmt: skip

@@ -1,11 +1,12 @@
-"""Real and synthetic paired IMU + skeleton data, preprocessing and evaluation protocols.
+"""Real and synthetic IMU and skeleton data, preprocessing, windows and evaluation protocols.
 
 * Loaders: `load_utd_mhad` / `read_utd_mhad` (UTD-MHAD ``.mat`` files, cached),
   `load_mmact` / `read_mmact` (MMAct's assumed layout, `MMActLayout`).
 * Synthetic data: `make_synthetic` / `synthetic_recordings`, a paired generator
   whose wrist IMU is derived physically from the skeleton (`simulate_imu`).
-* Containers: `Recordings` (native lengths) and `PairedDataset` (preprocessed,
-  a ``torch.utils.data.Dataset``).
+* Containers: `Recordings` (native lengths), `MultimodalDataset` (preprocessed, any
+  non-empty set of modalities, a ``torch.utils.data.Dataset``) and its inertial + skeleton
+  case `PairedDataset`.
 * Continuous recordings: `sliding_windows` (majority label, purity rule) -> `Windows`.
 * Standardisation fitted on the training side: `Standardizer`.
 * Protocols: `cross_subject_split`, `subject_split`, `mmact_split`,
@@ -14,7 +15,7 @@
 Real data files live outside the repository; nothing here embeds or downloads them.
 """
 
-from mmcontrast.data.dataset import PairedDataset, SplitDatasets
+from mmcontrast.data.dataset import MultimodalDataset, SplitDatasets
 from mmcontrast.data.imu import STANDARD_GRAVITY, Motion, simulate_imu
 from mmcontrast.data.mmact import (
     MMACT_ACTIVITIES,
@@ -25,6 +26,7 @@ from mmcontrast.data.mmact import (
     mmact_split,
     read_mmact,
 )
+from mmcontrast.data.paired import PairedDataset
 from mmcontrast.data.preprocessing import RESAMPLE_METHODS, Resample, recenter_skeleton, resample
 from mmcontrast.data.recordings import Recordings
 from mmcontrast.data.splits import (
@@ -62,6 +64,7 @@ __all__ = [
     "MMActLayout",
     "MMActProtocol",
     "Motion",
+    "MultimodalDataset",
     "PairedDataset",
     "Protocol",
     "Recordings",

@@ -1,153 +1,181 @@
-"""The paired dataset every loader returns: preprocessed IMU and skeleton tensors with labels."""
+"""In-memory datasets of preprocessed sequences: any non-empty set of modalities, with labels.
+
+`MultimodalDataset` holds one ``"n t ..."`` tensor per modality (IMU-only, skeleton-only,
+both, or any other names); `mmcontrast.data.PairedDataset` (``paired.py``) is its inertial +
+skeleton special case, the type every loader returns.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from types import MappingProxyType
+from typing import Generic, TypeVar
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
 from torch import Tensor
 from torch.utils.data import Dataset
+from typing_extensions import NamedTuple, Self
 
-from mmcontrast._checks import check_bool, check_tensor
-from mmcontrast.data.splits import Split
-
-__all__ = ["PairedDataset", "SplitDatasets"]
-
-_OWNER = "PairedDataset"
-_STANDARD_KEYS = (
-    "inertial",
-    "skeleton",
-    "inertial_mask",
-    "skeleton_mask",
-    "label",
-    "subject",
-    "trial",
+from mmcontrast._checks import check_bool, check_int, check_tensor
+from mmcontrast.data._dataset_checks import (
+    as_names,
+    check_classes,
+    check_extras,
+    check_masks,
+    check_modalities,
+    check_standardizers,
+    index_tensor,
 )
+from mmcontrast.data.splits import Split
+from mmcontrast.data.standardize import Standardizer
+
+__all__ = ["MultimodalDataset", "SplitDatasets"]
+
+DatasetT = TypeVar("DatasetT", bound="MultimodalDataset")
 
 
-class SplitDatasets(NamedTuple):
-    """The three sides of a protocol; ``val`` is empty when the protocol has none."""
+class SplitDatasets(NamedTuple, Generic[DatasetT]):
+    """The three sides of a protocol; ``val`` is empty when the protocol has none.
 
-    train: PairedDataset
-    val: PairedDataset
-    test: PairedDataset
+    The sides have the type of the dataset that was split (`PairedDataset` stays paired).
+    """
+
+    train: DatasetT
+    val: DatasetT
+    test: DatasetT
 
 
-class PairedDataset(Dataset[dict[str, Tensor]]):
-    """Paired inertial and skeleton sequences with labels, subjects and trials, in memory.
+class MultimodalDataset(Dataset[dict[str, Tensor]]):
+    """Sequences of one or more modalities with labels, subjects and trials, in memory.
 
-    Item ``i`` is a dict of tensors: ``inertial`` ``"t c"``, ``skeleton`` ``"t j c"``,
-    ``inertial_mask`` and ``skeleton_mask`` ``"t"`` (bool, ``True`` on real steps; all
-    ``True`` for fixed-length data), and 0-d int64 ``label`` (0-based), ``subject``, ``trial``
-    plus any ``extras`` (e.g. MMAct's ``session`` and ``scene``). ``torch.utils.data``'s
-    default collate batches them into ``"b t c"``, ``"b t j c"``, ``"b t"`` and ``"b"``.
-    The whole arrays are attributes too (``dataset.inertial`` etc.), for full-batch work.
+    Item ``i`` is a dict of tensors: one entry per modality (``"inertial"`` ``"t c"``,
+    ``"skeleton"`` ``"t j c"``, or any other name ``"t ..."``), ``"<modality>_mask"`` ``"t"``
+    (bool, ``True`` on real steps; all ``True`` for fixed-length data), and 0-d int64
+    ``label`` (0-based), ``subject``, ``trial`` plus any ``extras``. Only the modalities
+    the dataset holds appear. ``torch.utils.data``'s default collate batches them into
+    ``"b t c"``, ``"b t j c"``, ``"b t"`` and ``"b"``. The whole arrays are attributes too
+    (``modalities``, ``masks``, ``label``, ...; ``inertial`` and ``skeleton`` as properties),
+    for full-batch work.
 
-    Inertial normalisation is not applied at construction: `split` computes per-channel
-    statistics on the training side only and applies them to every side, and the normalised
-    datasets keep them in ``inertial_mean`` and ``inertial_std`` (store these with a model).
+    Standardisation is not applied at construction: `split` fits a `Standardizer` on the
+    training side only and applies it to every side, and the standardised datasets keep it
+    in ``standardizers`` (store it with a model).
 
     Args:
-        inertial: float tensor ``"n t c"``.
-        skeleton: float tensor ``"n t j c"``.
+        modalities: a non-empty mapping from modality name (a Python identifier) to a float
+            tensor ``"n t ..."``; ``"inertial"`` must be ``"n t c"`` and ``"skeleton"``
+            ``"n t j c"``. Every modality holds the same ``n`` sequences, each its own ``t``.
         label: integer tensor ``"n"`` in ``[0, len(classes))``.
-        subject: integer tensor ``"n"``.
-        trial: integer tensor ``"n"``.
-        inertial_mask: bool tensor ``"n t"`` or ``None`` (all steps real).
-        skeleton_mask: bool tensor ``"n t"`` (the skeleton's ``t``) or ``None``.
-        names: one name per sequence (e.g. ``"a1_s1_t1"``), or ``None`` for ``"#0"``, ...
+        subject: integer tensor ``"n"`` (or any group: session, user, recording).
+        trial: integer tensor ``"n"``, or ``None`` for 0 everywhere.
+        masks: per-modality bool tensors ``"n t"``; a modality left out has every step real.
+        names: one name per sequence, or ``None`` for ``"#0"``, ``"#1"``, ...
         classes: the class names, or ``None`` for ``"0"``, ``"1"``, ... up to the largest
             label.
         extras: more integer ``"n"`` tensors returned with each item.
-        inertial_mean: ``"c"`` statistics already applied to ``inertial``, or ``None``.
-        inertial_std: ``"c"``, given together with ``inertial_mean``.
+        standardizers: per-modality `Standardizer` already applied to the data.
 
     Shapes:
-        inertial: ``"n t c"``; skeleton: ``"n t j c"``; masks: ``"n t"``; label, subject,
-        trial, extras: ``"n"``.
+        modalities: ``"n t c"`` / ``"n t j c"`` / ``"n t ..."``; masks: ``"n t"``; label,
+        subject, trial, extras: ``"n"``.
 
     Examples:
+        IMU-only data (e.g. windows from `sliding_windows`):
+
         >>> import torch
-        >>> from mmcontrast.data import PairedDataset
-        >>> data = PairedDataset(
-        ...     inertial=torch.randn(4, 50, 6), skeleton=torch.randn(4, 50, 20, 3),
-        ...     label=torch.tensor([0, 1, 0, 1]), subject=torch.tensor([1, 1, 2, 2]),
-        ...     trial=torch.ones(4, dtype=torch.long))
-        >>> item = data[0]
-        >>> item["inertial"].shape, item["skeleton"].shape, int(item["label"])
-        (torch.Size([50, 6]), torch.Size([50, 20, 3]), 0)
-        >>> batch = next(iter(torch.utils.data.DataLoader(data, batch_size=4)))
-        >>> batch["skeleton"].shape
-        torch.Size([4, 50, 20, 3])
+        >>> from mmcontrast.data import MultimodalDataset, Split
+        >>> data = MultimodalDataset(
+        ...     modalities={"inertial": torch.randn(6, 50, 6) * 100},
+        ...     label=torch.tensor([0, 1, 2, 0, 1, 2]), subject=torch.tensor([1, 1, 2, 2, 3, 3]))
+        >>> sorted(data[0])
+        ['inertial', 'inertial_mask', 'label', 'subject', 'trial']
+        >>> train, val, test = data.split(Split(train=[0, 1, 2, 3], val=[], test=[4, 5]))
+        >>> train.standardizers["inertial"]
+        Standardizer(channels=(6,))
+        >>> bool(train.inertial.mean(dim=(0, 1)).abs().max() < 1e-5)
+        True
+        >>> data
+        MultimodalDataset(sequences=6, inertial=(50, 6), classes=3, subjects=[1, 2, 3],
+                          standardized=[])
     """
 
     def __init__(
         self,
         *,
-        inertial: Tensor,
-        skeleton: Tensor,
+        modalities: Mapping[str, Tensor],
         label: Tensor,
         subject: Tensor,
-        trial: Tensor,
-        inertial_mask: Tensor | None = None,
-        skeleton_mask: Tensor | None = None,
+        trial: Tensor | None = None,
+        masks: Mapping[str, Tensor] | None = None,
         names: Sequence[str] | None = None,
         classes: Sequence[str] | None = None,
         extras: Mapping[str, Tensor] | None = None,
-        inertial_mean: Tensor | None = None,
-        inertial_std: Tensor | None = None,
+        standardizers: Mapping[str, Standardizer] | None = None,
     ) -> None:
-        self.inertial = check_tensor(_OWNER, "inertial", inertial, pattern="n t c")
-        self.skeleton = check_tensor(_OWNER, "skeleton", skeleton, pattern="n t j c")
-        count = self.inertial.shape[0]
-        if self.skeleton.shape[0] != count:
-            raise ValueError(
-                f"{_OWNER}: inertial and skeleton must hold the same number of sequences, got "
-                f"inertial: {tuple(self.inertial.shape)} and skeleton: "
-                f"{tuple(self.skeleton.shape)}"
-            )
-        self.label = _index_tensor("label", label, count)
-        self.subject = _index_tensor("subject", subject, count)
-        self.trial = _index_tensor("trial", trial, count)
-        self.inertial_mask = _mask("inertial_mask", inertial_mask, self.inertial)
-        self.skeleton_mask = _mask("skeleton_mask", skeleton_mask, self.skeleton)
-        self.extras = {
-            key: _index_tensor(key, value, count) for key, value in (extras or {}).items()
-        }
-        clashes = sorted(set(self.extras) & set(_STANDARD_KEYS))
-        if clashes:
-            raise ValueError(f"{_OWNER}: extras must not reuse the standard keys, got {clashes}")
-        self.names = _names(names, count)
-        self.classes = _classes(classes, self.label)
-        if (inertial_mean is None) != (inertial_std is None):
-            raise ValueError(f"{_OWNER}: give both inertial_mean and inertial_std, or neither")
-        channels = self.inertial.shape[-1]
-        self.inertial_mean = _stat("inertial_mean", inertial_mean, channels)
-        self.inertial_std = _stat("inertial_std", inertial_std, channels)
+        owner = type(self).__name__
+        self._modalities = check_modalities(owner, modalities)
+        count = next(iter(self._modalities.values())).shape[0]
+        self.label = index_tensor(owner, "label", label, count)
+        self.subject = index_tensor(owner, "subject", subject, count)
+        self.trial = (
+            torch.zeros(count, dtype=torch.long)
+            if trial is None
+            else index_tensor(owner, "trial", trial, count)
+        )
+        self._masks = check_masks(owner, masks, self._modalities)
+        self.extras = check_extras(owner, extras, self._modalities, count)
+        self.names = as_names(owner, names, count)
+        self.classes = check_classes(owner, classes, self.label)
+        self._standardizers = check_standardizers(owner, standardizers, self._modalities)
 
-    def __len__(self) -> int:
-        return int(self.inertial.shape[0])
+    @property
+    def modalities(self) -> Mapping[str, Tensor]:
+        """The data of each modality (read-only mapping), ``"n t ..."``."""
+        return MappingProxyType(self._modalities)
 
-    def __getitem__(self, index: int) -> dict[str, Tensor]:
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"{_OWNER}: index must be an int, got {type(index).__name__}")
-        count = len(self)
-        if not -count <= index < count:
-            raise IndexError(f"{_OWNER}: index {index} is out of range for {count} sequences")
-        item = {
-            "inertial": self.inertial[index],
-            "skeleton": self.skeleton[index],
-            "inertial_mask": self.inertial_mask[index],
-            "skeleton_mask": self.skeleton_mask[index],
-            "label": self.label[index],
-            "subject": self.subject[index],
-            "trial": self.trial[index],
-        }
-        item.update({key: value[index] for key, value in self.extras.items()})
-        return item
+    @property
+    def masks(self) -> Mapping[str, Tensor]:
+        """The ``"n t"`` bool mask of each modality (read-only mapping)."""
+        return MappingProxyType(self._masks)
+
+    @property
+    def standardizers(self) -> Mapping[str, Standardizer]:
+        """The `Standardizer` applied to each standardised modality (read-only mapping)."""
+        return MappingProxyType(self._standardizers)
+
+    @property
+    def inertial(self) -> Tensor:
+        """The ``"n t c"`` inertial data (an ``AttributeError`` when the dataset has none)."""
+        return self._modality("inertial")
+
+    @property
+    def skeleton(self) -> Tensor:
+        """The ``"n t j c"`` skeleton data (an ``AttributeError`` when the dataset has none)."""
+        return self._modality("skeleton")
+
+    @property
+    def inertial_mask(self) -> Tensor:
+        """The ``"n t"`` inertial mask."""
+        return self._masks[self._present("inertial", AttributeError)]
+
+    @property
+    def skeleton_mask(self) -> Tensor:
+        """The ``"n t"`` skeleton mask."""
+        return self._masks[self._present("skeleton", AttributeError)]
+
+    @property
+    def inertial_mean(self) -> Tensor | None:
+        """The ``"c"`` inertial means applied (see `split`), or ``None``."""
+        scaler = self._standardizers.get("inertial")
+        return None if scaler is None else scaler.mean
+
+    @property
+    def inertial_std(self) -> Tensor | None:
+        """The ``"c"`` inertial standard deviations applied, or ``None``."""
+        scaler = self._standardizers.get("inertial")
+        return None if scaler is None else scaler.std
 
     @property
     def num_classes(self) -> int:
@@ -157,85 +185,143 @@ class PairedDataset(Dataset[dict[str, Tensor]]):
     @property
     def normalized(self) -> bool:
         """Whether inertial statistics have been applied (see `split`)."""
-        return self.inertial_mean is not None
+        return "inertial" in self._standardizers
 
-    def subset(self, indices: Sequence[int] | NDArray[np.integer] | Tensor) -> PairedDataset:
+    def __len__(self) -> int:
+        return int(self.label.shape[0])
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        owner = type(self).__name__
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"{owner}: index must be an int, got {type(index).__name__}")
+        count = len(self)
+        if not -count <= index < count:
+            raise IndexError(f"{owner}: index {index} is out of range for {count} sequences")
+        item = {name: value[index] for name, value in self._modalities.items()}
+        item.update({f"{name}_mask": mask[index] for name, mask in self._masks.items()})
+        item["label"] = self.label[index]
+        item["subject"] = self.subject[index]
+        item["trial"] = self.trial[index]
+        item.update({key: value[index] for key, value in self.extras.items()})
+        return item
+
+    def subset(self, indices: Sequence[int] | NDArray[np.integer] | Tensor) -> Self:
         """The sequences at ``indices`` (in that order), keeping classes and statistics."""
         index = torch.as_tensor(np.asarray(indices, dtype=np.int64).reshape(-1))
         count = len(self)
         if index.numel() and (int(index.min()) < -count or int(index.max()) >= count):
             raise IndexError(
-                f"{_OWNER}: subset indices must be in [{-count}, {count}), got the range "
-                f"[{int(index.min())}, {int(index.max())}]"
+                f"{type(self).__name__}: subset indices must be in [{-count}, {count}), got "
+                f"the range [{int(index.min())}, {int(index.max())}]"
             )
-        return PairedDataset(
-            inertial=self.inertial[index],
-            skeleton=self.skeleton[index],
-            label=self.label[index],
-            subject=self.subject[index],
-            trial=self.trial[index],
-            inertial_mask=self.inertial_mask[index],
-            skeleton_mask=self.skeleton_mask[index],
-            names=[self.names[i] for i in index.tolist()],
-            classes=self.classes,
-            extras={key: value[index] for key, value in self.extras.items()},
-            inertial_mean=self.inertial_mean,
-            inertial_std=self.inertial_std,
+        return self._rebuild(
+            type(self),
+            {name: value[index] for name, value in self._modalities.items()},
+            index=index,
+        )
+
+    def select(self, modalities: str | Sequence[str]) -> MultimodalDataset:
+        """A `MultimodalDataset` with only ``modalities`` (e.g. ``"inertial"`` for IMU-only).
+
+        Labels, subjects, masks, extras and the statistics of the kept modalities stay.
+        """
+        wanted = [modalities] if isinstance(modalities, str) else list(modalities)
+        if not wanted:
+            raise ValueError(
+                f"{type(self).__name__}: select needs at least one modality, got {wanted!r}"
+            )
+        for name in wanted:
+            self._present(name)
+        return self._rebuild(MultimodalDataset, {name: self._modalities[name] for name in wanted})
+
+    def fit_standardizer(self, modality: str, *, channel_dims: int = 1) -> Standardizer:
+        """A `Standardizer` fitted on ``modality`` over every real (unmasked) step.
+
+        Args:
+            modality: a modality of the dataset.
+            channel_dims: trailing axes with their own statistics: 1 gives ``"c"`` (pooled
+                over joints for a skeleton), 2 gives ``"j c"`` on a skeleton.
+        """
+        self._present(modality)
+        check_int(type(self).__name__, "channel_dims", channel_dims, minimum=1)
+        if not bool(self._masks[modality].any()):
+            raise ValueError(
+                f"{type(self).__name__}: {modality} statistics need at least one real step, "
+                f"got {len(self)} sequences"
+            )
+        return Standardizer.fit(
+            self._modalities[modality], mask=self._masks[modality], channel_dims=channel_dims
+        )
+
+    def standardize(self, modality: str, standardizer: Standardizer) -> Self:
+        """A copy with ``modality`` standardised on real steps (padding stays 0)."""
+        owner = type(self).__name__
+        self._present(modality)
+        if not isinstance(standardizer, Standardizer):
+            raise TypeError(
+                f"{owner}: standardizer must be a Standardizer, got {type(standardizer).__name__}"
+            )
+        if modality in self._standardizers:
+            raise ValueError(f"{owner}: the {modality} channels are already standardised")
+        data = self._modalities[modality]
+        shape = standardizer.channel_shape
+        if data.ndim - len(shape) < 2 or tuple(data.shape[data.ndim - len(shape) :]) != shape:
+            raise ValueError(
+                f"{owner}: the standardizer's channel shape {shape} does not fit {modality} "
+                f"{tuple(data.shape)}"
+            )
+        modalities = dict(self._modalities)
+        modalities[modality] = standardizer.transform(data, self._masks[modality])
+        return self._rebuild(
+            type(self),
+            modalities,
+            standardizers={**self._standardizers, modality: standardizer},
         )
 
     def inertial_statistics(self) -> tuple[Tensor, Tensor]:
         """Per-channel mean and standard deviation over every real (unmasked) step.
 
-        Computed in float64 and returned in the data's dtype. A channel that is constant
-        gets a standard deviation of 1, so normalising leaves it centred rather than
-        dividing by zero.
+        Computed in float64 and returned in the data's dtype (`fit_standardizer`). A
+        constant channel gets a standard deviation of 1, so normalising leaves it centred
+        rather than dividing by zero.
 
         Shapes:
             output: ``("c", "c")``.
         """
-        if not bool(self.inertial_mask.any()):
-            raise ValueError(
-                f"{_OWNER}: inertial statistics need at least one real step, got "
-                f"{len(self)} sequences"
-            )
-        values = self.inertial.double()[self.inertial_mask]
-        mean = values.mean(dim=0)
-        std = values.std(dim=0, unbiased=False)
-        std = torch.where(std > 0, std, torch.ones_like(std))
-        return mean.to(self.inertial.dtype), std.to(self.inertial.dtype)
+        scaler = self.fit_standardizer("inertial")
+        return scaler.mean, scaler.std
 
-    def normalize_inertial(self, mean: Tensor, std: Tensor) -> PairedDataset:
+    def normalize_inertial(self, mean: Tensor, std: Tensor) -> Self:
         """A copy with ``(inertial - mean) / std`` on real steps (padding stays 0)."""
+        owner = type(self).__name__
         if self.normalized:
-            raise ValueError(f"{_OWNER}: the inertial channels are already normalised")
+            raise ValueError(f"{owner}: the inertial channels are already normalised")
         channels = self.inertial.shape[-1]
-        mean = check_tensor(_OWNER, "mean", mean, pattern="c", sizes={"c": channels})
-        std = check_tensor(_OWNER, "std", std, pattern="c", sizes={"c": channels})
+        mean = check_tensor(owner, "mean", mean, pattern="c", sizes={"c": channels})
+        std = check_tensor(owner, "std", std, pattern="c", sizes={"c": channels})
         if not bool((std > 0).all()):
-            raise ValueError(f"{_OWNER}: std must be positive, got {std.tolist()}")
-        scaled = (self.inertial - mean.to(self.inertial)) / std.to(self.inertial)
-        inertial = torch.where(self.inertial_mask[..., None], scaled, torch.zeros_like(scaled))
-        return PairedDataset(
-            inertial=inertial,
-            skeleton=self.skeleton,
-            label=self.label,
-            subject=self.subject,
-            trial=self.trial,
-            inertial_mask=self.inertial_mask,
-            skeleton_mask=self.skeleton_mask,
-            names=self.names,
-            classes=self.classes,
-            extras=self.extras,
-            inertial_mean=mean,
-            inertial_std=std,
-        )
+            raise ValueError(f"{owner}: std must be positive, got {std.tolist()}")
+        return self.standardize("inertial", Standardizer(mean, std))
 
-    def split(self, split: Split, *, normalize_inertial: bool = True) -> SplitDatasets:
+    def split(
+        self,
+        split: Split,
+        *,
+        normalize_inertial: bool = True,
+        standardize: Sequence[str] = (),
+    ) -> SplitDatasets[Self]:
         """The train, validation and test datasets of a protocol.
 
-        With ``normalize_inertial=True`` the per-channel statistics come from the training
-        side only (`inertial_statistics`) and are applied to all three sides, which
-        keep them in ``inertial_mean`` / ``inertial_std``.
+        For each modality to standardise, a `Standardizer` is fitted on the training side
+        only (`fit_standardizer`, per channel) and applied to all three sides, which keep
+        it in ``standardizers`` (and, for the inertial one, ``inertial_mean`` /
+        ``inertial_std``).
+
+        Args:
+            split: the sides' indices.
+            normalize_inertial: standardise the ``"inertial"`` modality when the dataset
+                has one (a dataset without it is split as it is).
+            standardize: more modalities to standardise, e.g. ``("skeleton",)``.
 
         Examples:
             >>> import torch
@@ -252,79 +338,86 @@ class PairedDataset(Dataset[dict[str, Tensor]]):
             >>> torch.equal(test.inertial_mean, train.inertial_mean)
             True
         """
+        owner = type(self).__name__
         if not isinstance(split, Split):
-            raise TypeError(f"{_OWNER}: split must be a Split, got {type(split).__name__}")
-        check_bool(_OWNER, "normalize_inertial", normalize_inertial)
+            raise TypeError(f"{owner}: split must be a Split, got {type(split).__name__}")
+        check_bool(owner, "normalize_inertial", normalize_inertial)
+        if isinstance(standardize, str) or not isinstance(standardize, Sequence):
+            raise TypeError(
+                f"{owner}: standardize must be a sequence of modality names, e.g. "
+                f"('skeleton',), got {standardize!r}"
+            )
+        names = list(dict.fromkeys(standardize))
+        for name in names:
+            self._present(name)
+        if normalize_inertial and "inertial" in self._modalities and "inertial" not in names:
+            names.insert(0, "inertial")
         top = int(max((int(part.max()) for part in split if part.size), default=-1))
         if top >= len(self):
             raise IndexError(
-                f"{_OWNER}: the split indexes sequence {top}, but the dataset has {len(self)}"
+                f"{owner}: the split indexes sequence {top}, but the dataset has {len(self)}"
             )
         sides = [self.subset(part) for part in split]
-        if normalize_inertial:
-            mean, std = sides[0].inertial_statistics()
-            sides = [side.normalize_inertial(mean, std) for side in sides]
+        for name in names:
+            scaler = sides[0].fit_standardizer(name)
+            sides = [side.standardize(name, scaler) for side in sides]
         return SplitDatasets(*sides)
 
     def __repr__(self) -> str:
-        subjects = sorted(set(self.subject.tolist()))
+        shapes = ", ".join(
+            f"{name}={tuple(value.shape[1:])}" for name, value in self._modalities.items()
+        )
         return (
-            f"{_OWNER}(sequences={len(self)}, inertial={tuple(self.inertial.shape[1:])}, "
-            f"skeleton={tuple(self.skeleton.shape[1:])}, classes={self.num_classes}, "
-            f"subjects={subjects}, normalized={self.normalized})"
+            f"{type(self).__name__}(sequences={len(self)}, {shapes}, "
+            f"classes={self.num_classes}, subjects={sorted(set(self.subject.tolist()))}, "
+            f"standardized={list(self._standardizers)})"
         )
 
+    def _present(self, modality: object, error: type[Exception] = ValueError) -> str:
+        if not isinstance(modality, str) or modality not in self._modalities:
+            held = ", ".join(repr(name) for name in self._modalities)
+            raise error(
+                f"{type(self).__name__}: the dataset has no {modality!r} modality; it holds {held}"
+            )
+        return modality
 
-def _index_tensor(name: str, value: object, count: int) -> Tensor:
-    tensor = check_tensor(_OWNER, name, value, pattern="n", floating=False)
-    if tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool:
-        raise TypeError(f"{_OWNER}: {name} must have an integer dtype, got {tensor.dtype}")
-    if tensor.shape[0] != count:
-        raise ValueError(
-            f'{_OWNER}: {name} must have shape "n" = ({count},), got {tuple(tensor.shape)}'
+    def _modality(self, modality: str) -> Tensor:
+        return self._modalities[self._present(modality, AttributeError)]
+
+    def _rebuild(
+        self,
+        cls: type[DatasetT],
+        modalities: dict[str, Tensor],
+        *,
+        index: Tensor | None = None,
+        standardizers: Mapping[str, Standardizer] | None = None,
+    ) -> DatasetT:
+        """A ``cls`` with new modality data, the rows at ``index`` of everything else."""
+
+        def rows(value: Tensor) -> Tensor:
+            return value if index is None else value[index]
+
+        kept = self._standardizers if standardizers is None else standardizers
+        dataset = cls.__new__(cls)
+        MultimodalDataset.__init__(
+            dataset,
+            modalities=modalities,
+            label=rows(self.label),
+            subject=rows(self.subject),
+            trial=rows(self.trial),
+            masks={name: rows(self._masks[name]) for name in modalities},
+            names=self.names if index is None else [self.names[i] for i in index.tolist()],
+            classes=self.classes,
+            extras={key: rows(value) for key, value in self.extras.items()},
+            standardizers={name: kept[name] for name in modalities if name in kept},
         )
-    return tensor.long()
+        return dataset
 
 
-def _mask(name: str, value: Tensor | None, data: Tensor) -> Tensor:
-    expected = tuple(data.shape[:2])
-    if value is None:
-        return torch.ones(expected, dtype=torch.bool)
-    mask = check_tensor(_OWNER, name, value, pattern="n t", floating=False)
-    if mask.dtype != torch.bool:
-        raise TypeError(f"{_OWNER}: {name} must be a bool tensor, got {mask.dtype}")
-    if tuple(mask.shape) != expected:
-        raise ValueError(f"{_OWNER}: {name} must have shape {expected}, got {tuple(mask.shape)}")
-    return mask
+def __getattr__(name: str) -> object:
+    """``PairedDataset`` moved to ``mmcontrast.data.paired``; the old import path still works."""
+    if name == "PairedDataset":
+        from mmcontrast.data.paired import PairedDataset
 
-
-def _names(names: Sequence[str] | None, count: int) -> tuple[str, ...]:
-    if names is None:
-        return tuple(f"#{i}" for i in range(count))
-    result = tuple(names)
-    if len(result) != count or not all(isinstance(name, str) for name in result):
-        raise ValueError(f"{_OWNER}: names must be {count} strings, got {len(result)} entries")
-    return result
-
-
-def _classes(classes: Sequence[str] | None, label: Tensor) -> tuple[str, ...]:
-    top = int(label.max()) if label.numel() else -1
-    if classes is None:
-        return tuple(str(i) for i in range(top + 1))
-    result = tuple(classes)
-    if not all(isinstance(name, str) for name in result):
-        raise TypeError(f"{_OWNER}: classes must be strings, got {result!r}")
-    low = int(label.min()) if label.numel() else 0
-    if low < 0 or top >= len(result):
-        raise ValueError(
-            f"{_OWNER}: labels must be in [0, {len(result)}) for {len(result)} classes, got "
-            f"the range [{low}, {top}]"
-        )
-    return result
-
-
-def _stat(name: str, value: Tensor | None, channels: int) -> Tensor | None:
-    if value is None:
-        return None
-    tensor = check_tensor(_OWNER, name, value, pattern="c", sizes={"c": channels})
-    return tensor.detach().clone()
+        return PairedDataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

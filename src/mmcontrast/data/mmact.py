@@ -35,7 +35,8 @@ from numpy.typing import NDArray
 from mmcontrast._checks import check_choice
 from mmcontrast.data._cache import Verify, cached
 from mmcontrast.data._mmact_files import Align, align_streams, read_pose, read_stream
-from mmcontrast.data.dataset import PairedDataset
+from mmcontrast.data.dataset import MultimodalDataset
+from mmcontrast.data.paired import PairedDataset
 from mmcontrast.data.preprocessing import RESAMPLE_METHODS, Resample
 from mmcontrast.data.recordings import Recordings
 from mmcontrast.data.splits import Split
@@ -269,7 +270,7 @@ def load_mmact(
     )
 
 
-def mmact_split(data: PairedDataset, *, protocol: MMActProtocol = "cross-subject") -> Split:
+def mmact_split(data: MultimodalDataset, *, protocol: MMActProtocol = "cross-subject") -> Split:
     """The MMAct protocols of the CMC-CMKM and hard-negative repositories.
 
     * ``"cross-subject"``: train subjects 1-12, validation 13-15, test 17-20 (subject 16 is

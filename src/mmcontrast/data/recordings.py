@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from mmcontrast._checks import check_choice, check_int
 from mmcontrast.data import preprocessing
-from mmcontrast.data.dataset import PairedDataset
+from mmcontrast.data.paired import PairedDataset
 from mmcontrast.data.preprocessing import RESAMPLE_METHODS, Resample, recenter_skeleton
 
 __all__ = ["Recordings"]

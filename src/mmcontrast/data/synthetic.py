@@ -22,8 +22,8 @@ from numpy.typing import NDArray
 from mmcontrast._checks import check_finite_number, check_int
 from mmcontrast.data._body import DOFS, SEGMENT_LENGTHS, Body, forward_kinematics, rotation
 from mmcontrast.data._motions import PROGRAMS, Program, evaluate_angles
-from mmcontrast.data.dataset import PairedDataset
 from mmcontrast.data.imu import simulate_imu
+from mmcontrast.data.paired import PairedDataset
 from mmcontrast.data.preprocessing import Resample
 from mmcontrast.data.recordings import Recordings
 from mmcontrast.data.utd_mhad import UTD_MHAD_CLASSES

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from mmcontrast._checks import check_bool
 from mmcontrast.data._cache import Verify, cached
 from mmcontrast.data._optional import import_optional
-from mmcontrast.data.dataset import PairedDataset
+from mmcontrast.data.paired import PairedDataset
 from mmcontrast.data.preprocessing import Resample
 from mmcontrast.data.recordings import Recordings
 
