@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import pytest
 import torch
 from torch import Tensor, nn
 
@@ -69,6 +70,49 @@ def assert_factory_kwargs(build: Callable[..., nn.Module], *inputs: Tensor) -> N
     on_meta = build(device="meta")
     for name, tensor in [*on_meta.named_parameters(), *on_meta.named_buffers()]:
         assert tensor.device.type == "meta", name
+
+
+def assert_checks_input_dtype(build: Callable[..., nn.Module], owner: str, *inputs: Tensor) -> None:
+    """A dtype the parameters cannot take raises a TypeError naming both; autocast's pass.
+
+    ``build(dtype=...)`` makes the module; ``inputs[0]`` is the float32 input ``x``.
+    """
+    x, *rest = inputs
+    module = build().eval()
+    start = f"^{owner}: x has dtype "
+    with pytest.raises(
+        TypeError,
+        match=start + r"torch\.float64 but its parameters are torch\.float32; convert the input "
+        r"\(x\.float\(\)\) or the encoder \(encoder\.to\(torch\.float64\)\)$",
+    ):
+        module(x.double(), *rest)
+    with pytest.raises(
+        TypeError,
+        match=start + r"torch\.bfloat16 but its parameters are torch\.float32; .*"
+        r"encoder\.to\(torch\.bfloat16\)\); or run it under torch\.autocast$",
+    ):
+        module(x.bfloat16(), *rest)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        # autocast casts float32 and its own dtype: both are accepted
+        for accepted in (x, x.bfloat16()):
+            assert torch.isfinite(module(accepted, *rest)).all()
+        with pytest.raises(
+            TypeError,
+            match=start + r"torch\.float16 but its parameters are torch\.float32 and the cpu "
+            r"autocast dtype is torch\.bfloat16; under autocast pass float32",
+        ):
+            module(x.half(), *rest)
+        with pytest.raises(TypeError, match=start + r"torch\.float64 but its parameters"):
+            module(x.double(), *rest)  # autocast never casts float64
+    wide = build(dtype=torch.float64).eval()
+    message = (
+        start + r"torch\.float32 but its parameters are torch\.float64; convert the input "
+        r"\(x\.to\(torch\.float64\)\) or the encoder \(encoder\.to\(torch\.float32\)\)$"
+    )
+    with pytest.raises(TypeError, match=message):
+        wide(x, *rest)
+    with torch.autocast("cpu", dtype=torch.bfloat16), pytest.raises(TypeError, match=message):
+        wide(x, *rest)  # nor float64 parameters
 
 
 def num_parameters(module: nn.Module) -> int:

@@ -7,6 +7,7 @@ from torch import nn
 from mmcontrast.encoders import CNNTransformerEncoder
 from tests.encoders._support import (
     assert_autocast_works,
+    assert_checks_input_dtype,
     assert_every_parameter_gets_gradient,
     assert_factory_kwargs,
     assert_padded_equals_alone,
@@ -135,6 +136,25 @@ def test_compiles_without_graph_breaks(masked: bool) -> None:
     encoder = _small(dropout=0.0, pooling="cls" if masked else "mean")
     x, mask = padded_batch([12, 8, 0], 6, torch.Generator().manual_seed(0), fill=0.0)
     compiled_matches_eager(encoder, [x, mask] if masked else [x])
+
+
+def test_input_dtype_must_suit_the_parameters() -> None:
+    x, mask = padded_batch([12, 9], 6, torch.Generator().manual_seed(0), fill=0.0)
+    assert_checks_input_dtype(lambda **factory: _small(**factory), "CNNTransformerEncoder", x, mask)
+
+
+@pytest.mark.compile
+def test_compiles_under_autocast_with_the_dtype_check() -> None:
+    encoder = _small(dropout=0.0).eval()
+    x = torch.randn(2, 12, 6)
+    torch._dynamo.reset()
+    # The dtype check traces without graph breaks. (Dynamo's graph, run eagerly: with
+    # aot_eager, PyTorch 2.13's CPU autocast fails inside nn.TransformerEncoderLayer with or
+    # without the check.)
+    compiled = torch.compile(encoder, fullgraph=True, backend="eager")
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        for accepted in (x, x.bfloat16()):
+            torch.testing.assert_close(compiled(accepted), encoder(accepted), rtol=0, atol=0)
 
 
 def test_bad_inputs() -> None:

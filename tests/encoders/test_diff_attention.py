@@ -8,6 +8,7 @@ import torch
 from mmcontrast.encoders import DifferentialAttention, lambda_init_for_depth
 from tests.encoders._support import (
     assert_autocast_works,
+    assert_checks_input_dtype,
     assert_every_parameter_gets_gradient,
     assert_factory_kwargs,
     num_parameters,
@@ -214,6 +215,15 @@ def test_autocast_and_factory_kwargs() -> None:
 def test_compiles_without_graph_breaks(sdpa_mode: str) -> None:
     module = DifferentialAttention(16, num_heads=2, sdpa_mode=sdpa_mode, rope=sdpa_mode == "pad")  # type: ignore[arg-type]
     compiled_matches_eager(module, [torch.randn(3, 6, 16), _mask([6, 2, 0], 6)])
+
+
+def test_input_dtype_must_suit_the_parameters() -> None:
+    assert_checks_input_dtype(
+        lambda **factory: DifferentialAttention(16, num_heads=2, **factory),
+        "DifferentialAttention",
+        torch.randn(3, 6, 16),
+        _mask([6, 2, 0], 6),
+    )
 
 
 def test_bad_arguments() -> None:

@@ -8,6 +8,7 @@ from mmcontrast.encoders import CNNDiffTransformerEncoder, DifferentialTransform
 from mmcontrast.encoders.diff_transformer import swiglu_hidden
 from tests.encoders._support import (
     assert_autocast_works,
+    assert_checks_input_dtype,
     assert_every_parameter_gets_gradient,
     assert_factory_kwargs,
     assert_padded_equals_alone,
@@ -154,6 +155,35 @@ def test_compiles_without_graph_breaks() -> None:
     encoder = _small(dropout=0.0, num_layers=1, positions="rope", pooling="cls")
     x, mask = padded_batch([12, 8, 0], 6, torch.Generator().manual_seed(0), fill=0.0)
     compiled_matches_eager(encoder, [x, mask])
+
+
+@pytest.mark.compile
+def test_compiles_under_autocast_with_the_dtype_check() -> None:
+    encoder = _small(dropout=0.0).eval()
+    x, mask = padded_batch([12, 8], 6, torch.Generator().manual_seed(0), fill=0.0)
+    torch._dynamo.reset()
+    compiled = torch.compile(encoder, fullgraph=True, backend="aot_eager")
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        for accepted in (x, x.bfloat16()):
+            out = compiled(accepted, mask)
+            assert out.dtype == torch.bfloat16
+            torch.testing.assert_close(out, encoder(accepted, mask), rtol=2e-2, atol=2e-2)
+
+
+def test_input_dtype_must_suit_the_parameters() -> None:
+    x, mask = padded_batch([12, 9], 6, torch.Generator().manual_seed(0), fill=0.0)
+    assert_checks_input_dtype(
+        lambda **factory: _small(**factory), "CNNDiffTransformerEncoder", x, mask
+    )
+    assert_checks_input_dtype(
+        lambda **factory: DifferentialTransformerLayer(16, num_heads=2, **factory),
+        "DifferentialTransformerLayer",
+        torch.randn(2, 5, 16),
+    )
+    with pytest.raises(
+        ValueError, match=r'^DifferentialTransformerLayer: x must have shape "b t d"'
+    ):
+        DifferentialTransformerLayer(16, num_heads=2)(torch.randn(2, 5, 8))
 
 
 def test_bad_inputs_and_hyperparameters() -> None:

@@ -8,6 +8,7 @@ from torch import nn
 from mmcontrast.encoders import HCNEncoder
 from tests.encoders._support import (
     assert_autocast_works,
+    assert_checks_input_dtype,
     assert_every_parameter_gets_gradient,
     assert_factory_kwargs,
     num_parameters,
@@ -185,6 +186,14 @@ def test_autocast_and_factory_kwargs() -> None:
 def test_compiles_without_graph_breaks() -> None:
     encoder = HCNEncoder(channels=(8, 4, 4, 8, 8, 16), num_joints=5, in_channels=2)
     compiled_matches_eager(encoder, [torch.randn(2, 9, 5, 2)])
+
+
+def test_input_dtype_must_suit_the_parameters() -> None:
+    assert_checks_input_dtype(
+        lambda **factory: HCNEncoder(channels=(8, 4, 4, 8, 8, 16), num_joints=5, **factory),
+        "HCNEncoder",
+        torch.randn(2, 9, 5, 3),
+    )
 
 
 def test_bad_inputs() -> None:

@@ -14,6 +14,7 @@ from mmcontrast.encoders.presets import (
     cmc_cmkm_skeleton,
 )
 from tests.encoders._support import (
+    assert_checks_input_dtype,
     assert_every_parameter_gets_gradient,
     assert_factory_kwargs,
     assert_padded_equals_alone,
@@ -200,6 +201,22 @@ def test_factory_kwargs(preset: object) -> None:
     skeleton = preset in (cmc_cmkm_skeleton, clmm_style_skeleton)
     shape = (2, 50, 20, 3) if skeleton else (2, 50, 6)
     assert_factory_kwargs(preset, torch.randn(*shape))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("preset", "owner", "shape"),
+    [
+        (cmc_cmkm_inertial, "CNNTransformerEncoder", (2, 50, 6)),
+        (cmc_cmkm_skeleton, "HCNEncoder", (2, 50, 20, 3)),
+        (clmm_style_inertial, "CNNDiffTransformerEncoder", (2, 30, 6)),
+        (clmm_style_skeleton, "clmm_style_skeleton", (2, 30, 20, 3)),
+    ],
+)
+def test_input_dtype_must_suit_the_parameters(
+    preset: object, owner: str, shape: tuple[int, ...]
+) -> None:
+    torch.manual_seed(0)
+    assert_checks_input_dtype(preset, owner, torch.randn(*shape))  # type: ignore[arg-type]
 
 
 @pytest.mark.compile

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
+from torch.amp import is_autocast_available
 
 from mmcontrast._checks import check_choice, check_finite_number, check_int, check_tensor
 from mmcontrast.encoders._stem import ConvStem
@@ -27,6 +28,7 @@ __all__ = [
     "Positions",
     "SequenceEncoder",
     "attention_key_mask",
+    "check_input_dtype",
     "check_mask",
     "check_seq_len",
     "check_sequence",
@@ -61,6 +63,40 @@ def check_sequence(owner: str, x: object, *, channels: int, min_length: int) -> 
             f"needs it), got {tuple(x.shape)}"
         )
     return x
+
+
+def check_input_dtype(owner: str, x: Tensor, parameter: Tensor, *, name: str = "x") -> Tensor:
+    """``x`` in a dtype the module's parameters (represented by ``parameter``) can take.
+
+    Outside autocast that is the parameters' own dtype. Under ``torch.autocast`` on ``x``'s
+    device, float32 inputs and inputs in the autocast dtype are accepted too (autocast casts
+    them), unless the parameters are float64, which autocast never casts. Any other
+    combination (a float64 batch to a float32 encoder, float16 to bfloat16 parameters...)
+    raises a ``TypeError`` naming both dtypes, instead of PyTorch's error from deep inside the
+    first layer. Nothing synchronises with the host; under ``torch.compile`` the dtypes are
+    guards, so the check costs nothing in the graph.
+    """
+    expected = parameter.dtype
+    if x.dtype == expected:
+        return x
+    device = x.device.type
+    autocast = is_autocast_available(device) and torch.is_autocast_enabled(device)
+    if autocast and expected != torch.float64:
+        autocast_dtype = torch.get_autocast_dtype(device)
+        if x.dtype in (torch.float32, autocast_dtype):
+            return x
+        raise TypeError(
+            f"{owner}: {name} has dtype {x.dtype} but its parameters are {expected} and the "
+            f"{device} autocast dtype is {autocast_dtype}; under autocast pass float32 "
+            f"({name}.float()) or {autocast_dtype}"
+        )
+    hint = f"{name}.float()" if expected == torch.float32 else f"{name}.to({expected})"
+    half = x.dtype in (torch.float16, torch.bfloat16) and expected == torch.float32
+    raise TypeError(
+        f"{owner}: {name} has dtype {x.dtype} but its parameters are {expected}; convert the "
+        f"input ({hint}) or the encoder (encoder.to({x.dtype}))"
+        + ("; or run it under torch.autocast" if half else "")
+    )
 
 
 def check_mask(owner: str, mask: object, x: Tensor) -> Tensor | None:
@@ -156,9 +192,15 @@ def check_sequence_inputs(
     min_length: int,
     pooling: Pooling,
     seq_len: int | None,
+    parameter: Tensor,
 ) -> tuple[Tensor, Tensor | None]:
-    """Validate the ``forward`` inputs of a pooled sequence encoder."""
+    """Validate the ``forward`` inputs of a pooled sequence encoder.
+
+    ``parameter`` is one of the encoder's parameters: ``x`` must suit its dtype
+    (`check_input_dtype`).
+    """
     x = check_sequence(owner, x, channels=channels, min_length=min_length)
+    x = check_input_dtype(owner, x, parameter)
     checked = check_mask(owner, mask, x)
     if pooling == "flatten":
         if x.shape[1] != seq_len:
@@ -305,6 +347,7 @@ class SequenceEncoder(nn.Module):
             min_length=self.min_length,
             pooling=self.pooling,
             seq_len=self.seq_len,
+            parameter=self.stem.first_weight,
         )
         return embed(
             self.stem,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -74,6 +75,11 @@ class ConvStem(nn.Module):
             )
             width_in = width
         self.blocks = nn.ModuleList(blocks)
+
+    @property
+    def first_weight(self) -> Tensor:
+        """The first convolution's weight: the stem takes inputs of its dtype."""
+        return cast("nn.Conv1d", cast("nn.Sequential", self.blocks[0])[0]).weight
 
     @property
     def min_length(self) -> int:

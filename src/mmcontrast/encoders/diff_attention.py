@@ -11,7 +11,13 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from mmcontrast._checks import check_bool, check_choice, check_int, check_tensor
-from mmcontrast.encoders._common import Factory, attention_key_mask, check_mask, rms_norm
+from mmcontrast.encoders._common import (
+    Factory,
+    attention_key_mask,
+    check_input_dtype,
+    check_mask,
+    rms_norm,
+)
 
 __all__ = ["DifferentialAttention", "SDPAMode", "lambda_init_for_depth"]
 
@@ -154,6 +160,7 @@ class DifferentialAttention(nn.Module):
         """
         owner = type(self).__name__
         x = check_tensor(owner, "x", x, pattern="b t d", sizes={"d": self.dim})
+        x = check_input_dtype(owner, x, self.qkv_proj.weight)
         mask = check_mask(owner, mask, x)
         length = x.shape[1]
         q, k, v = self.qkv_proj(x).chunk(3, dim=-1)

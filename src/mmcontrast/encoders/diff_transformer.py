@@ -17,13 +17,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_choice, check_finite_number, check_int
+from mmcontrast._checks import check_choice, check_finite_number, check_int, check_tensor
 from mmcontrast.encoders._common import (
     POSITIONS,
     Factory,
     Pooling,
     Positions,
     SequenceEncoder,
+    check_input_dtype,
     pool,
     rms_norm,
 )
@@ -128,6 +129,9 @@ class DifferentialTransformerLayer(nn.Module):
         Shapes:
             x: ``"b t d"``; mask: ``"b t"``; output: ``"b t d"``.
         """
+        owner = type(self).__name__
+        x = check_tensor(owner, "x", x, pattern="b t d", sizes={"d": self.attn.dim})
+        x = check_input_dtype(owner, x, self.attn.qkv_proj.weight)
         x = x + self.dropout(self.attn(rms_norm(self.attn_norm, x), mask))
         out: Tensor = x + self.dropout(self.ffn(rms_norm(self.ffn_norm, x)))
         return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Literal, cast
 
 import torch
 from einops import rearrange
@@ -11,7 +11,7 @@ from einops.layers.torch import Rearrange
 from torch import Tensor, nn
 
 from mmcontrast._checks import check_choice, check_finite_number, check_int, check_tensor
-from mmcontrast.encoders._common import Factory
+from mmcontrast.encoders._common import Factory, check_input_dtype
 
 __all__ = ["HCNEncoder"]
 
@@ -197,6 +197,7 @@ class HCNEncoder(nn.Module):
             pattern="b t j c",
             sizes={"j": self.num_joints, "c": self.in_channels},
         )
+        x = check_input_dtype(owner, x, cast("nn.Conv2d", self.position_stream[0]).weight)
         if x.shape[1] < self.min_length:
             raise ValueError(
                 f'{owner}: x must have shape "b t j c" with t >= {self.min_length} (the '

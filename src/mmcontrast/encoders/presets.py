@@ -21,6 +21,7 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from mmcontrast._checks import check_int, check_tensor
+from mmcontrast.encoders._common import check_input_dtype
 from mmcontrast.encoders.cnn_transformer import CNNTransformerEncoder
 from mmcontrast.encoders.diff_transformer import CNNDiffTransformerEncoder
 from mmcontrast.encoders.hcn import HCNEncoder
@@ -177,6 +178,7 @@ class _FlattenedSkeleton(nn.Module):
         """
         sizes = {"j": self.num_joints, "c": self.in_channels}
         x = check_tensor("clmm_style_skeleton", "x", x, pattern="b t j c", sizes=sizes)
+        x = check_input_dtype("clmm_style_skeleton", x, self.encoder.stem.first_weight)
         out: Tensor = self.encoder(rearrange(x, "b t j c -> b t (j c)"), mask)
         return out
 
