@@ -71,6 +71,7 @@ from mmcontrast.data import (
     make_synthetic,
 )
 from mmcontrast.encoders import presets
+from mmcontrast.evaluation import LinearProbe, extract_features
 from mmcontrast.fusion import quality_prior
 from mmcontrast.heads import ProjectionHead
 from mmcontrast.losses import (
@@ -93,6 +94,7 @@ from mmcontrast.recipes import (
 
 METHODS = ("supervised", "simclr", "cmc", "debiased", "hnl", "cmkm", "clmm")
 EVALS = ("multimodal", "inertial", "skeleton")
+PIPELINES = ("frozen", "probe", "finetune")
 MODALITIES = ("inertial", "skeleton")
 CACHE_FORMAT = 1  # bump to invalidate every cached encoder
 CLMM_NOTE = (
@@ -128,6 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     arg("--teacher-seed", type=int, default=0, help="seed of the CMKM teachers (shared)")
     arg("--batch-size", type=int, default=64, help="pre-training and fine-tuning batch (64)")
     arg("--lr", type=float, default=1e-3, help="Adam learning rate of every stage (1e-3)")
+    arg(
+        "--pipeline",
+        choices=PIPELINES,
+        default="frozen",
+        help="evaluation of pre-trained encoders: frozen (MLP head on frozen features), probe "
+        "(linear probe on frozen features) or finetune (end to end, encoders at a lower rate)",
+    )
+    arg("--encoder-lr-scale", type=float, default=0.1, help="finetune: encoder rate / --lr")
     arg("--data", choices=("synthetic", "utd-mhad"), help="default: utd-mhad with --root")
     arg("--root", type=Path, help="UTD-MHAD folder holding Inertial/ and Skeleton/")
     arg("--protocol", choices=("odd-even", "cmc-cmkm"), default="odd-even")
@@ -156,6 +166,8 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error(f"--batch-size must be >= 2 (contrastive pairs), got {args.batch_size}")
     if not (math.isfinite(args.lr) and args.lr > 0):
         parser.error(f"--lr must be a positive number, got {args.lr}")
+    if not (math.isfinite(args.encoder_lr_scale) and args.encoder_lr_scale >= 0):
+        parser.error(f"--encoder-lr-scale must be a number >= 0, got {args.encoder_lr_scale}")
     if args.seed < 0 or args.teacher_seed < 0:
         parser.error(
             f"--seed and --teacher-seed must be >= 0, got {args.seed}, {args.teacher_seed}"
@@ -502,17 +514,6 @@ def cross_modal_encoders(
 
 
 # --------------------------------------------------------------------------- fine-tuning
-@torch.no_grad()
-def encode_all(
-    encoders: Mapping[str, nn.Module], inputs: Mapping[str, Tensor]
-) -> dict[str, Tensor]:
-    """The features of frozen encoders (in eval mode), in chunks."""
-    return {
-        m: torch.cat([encoders[m](x[i : i + 256]) for i in range(0, len(x), 256)])
-        for m, x in inputs.items()
-    }
-
-
 def predict_all(model: nn.Module, inputs: Mapping[str, Tensor]) -> Tensor:
     """`mmcontrast.recipes.predict` in chunks."""
     n = len(next(iter(inputs.values())))
@@ -592,30 +593,82 @@ def finetune(
         )
         return predict_all(model, raw["test"][0]), info
 
+    if args.pipeline == "probe":  # linear evaluation of the frozen (stage-1) encoders
+        return linear_probe(args, encoders, raw)
+
     if args.method == "clmm":  # stage 2 of this project's two-stage design (not CLMM's)
         quality = None
-        if len(modalities) > 1:  # Hopkins statistic of the frozen stage-1 features, no labels
-            features = encode_all({m: freeze(e) for m, e in encoders.items()}, raw["unlabelled"][0])
+        if len(modalities) > 1:  # Hopkins statistic of the stage-1 features, no labels
+            stage1 = extract_features(encoders, raw["unlabelled"][0])
             generator = torch.Generator().manual_seed(stage_seed(args.seed, "quality"))
-            prior = quality_prior(features, generator=generator)
+            prior = quality_prior(stage1, generator=generator)
             quality = {m: float(q) for m, q in zip(modalities, prior, strict=True)}
-        model = build_two_stage_classifier(encoders, dims, num_classes, quality=quality)
-        optimizer = torch.optim.Adam(model.parameter_groups(args.lr))
-        info = train_classifier(args, model, optimizer, raw["labelled"], raw.get("val"))
-        return predict_all(model, raw["test"][0]), {"quality_prior": quality, **info}
+        tuned = args.pipeline == "finetune"
+        two_stage = build_two_stage_classifier(
+            encoders, dims, num_classes, quality=quality, freeze_shared=not tuned
+        )
+        optimizer = torch.optim.Adam(
+            two_stage.parameter_groups(args.lr, shared_scale=args.encoder_lr_scale)
+        )
+        info = train_classifier(
+            args,
+            two_stage,
+            optimizer,
+            raw["labelled"],
+            raw.get("val"),
+            supervised_augmentations() if tuned else None,
+        )
+        return predict_all(two_stage, raw["test"][0]), {"quality_prior": quality, **info}
+
+    if args.pipeline == "finetune":  # end to end: the pre-trained encoders at a lower rate
+        model = concat_classifier(encoders, dims, num_classes, freeze_encoders=False)
+        optimizer = torch.optim.Adam(
+            model.parameter_groups(args.lr, encoder_scale=args.encoder_lr_scale)
+        )
+        info = train_classifier(
+            args, model, optimizer, raw["labelled"], raw.get("val"), supervised_augmentations()
+        )
+        return predict_all(model, raw["test"][0]), info
 
     # The hard-negative paper's fine-tuning: frozen encoders and the concat head. The encoders
     # are in eval mode and nothing is augmented, so their features are computed once and only
     # the head trains (the same numbers as running the encoders at every step, much faster).
     model = concat_classifier(encoders, dims, num_classes)  # freezes the encoders
     features = {
-        k: (encode_all(model.encoders, inputs), labels)
+        k: (extract_features(model.encoders, inputs), labels)
         for k, (inputs, labels) in raw.items()
         if k != "unlabelled"
     }
     optimizer = torch.optim.Adam(model.head.parameters(), lr=args.lr)
     info = train_classifier(args, model.head, optimizer, features["labelled"], features.get("val"))
     return predict_all(model.head, features["test"][0]), info
+
+
+def linear_probe(
+    args: argparse.Namespace, encoders: Mapping[str, nn.Module], raw: Mapping[str, Side]
+) -> tuple[Tensor, dict[str, Any]]:
+    """`mmcontrast.evaluation.LinearProbe` on the concatenated frozen features.
+
+    The L2 strength is chosen by cross-validation on the labelled subset alone
+    (``l2="auto"``), so neither the validation nor the test subjects inform it.
+    """
+    frozen = {m: freeze(encoder) for m, encoder in encoders.items()}
+
+    def features(side: str) -> Tensor:
+        return torch.cat(list(extract_features(frozen, raw[side][0]).values()), dim=1)
+
+    start = time.perf_counter()
+    probe = LinearProbe(l2="auto").fit(features("labelled"), raw["labelled"][1])
+    info: dict[str, Any] = {
+        "losses": [],
+        "probe": {**probe.info._asdict(), "seconds": time.perf_counter() - start},
+        "val_accuracy": None,
+    }
+    if "val" in raw:
+        predicted = probe.predict(features("val"))
+        info["val_accuracy"] = float((predicted == raw["val"][1]).double().mean())
+    log(args, f"[probe] l2 {probe.info.l2:g}, {info['probe']['seconds']:.1f} s")
+    return probe.predict(features("test")), info
 
 
 # --------------------------------------------------------------------------- main
@@ -698,6 +751,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "method": args.method,
         "eval": args.eval,
+        "pipeline": "supervised" if args.method == "supervised" else args.pipeline,
         "label_fraction": args.label_fraction,
         "seed": args.seed,
         "test_accuracy": float(scores.accuracy),

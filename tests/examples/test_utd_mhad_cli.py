@@ -115,6 +115,52 @@ def test_every_method_and_evaluation(
         assert set(prior) == {"inertial", "skeleton"} and sum(prior.values()) == pytest.approx(1)
 
 
+@pytest.mark.parametrize("method", ["hnl", "clmm"])
+@pytest.mark.parametrize("evaluation", ["multimodal", "inertial"])
+def test_fine_tuning_pipeline_trains_the_encoders_at_the_lower_rate(
+    cli: ModuleType,
+    tmp_path: Path,
+    shared_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    evaluation: str,
+) -> None:
+    rates: list[list[float]] = []
+    adam = torch.optim.Adam
+
+    def spy(params: Any, *args: Any, **kwargs: Any) -> torch.optim.Optimizer:
+        optimizer = adam(params, *args, **kwargs)
+        rates.append([group["lr"] for group in optimizer.param_groups])
+        return optimizer
+
+    monkeypatch.setattr(torch.optim, "Adam", spy)
+    result = run(
+        cli, tmp_path, "--method", method, "--eval", evaluation, "--pipeline", "finetune",
+        "--encoder-lr-scale", "0.25", cache=shared_cache,
+    )  # fmt: skip
+    check_schema(result, method, evaluation)
+    assert result["pipeline"] == "finetune" and result["config"]["encoder_lr_scale"] == 0.25
+    assert rates[-1] == [1e-3, 2.5e-4]  # the fine-tuning optimiser: head, then encoders
+
+
+@pytest.mark.parametrize("method", ["hnl", "clmm", "simclr"])
+def test_linear_probe_pipeline(
+    cli: ModuleType, tmp_path: Path, shared_cache: Path, method: str
+) -> None:
+    result = run(cli, tmp_path, "--method", method, "--pipeline", "probe", cache=shared_cache)
+    assert result["pipeline"] == "probe" and result["finetune_losses"] == []
+    probe = result["finetuning"]["probe"]
+    assert probe["l2"] > 0 and probe["cv_accuracy"] is not None and probe["seconds"] > 0
+    confusion = result["confusion_matrix"]
+    assert sum(map(sum, confusion)) == 6
+    assert result["test_accuracy"] == pytest.approx(sum(confusion[i][i] for i in range(3)) / 6)
+
+
+def test_supervised_runs_record_their_pipeline(cli: ModuleType, tmp_path: Path) -> None:
+    result = run(cli, tmp_path, "--method", "supervised", "--pipeline", "probe")
+    assert result["pipeline"] == "supervised"  # trained from scratch whatever --pipeline says
+
+
 def test_cmkm_teachers_are_cached_and_reused(cli: ModuleType, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = run(cli, tmp_path, "--method", "cmkm", cache=cache)
@@ -205,6 +251,8 @@ def test_utd_mhad_layout_on_small_files(
         (["--label-fraction", "0"], "must be in \\(0, 1\\]"),
         (["--epochs", "0"], "--epochs must be >= 1"),
         (["--batch-size", "1"], "--batch-size must be >= 2"),
+        (["--encoder-lr-scale", "-0.1"], "--encoder-lr-scale must be a number >= 0"),
+        (["--pipeline", "linear"], "invalid choice: 'linear'"),
         (["--synthetic-classes", "28"], "cannot load the synthetic data"),
         (["--protocol", "cmc-cmkm", "--synthetic-subjects", "4"], "cannot load the synthetic"),
     ],
