@@ -15,6 +15,7 @@
 
 from mmcontrast.recipes.fine_tune import FineTuneClassifier, concat_classifier, freeze
 from mmcontrast.recipes.metrics import ClassificationScores, classification_scores
+from mmcontrast.recipes.simclr import SimCLRPretrainer
 from mmcontrast.recipes.steps import classification_loss, finetune_step, predict, pretrain_step
 from mmcontrast.recipes.two_stage import (
     ContrastivePretrainer,
@@ -26,6 +27,7 @@ __all__ = [
     "ClassificationScores",
     "ContrastivePretrainer",
     "FineTuneClassifier",
+    "SimCLRPretrainer",
     "TwoStageClassifier",
     "build_two_stage_classifier",
     "classification_loss",

@@ -45,8 +45,10 @@ class ContrastivePretrainer(nn.Module):
     ``criterion(project_a(encode_a(x_a)), project_b(encode_b(x_b)))``; with more than two
     modalities the pairs are averaged (CMC's "full graph"). Any ``criterion(a, b) -> scalar``
     fits, e.g. `mmcontrast.losses.InfoNCE` (CMC) or
-    `mmcontrast.losses.HardNegativeLoss` (the hard-negative paper). For SimCLR-style
-    pre-training of one modality, pass two views as two entries sharing one encoder.
+    `mmcontrast.losses.HardNegativeLoss` (the hard-negative paper). For SimCLR on one
+    modality use `mmcontrast.recipes.SimCLRPretrainer`: two views given here as two entries
+    sharing one encoder run one forward per view, so BatchNorm normalises each view with its
+    own batch statistics.
 
     Args:
         encoders: ``modality -> encoder`` mapping ``"b ..."`` to ``"b d_m"``.
