@@ -62,6 +62,7 @@ from mmcontrast.augment.presets import (
     cmc_cmkm_inertial_augment,
     cmc_cmkm_skeleton_augment,
     cmc_cmkm_supervised_skeleton_augment,
+    standardized_inertial_augment,
 )
 from mmcontrast.data import (
     PairedDataset,
@@ -141,7 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     arg("--data", choices=("synthetic", "utd-mhad"), help="default: utd-mhad with --root")
     arg("--root", type=Path, help="UTD-MHAD folder holding Inertial/ and Skeleton/")
     arg("--protocol", choices=("odd-even", "cmc-cmkm"), default="odd-even")
-    arg("--normalize-inertial", action="store_true", help="standardise IMU channels")
+    arg(
+        "--normalize-inertial",
+        action="store_true",
+        help="standardise IMU channels (training statistics) and augment them accordingly",
+    )
     arg("--synthetic-classes", type=int, default=27)
     arg("--synthetic-subjects", type=int, default=8)
     arg("--synthetic-trials", type=int, default=4)
@@ -261,12 +266,18 @@ def build_encoder(method: str, modality: str) -> tuple[nn.Module, int]:
     return presets.clmm_style_skeleton(), 128  # the same design on the flattened coordinates
 
 
-def pretrain_augmentations() -> dict[str, nn.Module]:
-    """The CMC-CMKM UTD-MHAD augmentations (data.md §8) on the axes their names say."""
-    return {
-        "inertial": cmc_cmkm_inertial_augment(),
-        "skeleton": cmc_cmkm_skeleton_augment(),
-    }
+def pretrain_augmentations(args: argparse.Namespace) -> dict[str, nn.Module]:
+    """The CMC-CMKM UTD-MHAD augmentations (data.md §8) on the axes their names say.
+
+    With ``--normalize-inertial`` the IMU pipeline is `standardized_inertial_augment`: the
+    paper's noise and scale sigmas of 1 are in raw g and deg/s, larger than the
+    accelerometer's own spread and negligible for the gyroscope, and mean nothing once the
+    channels are standardised.
+    """
+    inertial = (
+        standardized_inertial_augment() if args.normalize_inertial else cmc_cmkm_inertial_augment()
+    )
+    return {"inertial": inertial, "skeleton": cmc_cmkm_skeleton_augment()}
 
 
 def supervised_augmentations() -> dict[str, nn.Module]:
@@ -402,7 +413,7 @@ def simclr_encoder(
     torch.manual_seed(stage_seed(seed, f"simclr-{modality}"))
     encoder, dim = build_encoder("simclr", modality)
     projection = ProjectionHead(dim)  # CMC-CMKM's ProjectionMLP: -> 256 -> BN/ReLU -> 128
-    augment = pretrain_augmentations()[modality]
+    augment = pretrain_augmentations(args)[modality]
     criterion = InfoNCE(temperature=config["temperature"], negatives="all")  # NT-Xent
     x = getattr(train, modality)
     spec = {
@@ -455,7 +466,7 @@ def cross_modal_encoders(
     encoders = {m: encoder for m, (encoder, _) in built.items()}
     dims = {m: dim for m, (_, dim) in built.items()}
     projections = {m: ProjectionHead(dims[m]) for m in MODALITIES}
-    augment = pretrain_augmentations()
+    augment = pretrain_augmentations(args)
     criterion: nn.Module
     if method in ("cmc", "clmm"):
         criterion = InfoNCE(temperature=0.1)

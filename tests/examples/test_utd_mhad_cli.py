@@ -161,6 +161,20 @@ def test_supervised_runs_record_their_pipeline(cli: ModuleType, tmp_path: Path) 
     assert result["pipeline"] == "supervised"  # trained from scratch whatever --pipeline says
 
 
+def test_standardised_inertial_channels_get_their_own_augmentation(
+    cli: ModuleType, tmp_path: Path
+) -> None:
+    args = cli.build_parser().parse_args(["--normalize-inertial"])
+    augment = cli.pretrain_augmentations(args)["inertial"]
+    assert "ChannelShuffle" not in repr(augment) and "sigma=0.05" in repr(augment)
+    paper = cli.pretrain_augmentations(cli.build_parser().parse_args([]))["inertial"]
+    assert "ChannelShuffle" in repr(paper) and "sigma=1.0" in repr(paper)
+    result = run(cli, tmp_path, "--method", "cmc", "--normalize-inertial")
+    assert result["data"]["normalize_inertial"] is True
+    spec = result["pretraining"]["cross-modal"]["spec"]
+    assert spec["augment"]["inertial"] == cli.describe(augment)
+
+
 def test_cmkm_teachers_are_cached_and_reused(cli: ModuleType, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = run(cli, tmp_path, "--method", "cmkm", cache=cache)
