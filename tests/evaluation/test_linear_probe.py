@@ -104,7 +104,7 @@ def test_gradient_vanishes_at_the_solution() -> None:
     (_objective(w, b, xs, y, 1.0) / len(y)).backward()
     assert w.grad is not None and b.grad is not None
     assert float(w.grad.abs().max()) < 1e-5 and float(b.grad.abs().max()) < 1e-5
-    assert probe.info.converged and probe.info.gradient <= 1e-7  # the default tol
+    assert probe.info.converged and probe.info.gradient < 1e-5
 
 
 def test_matches_scikit_learn() -> None:
@@ -120,7 +120,7 @@ def test_matches_scikit_learn() -> None:
 
 def test_without_standardisation() -> None:
     x, y = _problem(50, 4, 3, seed=3)
-    probe = LinearProbe(l2=1.0, standardize=False, tol=1e-10).fit(x, y)
+    probe = LinearProbe(l2=1.0, standardize=False, tol=1e-14).fit(x, y)  # ill-conditioned
     w_ref, b_ref = _reference_optimum(x, y, 3, 1.0)
     torch.testing.assert_close(probe.weight, w_ref, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(
@@ -239,10 +239,10 @@ def test_pickle_repr_and_device(device: torch.device) -> None:
     torch.testing.assert_close(clone.predict_proba(x), probe.predict_proba(x), rtol=0, atol=0)
     assert probe.predict(x).device == x.device
     assert repr(LinearProbe()) == (
-        "LinearProbe(l2=1.0, max_iter=1000, tol=1e-07, standardize=True, num_classes=None)"
+        "LinearProbe(l2=1.0, max_iter=1000, tol=1e-06, standardize=True, num_classes=None)"
     )
     assert repr(LinearProbe(l2="auto", l2_grid=(1, 10))) == (
-        "LinearProbe(l2='auto', max_iter=1000, tol=1e-07, standardize=True, num_classes=None, "
+        "LinearProbe(l2='auto', max_iter=1000, tol=1e-06, standardize=True, num_classes=None, "
         "folds=5, l2_grid=(1.0, 10.0))"
     )
 
