@@ -85,6 +85,7 @@ from mmcontrast.losses import (
 )
 from mmcontrast.recipes import (
     ContrastivePretrainer,
+    SimCLRPretrainer,
     build_two_stage_classifier,
     classification_scores,
     concat_classifier,
@@ -97,7 +98,7 @@ METHODS = ("supervised", "simclr", "cmc", "debiased", "hnl", "cmkm", "clmm")
 EVALS = ("multimodal", "inertial", "skeleton")
 PIPELINES = ("frozen", "probe", "finetune")
 MODALITIES = ("inertial", "skeleton")
-CACHE_FORMAT = 1  # bump to invalidate every cached encoder
+CACHE_FORMAT = 2  # bump to invalidate every cached encoder
 CLMM_NOTE = (
     "clmm is this project's CLMM-inspired design (CNN-DiffTransformer encoders, hard-positive "
     "weighting, two-stage classifier), not a reproduction of CLMM (Jing et al. 2026), whose "
@@ -362,7 +363,7 @@ def pretrained(
 def contrastive_epochs(
     args: argparse.Namespace,
     stage: str,
-    model: ContrastivePretrainer,
+    model: nn.Module,
     views: Callable[[Tensor, torch.Generator], dict[str, Tensor]],
     objective: Callable[[dict[str, Tensor], float], Tensor],
     *,
@@ -430,18 +431,15 @@ def simclr_encoder(
     }
 
     def run() -> list[float]:
-        # Two views through one shared encoder and projection head.
-        model = ContrastivePretrainer(
-            {"view1": encoder, "view2": encoder},
-            {"view1": projection, "view2": projection},
-            criterion,
-        )
+        # Two views through one encoder and projection head, in one forward of the 2B batch
+        # (BatchNorm normalises both views together, as in SimCLR).
+        model = SimCLRPretrainer(encoder, projection, criterion)
         return contrastive_epochs(
             args,
             f"simclr-{modality}",
             model,
             lambda i, g: {v: augment(x[i], generator=g) for v in ("view1", "view2")},
-            lambda views, progress: model(views),
+            lambda views, progress: model(views["view1"], views["view2"]),
             n=len(train),
             epochs=epochs,
             batch_size=config["batch_size"],
