@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# The grid of docs/results.md: every method of examples/utd_mhad.py, seeds 0, 1, 2, the
-# multimodal evaluation at four label fractions and the IMU-only evaluation with all labels.
+# The grid of docs/results.md: every method of examples/utd_mhad.py, seeds 0, 1, 2; the
+# multimodal, IMU-only and skeleton-only evaluations with all labels, and the multimodal and
+# IMU-only evaluations with 5, 10, 25 and 50 % of the labels; every pre-trained method under
+# each evaluation pipeline of PIPELINES (the supervised baseline has no pipeline: it trains
+# the same encoders from scratch).
 #
-#   bash docs/scripts/utd_mhad_grid.sh synthetic        # what docs/results.md records
-#   bash docs/scripts/utd_mhad_grid.sh utd-mhad PATH    # the reproduction (needs the data)
-#   python docs/scripts/plot_label_fractions.py docs/results/<synthetic|utd_mhad> --table
+#   bash docs/scripts/utd_mhad_grid.sh utd-mhad PATH    # the real data (writes docs/results/utd-mhad)
+#   bash docs/scripts/utd_mhad_grid.sh synthetic        # make_synthetic, short schedules
+#   python docs/scripts/plot_label_fractions.py docs/results/<utd-mhad|synthetic> --table
 #
 # "synthetic" runs on mmcontrast.data.make_synthetic (NOT UTD-MHAD) with short schedules that
 # fit a shared 2-core CPU, one thread per run; "utd-mhad" uses the papers' schedules (the
-# command line's defaults). EPOCHS, TEACHER_EPOCHS, FINETUNE_EPOCHS, THREADS, SEEDS, OUT and
-# CACHE override them. Resumable: a run whose JSON file exists is skipped.
+# command line's defaults). EPOCHS, TEACHER_EPOCHS, FINETUNE_EPOCHS, THREADS, SEEDS, METHODS,
+# PIPELINES, EXTRA (more options for every run, e.g. --normalize-inertial), OUT and CACHE
+# override them. Resumable: a run whose JSON file exists is skipped. Pre-trained encoders are
+# cached (keyed by their whole configuration), so each method and seed pre-trains once.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -22,25 +27,37 @@ case "$mode" in
   utd-mhad)
     data=(--root "${2:?the UTD-MHAD folder (with Inertial/ and Skeleton/)}")
     : "${EPOCHS:=100}" "${TEACHER_EPOCHS:=300}" "${FINETUNE_EPOCHS:=100}"
-    : "${OUT:=docs/results/utd_mhad}" ;;
+    : "${OUT:=docs/results/utd-mhad}" ;;
   *) echo "usage: utd_mhad_grid.sh synthetic | utd-mhad PATH" >&2; exit 2 ;;
 esac
 PYTHON=${PYTHON:-.venv/bin/python}
 CACHE=${CACHE:-${TMPDIR:-/tmp}/mmcontrast-$mode-grid}  # pre-trained encoders, reused
 threads=()
 [ -n "${THREADS:-}" ] && threads=(--threads "$THREADS")
+read -r -a extra <<< "${EXTRA:-}"
+
+runs=("multimodal 1" "inertial 1" "skeleton 1")
+for fraction in 0.5 0.25 0.1 0.05; do
+  runs+=("multimodal $fraction" "inertial $fraction")
+done
 
 mkdir -p "$OUT"
 for seed in ${SEEDS:-0 1 2}; do
-  for method in supervised simclr cmc debiased hnl cmkm clmm; do
-    for run in "multimodal 1" "multimodal 0.5" "multimodal 0.25" "multimodal 0.05" "inertial 1"; do
-      read -r evaluation fraction <<< "$run"
-      out="$OUT/$method-$evaluation-$fraction-seed$seed.json"
-      [ -f "$out" ] && continue
-      "$PYTHON" examples/utd_mhad.py "${data[@]}" --method "$method" --eval "$evaluation" \
-        --label-fraction "$fraction" --seed "$seed" --epochs "$EPOCHS" \
-        --teacher-epochs "$TEACHER_EPOCHS" --finetune-epochs "$FINETUNE_EPOCHS" \
-        "${threads[@]}" --cache-dir "$CACHE" --quiet --out "$out"
+  for method in ${METHODS:-supervised simclr cmc debiased hnl cmkm clmm}; do
+    pipelines=${PIPELINES:-frozen finetune}
+    [ "$method" = supervised ] && pipelines=supervised
+    for pipeline in $pipelines; do
+      for run in "${runs[@]}"; do
+        read -r evaluation fraction <<< "$run"
+        out="$OUT/$method-$pipeline-$evaluation-$fraction-seed$seed.json"
+        [ -f "$out" ] && continue
+        options=(--method "$method" --eval "$evaluation" --label-fraction "$fraction")
+        [ "$pipeline" != supervised ] && options+=(--pipeline "$pipeline")
+        "$PYTHON" examples/utd_mhad.py "${data[@]}" "${options[@]}" --seed "$seed" \
+          --epochs "$EPOCHS" --teacher-epochs "$TEACHER_EPOCHS" \
+          --finetune-epochs "$FINETUNE_EPOCHS" "${extra[@]}" "${threads[@]}" \
+          --cache-dir "$CACHE" --quiet --out "$out"
+      done
     done
   done
 done

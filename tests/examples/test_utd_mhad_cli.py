@@ -316,18 +316,25 @@ def test_short_real_data_run(cli: ModuleType, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("mode", [["synthetic"], ["utd-mhad", "/data/UTD-MHAD"]])
 def test_grid_script_runs_valid_commands(cli: ModuleType, tmp_path: Path, mode: list[str]) -> None:
-    """docs/scripts/utd_mhad_grid.sh, with ``echo`` for python: 35 runs per seed, all valid."""
+    """docs/scripts/utd_mhad_grid.sh, with ``echo`` for python: 143 runs per seed, all valid."""
     env = {**os.environ, "PYTHON": "echo", "OUT": str(tmp_path / "out"), "SEEDS": "0"}
+    env["EXTRA"] = "--normalize-inertial"
     completed = subprocess.run(
         ["bash", str(ROOT / "docs" / "scripts" / "utd_mhad_grid.sh"), *mode],
         capture_output=True, text=True, env=env, check=True, timeout=60,
     )  # fmt: skip
     commands = [line.split()[1:] for line in completed.stdout.splitlines()]
-    assert len(commands) == 7 * 5
+    cells = 3 + 2 * 4  # three evaluations with all labels, two at four smaller fractions
+    assert len(commands) == cells * (1 + 6 * 2)  # supervised, six methods x two pipelines
     outputs = set()
     for argv in commands:
         args = cli.build_parser().parse_args(argv)
         outputs.add(args.out.name)
         assert (args.epochs, args.finetune_epochs) == ((10, 30) if len(mode) == 1 else (100, 100))
         assert (args.root is None) == (len(mode) == 1)
-    assert "hnl-inertial-1-seed0.json" in outputs and len(outputs) == 35
+        assert args.normalize_inertial
+        assert args.out.name.startswith(f"{args.method}-")
+        if args.method != "supervised":
+            assert f"-{args.pipeline}-" in args.out.name
+    assert "hnl-finetune-inertial-0.05-seed0.json" in outputs and len(outputs) == len(commands)
+    assert "supervised-supervised-skeleton-1-seed0.json" in outputs
