@@ -185,7 +185,7 @@ def test_deterministic_and_refits_from_scratch() -> None:
     torch.testing.assert_close(first.weight, weight, rtol=0, atol=0)
 
 
-def test_fit_under_no_grad_and_from_inference_tensors() -> None:
+def test_fit_under_no_grad_inference_mode_and_from_inference_tensors() -> None:
     x, y = _problem(30, 8, 3)
     expected = LinearProbe().fit(x, y).weight
     with torch.no_grad():
@@ -195,6 +195,10 @@ def test_fit_under_no_grad_and_from_inference_tensors() -> None:
     for standardize in (True, False):
         probe = LinearProbe(standardize=standardize).fit(frozen, y)
         assert probe.predict(frozen).shape == (30,)
+    with torch.inference_mode():
+        inside = LinearProbe().fit(x, y)
+    torch.testing.assert_close(inside.weight, expected, rtol=0, atol=0)
+    assert not inside.weight.is_inference()
 
 
 def test_auto_l2_selection() -> None:

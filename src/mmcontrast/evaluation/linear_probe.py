@@ -164,11 +164,19 @@ class LinearProbe:
         Returns:
             The probe itself.
 
+        Works under `torch.no_grad` and `torch.inference_mode` too (the solve switches
+        autograd back on for itself).
+
         Shapes:
             features: ``"b d"``; labels: ``"b"``.
         """
         x = check_features(_OWNER, "features", features)
         y, k = check_class_labels(_OWNER, labels, x, self.num_classes)
+        with torch.inference_mode(False), torch.enable_grad():
+            self._fit = self._solve_fit(x, y, k)
+        return self
+
+    def _solve_fit(self, x: Tensor, y: Tensor, k: int) -> _Fit:
         n, d = x.shape
         if self.l2 == "auto" and n < 2:
             raise ValueError(f"{_OWNER}: l2='auto' needs at least 2 training samples, got {n}")
@@ -200,7 +208,7 @@ class LinearProbe:
                 f"{_OWNER}: L-BFGS stopped at max_iter={self.max_iter} before the objective "
                 f"settled (tol={self.tol:g}); raise max_iter or l2",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         w = z if basis is None else basis @ z  # "d c", standardised space
         w = w / scale[:, None]
@@ -209,8 +217,7 @@ class LinearProbe:
         weight[present] = w.T
         bias[present] = b - mean @ w
         info = LinearProbeInfo(l2, iterations, converged, gradient, cv_accuracy)
-        self._fit = _Fit(weight, bias, info)
-        return self
+        return _Fit(weight, bias, info)
 
     @property
     def weight(self) -> Tensor:
