@@ -72,7 +72,7 @@ from mmcontrast.data import (
     make_synthetic,
 )
 from mmcontrast.encoders import presets
-from mmcontrast.evaluation import LinearProbe, extract_features
+from mmcontrast.evaluation import LinearProbe, classification_scores, extract_features
 from mmcontrast.fusion import quality_prior
 from mmcontrast.heads import ProjectionHead
 from mmcontrast.losses import (
@@ -87,7 +87,6 @@ from mmcontrast.recipes import (
     ContrastivePretrainer,
     SimCLRPretrainer,
     build_two_stage_classifier,
-    classification_scores,
     concat_classifier,
     finetune_step,
     freeze,

@@ -9,7 +9,7 @@
 * `few_label_curve` (`FewLabelCurve`): any of them refitted over label fractions and seeds,
   with means, standard deviations and t intervals, as rows or a markdown table.
 * `classification_scores` (`ClassificationScores`): accuracy, macro-F1 and the confusion
-  matrix, re-exported from `mmcontrast.recipes`.
+  matrix, for the papers' tables.
 
 Everything runs on the features' device with torch only.
 """
@@ -23,7 +23,7 @@ from mmcontrast.evaluation.few_label import (
 )
 from mmcontrast.evaluation.knn import KNNClassifier
 from mmcontrast.evaluation.linear_probe import L2_GRID, LinearProbe, LinearProbeInfo
-from mmcontrast.recipes.metrics import ClassificationScores, classification_scores
+from mmcontrast.evaluation.metrics import ClassificationScores, classification_scores
 
 __all__ = [
     "L2_GRID",

@@ -14,7 +14,7 @@ from mmcontrast._checks import check_choice, check_finite_number, check_int
 from mmcontrast.data import label_fraction_subset
 from mmcontrast.evaluation._stats import mean_interval
 from mmcontrast.evaluation._validate import check_num_classes
-from mmcontrast.recipes.metrics import classification_scores
+from mmcontrast.evaluation.metrics import classification_scores
 
 __all__ = ["Classifier", "FewLabelCurve", "FewLabelSummary", "few_label_curve"]
 

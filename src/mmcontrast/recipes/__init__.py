@@ -2,6 +2,8 @@
 
 * Stage 1, `ContrastivePretrainer` + `pretrain_step`: shared encoders and
   projection heads trained with any pairwise contrastive loss.
+* Single-modality SimCLR, `SimCLRPretrainer`: one encoder and projection head, both
+  augmented views in one forward (BatchNorm sees them together).
 * Fine-tuning of the hard-negative paper, `concat_classifier`
   (`FineTuneClassifier`): frozen encoders, per-modality ``Linear -> BN -> ReLU``,
   concatenation, linear classifier; ``hidden=None`` gives a linear probe.
@@ -9,12 +11,11 @@
   (`TwoStageClassifier`): frozen shared encoders, trainable modality-specific branches,
   quality-guided attention, bidirectional gated fusion and primary–auxiliary heads. Not from
   the CLMM paper; inferred from Cosmo and the abstract.
-* `finetune_step` and `predict` for either stage-2 model; `classification_scores`
-  (accuracy, macro-F1, confusion matrix) for the papers' tables.
+* `finetune_step` and `predict` for either stage-2 model; score the predictions with
+  `mmcontrast.evaluation.classification_scores`.
 """
 
 from mmcontrast.recipes.fine_tune import FineTuneClassifier, concat_classifier, freeze
-from mmcontrast.recipes.metrics import ClassificationScores, classification_scores
 from mmcontrast.recipes.simclr import SimCLRPretrainer
 from mmcontrast.recipes.steps import classification_loss, finetune_step, predict, pretrain_step
 from mmcontrast.recipes.two_stage import (
@@ -24,14 +25,12 @@ from mmcontrast.recipes.two_stage import (
 )
 
 __all__ = [
-    "ClassificationScores",
     "ContrastivePretrainer",
     "FineTuneClassifier",
     "SimCLRPretrainer",
     "TwoStageClassifier",
     "build_two_stage_classifier",
     "classification_loss",
-    "classification_scores",
     "concat_classifier",
     "finetune_step",
     "freeze",

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mmcontrast.recipes import ClassificationScores, classification_scores
+from mmcontrast.evaluation import ClassificationScores, classification_scores
 
 
 def _reference(predicted: list[int], target: list[int], num_classes: int) -> tuple[float, float]:

@@ -52,7 +52,7 @@ def classification_scores(
 
     Examples:
         >>> import torch
-        >>> from mmcontrast.recipes import classification_scores
+        >>> from mmcontrast.evaluation import classification_scores
         >>> scores = classification_scores(
         ...     torch.tensor([0, 1, 1, 2]), torch.tensor([0, 1, 2, 2]), num_classes=4)
         >>> round(float(scores.accuracy), 4), round(float(scores.macro_f1), 4)
