@@ -52,6 +52,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/bench_augment.py
 	$(BIN)/python benchmarks/bench_fusion.py
 	$(BIN)/python benchmarks/bench_data.py
+	$(BIN)/python benchmarks/bench_training.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

@@ -7,6 +7,7 @@ a test).
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,37 @@ def test_augment_prints_the_quoted_speedup() -> None:
     assert "| skeleton | mmcontrast, batched |" in out
     assert "| IMU | channel shuffle, apply |" in out
     assert out.rstrip().splitlines()[-1].startswith("augment speedup: ")
+
+
+def test_training_prints_the_quoted_speedup() -> None:
+    out = run_script(
+        "bench_training.py",
+        "--batch-size",
+        "8",
+        "--samples",
+        "16",
+        "--rounds",
+        "1",
+        "--finetune-rounds",
+        "1",
+        "--no-compile",
+        "--profile",
+        "--profile-steps",
+        "1",
+        "--profile-rows",
+        "5",
+    )
+    lines = out.rstrip().splitlines()
+    assert "| eager float32 (baseline) | baseline |" in out
+    assert "| bf16 autocast (encoders + heads) | same model |" in out
+    assert "| eager float32, 1 thread | threads |" in out
+    assert "| locked FF dropout (mask shared over time) | changes regulariser |" in out
+    assert "cannot run" not in out
+    assert "torch.compile" not in out
+    assert "of the self CPU time" in out and "| backward |" in out
+    assert any(line.startswith("| LinearProbe(l2=1.0).fit, 16 x 5,888") for line in lines)
+    assert lines[-3].startswith("dropout variants (change the regulariser; accuracy unverified): ")
+    assert re.fullmatch(r"training speedup: \d+\.\dx", lines[-1])
 
 
 def test_encoders_attention_table() -> None:
