@@ -119,3 +119,15 @@ def test_clamp_fraction_runs() -> None:
     out = run_script("clamp_fraction.py", "--batch", "16", "--seeds", "1")
     rows = [line for line in out.splitlines() if line.startswith("| 0.")]
     assert rows and all(line.count("%") >= 1 for line in rows)
+
+
+def test_evaluation_prints_the_quoted_times() -> None:
+    out = run_script(
+        "bench_evaluation.py", "--train", "40", "--test", "20", "--repeats", "1", "--auto"
+    )
+    lines = out.rstrip().splitlines()
+    assert "| classifier | first call (s) | median of later calls (s) | test accuracy |" in out
+    for name in ("LinearProbe()", 'LinearProbe(l2="auto")', "KNNClassifier(k=20)"):
+        assert any(line.startswith(f"| {name} | ") for line in lines), name
+    assert lines[-1].startswith("LinearProbe fit + predict: first call ")
+    assert lines[-1].endswith("(target < 2 s)")
