@@ -24,7 +24,12 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from mmcontrast.fusion import BidirectionalGatedFusion, ConcatFusion, QualityGuidedAttention
+from mmcontrast.fusion import (
+    BidirectionalGRUFusion,
+    ConcatFusion,
+    GatedMultimodalUnitFusion,
+    QualityGuidedAttention,
+)
 
 
 def _loop_direction(seq: Tensor, valid: Tensor, weights: list[Tensor], reverse: bool) -> Tensor:
@@ -66,7 +71,7 @@ def main() -> None:
 
     methods: dict[str, tuple[str, Callable[[], Tensor], list[Tensor]]] = {}
     for tokens in ("time", "modality"):
-        gated = BidirectionalGatedFusion(dims, hidden=args.hidden, tokens=tokens)
+        gated = BidirectionalGRUFusion(dims, hidden=args.hidden, tokens=tokens)
         reference = nn.GRU(args.hidden, args.hidden, batch_first=True, bidirectional=True)
         reference.load_state_dict(gated.gru.state_dict())
         projections = gated.projections
@@ -129,7 +134,7 @@ def main() -> None:
         lambda: attention(x, present=some_missing).fused.mean(1),
         [*x.values(), *attention.parameters()],
     )
-    gmu = BidirectionalGatedFusion(dims, kind="gmu", hidden=args.hidden)
+    gmu = GatedMultimodalUnitFusion(dims, hidden=args.hidden)
     methods["GMU, masked"] = (
         floor,
         lambda: gmu(x, present=some_missing),

@@ -48,6 +48,7 @@ import math
 import os
 import platform
 import re
+import shlex
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -690,7 +691,8 @@ def to_json(result: Mapping[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the protocol once; return the result that ``--out`` writes as JSON."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv_used = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv_used)
     check_args(parser, args)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -779,6 +781,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "classes": list(data.classes),
         "confusion_matrix": scores.confusion.tolist(),
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "command": shlex.join(["python", "examples/utd_mhad.py", *argv_used]),
         "environment": {
             "mmcontrast": mmcontrast.__version__,
             "torch": torch.__version__,

@@ -74,6 +74,8 @@ def check_schema(result: dict[str, Any], method: str, evaluation: str) -> None:
     assert result["data"]["source"] == "synthetic" and "NOT UTD-MHAD" in result["data"]["note"]
     assert result["data"]["num_train"] == 6 and result["data"]["num_test"] == 6
     assert result["config"]["method"] == method and result["config"]["epochs"] == 2
+    assert result["command"].startswith("python examples/utd_mhad.py --synthetic-classes 3 ")
+    assert f"--method {method}" in result["command"]
     assert result["config"]["batch_size"] == 4 and result["config"]["finetune_epochs"] == 3
 
     losses = result["finetune_losses"]

@@ -7,7 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from mmcontrast.fusion import BidirectionalGatedFusion, QualityGuidedAttention
+from mmcontrast.fusion import (
+    BidirectionalGRUFusion,
+    GatedMultimodalUnitFusion,
+    QualityGuidedAttention,
+)
 from mmcontrast.heads import PrimaryAuxiliaryHead, ProjectionHead
 from mmcontrast.losses import HardNegativeLoss, InfoNCE
 from mmcontrast.recipes import (
@@ -73,15 +77,15 @@ def test_pretrainer_bad_arguments() -> None:
         ContrastivePretrainer(encoders(), {m: nn.Identity() for m in DIMS}, 0.1)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("gate", ["gru", "gmu"])
+@pytest.mark.parametrize("gate", [BidirectionalGRUFusion, GatedMultimodalUnitFusion])
 @pytest.mark.parametrize("auxiliary", ["streams", "modalities"])
-def test_stage_two_shapes(gate: str, auxiliary: str) -> None:
+def test_stage_two_shapes(gate: type[nn.Module], auxiliary: str) -> None:
     model = build_two_stage_classifier(
         encoders(),
         DIMS,
         3,
         hidden=8,
-        gate=gate,
+        gate=gate,  # type: ignore[arg-type]
         auxiliary=auxiliary,  # type: ignore[arg-type]
     )
     inputs, _ = synthetic(6, seed=0)
@@ -200,7 +204,7 @@ def test_parameter_groups_when_fine_tuning_the_shared_encoders() -> None:
 def test_bad_assembly() -> None:
     owner = "TwoStageClassifier"
     attention = QualityGuidedAttention(DIMS, hidden=4)
-    gate = BidirectionalGatedFusion(DIMS, hidden=4)
+    gate = BidirectionalGRUFusion(DIMS, hidden=4)
     head = PrimaryAuxiliaryHead(40, {"shared": 32, "specific": 8}, 3)
     shared, branches = encoders(), encoders(seed=1)
     TwoStageClassifier(shared, branches, attention, gate, head)  # a valid assembly
@@ -211,7 +215,7 @@ def test_bad_assembly() -> None:
             shared,
             branches,
             attention,
-            BidirectionalGatedFusion({"inertial": 16, "skeleton": 8}),
+            BidirectionalGRUFusion({"inertial": 16, "skeleton": 8}),
             head,
         )
     with pytest.raises(ValueError, match=f"^{owner}: with auxiliary='modalities' the head's"):
@@ -219,7 +223,7 @@ def test_bad_assembly() -> None:
     with pytest.raises(ValueError, match=f"^{owner}: with auxiliary='streams' the head's"):
         wrong = PrimaryAuxiliaryHead(40, {"shared": 32, "specific": 9}, 3)
         TwoStageClassifier(shared, branches, attention, gate, wrong)
-    with pytest.raises(TypeError, match=f"^{owner}: gate must be a BidirectionalGatedFusion"):
+    with pytest.raises(TypeError, match=f"^{owner}: gate must be a BidirectionalGRUFusion or"):
         TwoStageClassifier(shared, branches, attention, attention, head)  # type: ignore[arg-type]
     narrow = PrimaryAuxiliaryHead(41, {"shared": 32, "specific": 8}, 3)
     model = TwoStageClassifier(shared, branches, attention, gate, narrow)
@@ -230,12 +234,16 @@ def test_bad_assembly() -> None:
         build_two_stage_classifier(encoders(), DIMS, 3, branches=encoders())
     with pytest.raises(ValueError, match="^build_two_stage_classifier: shared_dims must name"):
         build_two_stage_classifier(encoders(), {"inertial": 16}, 3)
+    with pytest.raises(TypeError, match="^build_two_stage_classifier: gate must be a fusion class"):
+        build_two_stage_classifier(encoders(), DIMS, 3, gate="gru")  # type: ignore[arg-type]
 
 
 def test_roundtrip_and_repr() -> None:
     def make(seed: int) -> TwoStageClassifier:
         torch.manual_seed(seed)
-        return build_two_stage_classifier(encoders(seed=seed), DIMS, 3, hidden=8, gate="gmu")
+        return build_two_stage_classifier(
+            encoders(seed=seed), DIMS, 3, hidden=8, gate=GatedMultimodalUnitFusion
+        )
 
     inputs, _ = synthetic(6, seed=0)
     assert_roundtrip(make(0), lambda: make(1), [inputs], present=PRESENT)

@@ -21,9 +21,12 @@ from mmcontrast._checks import (
     check_modality_dims,
     check_present,
 )
-from mmcontrast.fusion import BidirectionalGatedFusion, QualityGuidedAttention
+from mmcontrast.fusion import (
+    BidirectionalGRUFusion,
+    GatedMultimodalUnitFusion,
+    QualityGuidedAttention,
+)
 from mmcontrast.fusion.functional import mask_features, pool_tokens, scale_features
-from mmcontrast.fusion.gated import GateKind
 from mmcontrast.heads import PrimaryAuxiliaryHead, PrimaryAuxiliaryLogits
 from mmcontrast.recipes.fine_tune import encode, freeze, module_dict
 
@@ -36,6 +39,8 @@ __all__ = [
 
 Auxiliary = Literal["streams", "modalities"]
 AUXILIARY: tuple[str, ...] = ("streams", "modalities")
+GateFusion = BidirectionalGRUFusion | GatedMultimodalUnitFusion
+GATES = (BidirectionalGRUFusion, GatedMultimodalUnitFusion)
 
 
 class ContrastivePretrainer(nn.Module):
@@ -138,7 +143,8 @@ class TwoStageClassifier(nn.Module):
     * shared stream: the stage-1 encoders (frozen), ``s = [s_1 ; ... ; s_M]``;
     * specific stream: each modality's trainable branch ``h_m``, weighted by
       `mmcontrast.fusion.QualityGuidedAttention` (``w_m * h_m``) and fused by
-      `mmcontrast.fusion.BidirectionalGatedFusion` into ``g``;
+      `mmcontrast.fusion.BidirectionalGRUFusion` (or
+      `mmcontrast.fusion.GatedMultimodalUnitFusion`) into ``g``;
     * `mmcontrast.heads.PrimaryAuxiliaryHead`: the primary classifier on
       ``[s ; g]``; auxiliary classifiers on ``{"shared": s, "specific": g}``
       (``auxiliary="streams"``) or on each modality's pooled branch output
@@ -179,7 +185,7 @@ class TwoStageClassifier(nn.Module):
         shared: Mapping[str, nn.Module] | nn.ModuleDict,
         branches: Mapping[str, nn.Module] | nn.ModuleDict,
         attention: QualityGuidedAttention,
-        gate: BidirectionalGatedFusion,
+        gate: GateFusion,
         head: PrimaryAuxiliaryHead,
         *,
         auxiliary: Auxiliary = "streams",
@@ -197,9 +203,10 @@ class TwoStageClassifier(nn.Module):
                 f"{owner}: attention must be a QualityGuidedAttention, got "
                 f"{type(attention).__name__}"
             )
-        if not isinstance(gate, BidirectionalGatedFusion):
+        if not isinstance(gate, GATES):
             raise TypeError(
-                f"{owner}: gate must be a BidirectionalGatedFusion, got {type(gate).__name__}"
+                f"{owner}: gate must be a BidirectionalGRUFusion or a "
+                f"GatedMultimodalUnitFusion, got {type(gate).__name__}"
             )
         if not isinstance(head, PrimaryAuxiliaryHead):
             raise TypeError(
@@ -338,7 +345,7 @@ def build_two_stage_classifier(
     branches: Mapping[str, nn.Module] | nn.ModuleDict | None = None,
     branch_dims: Mapping[str, int] | None = None,
     hidden: int = 128,
-    gate: GateKind = "gru",
+    gate: Callable[..., GateFusion] = BidirectionalGRUFusion,
     quality: Mapping[str, float] | None = None,
     mix: float = 0.8,
     auxiliary: Auxiliary = "streams",
@@ -352,8 +359,8 @@ def build_two_stage_classifier(
     parameters require gradients even if the encoder was frozen before), so ``branch_dims``
     defaults to ``shared_dims``.
     Quality-guided attention with ``hidden``, the fixed prior ``quality`` (uniform if
-    ``None``) and ``mix`` (Cosmo: 0.8); a ``gate`` (``"gru"`` or ``"gmu"``) of width
-    ``hidden``; a primary MLP ``-> hidden -> num_classes``.
+    ``None``) and ``mix`` (Cosmo: 0.8); a ``gate`` fusion of width ``hidden``; a primary
+    MLP ``-> hidden -> num_classes``.
 
     Args:
         shared: the stage-1 encoders, ``"b ..."`` to ``"b d_m"``.
@@ -362,7 +369,10 @@ def build_two_stage_classifier(
         branches: modality-specific modules, or ``None`` for copies of ``shared``.
         branch_dims: their output sizes (required with ``branches``).
         hidden: width of the attention scorer, the gate and the primary MLP.
-        gate: ``"gru"`` (Bi-GRU over modality tokens) or ``"gmu"`` (two-way gated units).
+        gate: the gate fusion class (or a factory), called as
+            ``gate(branch_dims, hidden=hidden, device=device, dtype=dtype)``:
+            `mmcontrast.fusion.BidirectionalGRUFusion` (Bi-GRU over modality tokens, the
+            default) or `mmcontrast.fusion.GatedMultimodalUnitFusion` (two-way gated units).
         quality: ``modality -> q_m``, e.g. from `mmcontrast.fusion.quality_prior`.
         mix: weight of the quality prior.
         auxiliary: ``"streams"`` or ``"modalities"``.
@@ -386,6 +396,11 @@ def build_two_stage_classifier(
         (torch.Size([4, 27]), ['shared', 'specific'])
     """
     owner = "build_two_stage_classifier"
+    if not callable(gate):
+        raise TypeError(
+            f"{owner}: gate must be a fusion class such as BidirectionalGRUFusion or "
+            f"GatedMultimodalUnitFusion, got {gate!r}"
+        )
     shared_dims = check_modality_dims(owner, "shared_dims", shared_dims)
     if set(shared_dims) != set(shared):
         raise ValueError(
@@ -411,7 +426,7 @@ def build_two_stage_classifier(
         )
     factory: dict[str, Any] = {"device": device, "dtype": dtype}
     attention = QualityGuidedAttention(ordered, hidden=hidden, quality=quality, mix=mix, **factory)
-    fusion = BidirectionalGatedFusion(ordered, kind=gate, hidden=hidden, **factory)
+    fusion = gate(ordered, hidden=hidden, **factory)
     shared_width = sum(shared_dims.values())
     streams = (
         dict(ordered)

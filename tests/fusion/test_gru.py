@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from mmcontrast.fusion import BidirectionalGatedFusion, masked_bigru
-from mmcontrast.fusion.gated import BiGRUWeights
+from mmcontrast.fusion import BidirectionalGRUFusion, masked_bigru
+from mmcontrast.fusion.gru import BiGRUWeights
 from tests.fusion.common import (
     DIMS,
     assert_bad_inputs,
@@ -18,11 +18,10 @@ from tests.helpers import assert_roundtrip, compiled_matches_eager
 
 PRESENT = {"inertial": torch.tensor([True, False, True, True, False, True])}
 CONFIGS = [
-    {"kind": "gru", "tokens": "modality", "readout": "last"},
-    {"kind": "gru", "tokens": "modality", "readout": "mean"},
-    {"kind": "gru", "tokens": "time", "readout": "last"},
-    {"kind": "gru", "tokens": "time", "readout": "mean"},
-    {"kind": "gmu"},
+    {"tokens": "modality", "readout": "last"},
+    {"tokens": "modality", "readout": "mean"},
+    {"tokens": "time", "readout": "last"},
+    {"tokens": "time", "readout": "mean"},
 ]
 
 
@@ -35,16 +34,11 @@ def _reference_gru(hidden: int, weights: BiGRUWeights) -> nn.GRU:
 @pytest.mark.parametrize("config", CONFIGS)
 @pytest.mark.parametrize("tokens", [(None, None), (4, 3)])
 def test_shapes(config: dict[str, str], tokens: tuple[int | None, int | None]) -> None:
-    fusion = BidirectionalGatedFusion(DIMS, hidden=5, **config)  # type: ignore[arg-type]
+    fusion = BidirectionalGRUFusion(DIMS, hidden=5, **config)  # type: ignore[arg-type]
     out = fusion(features(tokens=tokens))
-    # the GRU reads out 2 * hidden; the GMU concatenates two hidden-wide blocks
+    # the GRU reads out 2 * hidden
     assert out.shape == (6, 10) == (6, fusion.out_features)
     assert fusion(features(tokens=tokens), present=PRESENT).shape == (6, 10)
-
-
-def test_gmu_output_width_without_projection() -> None:
-    fusion = BidirectionalGatedFusion(DIMS, kind="gmu", project=False)
-    assert fusion(features()).shape == (6, 20) and fusion.out_features == 20
 
 
 def test_masked_bigru_equals_gru_on_the_valid_tokens() -> None:
@@ -137,7 +131,7 @@ def test_gru_missing_modality_leaves_no_trace() -> None:
     x = leaves(features(tokens=(4, 3)))
     x["inertial"].data[1] = float("nan")
     for tokens in ("modality", "time"):
-        fusion = BidirectionalGatedFusion(DIMS, hidden=5, tokens=tokens)  # type: ignore[arg-type]
+        fusion = BidirectionalGRUFusion(DIMS, hidden=5, tokens=tokens)  # type: ignore[arg-type]
         out = fusion(x, present=PRESENT)
         assert torch.isfinite(out).all()
         # a sample without IMU equals the GRU over the skeleton tokens only
@@ -154,7 +148,7 @@ def test_gru_missing_modality_leaves_no_trace() -> None:
 
 def test_gru_mean_readout_averages_valid_tokens() -> None:
     x = features(tokens=(4, 3))
-    fusion = BidirectionalGatedFusion(DIMS, hidden=5, tokens="time", readout="mean")
+    fusion = BidirectionalGRUFusion(DIMS, hidden=5, tokens="time", readout="mean")
     out = fusion(x, present=PRESENT)
     skeleton = fusion.projections["skeleton"](x["skeleton"])  # type: ignore[index]
     ref_out, _ = _reference_gru(5, fusion.gru)(skeleton[1:2])
@@ -162,95 +156,54 @@ def test_gru_mean_readout_averages_valid_tokens() -> None:
     torch.testing.assert_close(out[0], fusion(x)[0])
 
 
-def test_gmu_equations_for_two_modalities() -> None:
-    x = features()
-    fusion = BidirectionalGatedFusion(DIMS, kind="gmu", hidden=5)
-    out = fusion(x)
-    h_a = fusion.projections["inertial"](x["inertial"])  # type: ignore[index]
-    h_b = fusion.projections["skeleton"](x["skeleton"])  # type: ignore[index]
-    g_a = torch.sigmoid(fusion.gates["inertial"](torch.cat([h_a, h_b], 1)))
-    g_b = torch.sigmoid(fusion.gates["skeleton"](torch.cat([h_b, h_a], 1)))
-    a = h_a + g_a * torch.tanh(fusion.messages["inertial"]["skeleton"](h_b))  # type: ignore[index]
-    b = h_b + g_b * torch.tanh(fusion.messages["skeleton"]["inertial"](h_a))  # type: ignore[index]
-    torch.testing.assert_close(out, torch.cat([a, b], 1))
-
-
-def test_gmu_missing_modality() -> None:
-    x = leaves(features(tokens=(4, None)))
-    x["inertial"].data[1] = float("nan")
-    fusion = BidirectionalGatedFusion(DIMS, kind="gmu", hidden=5)
-    out = fusion(x, present=PRESENT)
-    assert torch.equal(out[1, :5], torch.zeros(5))
-    h_b = fusion.projections["skeleton"](x["skeleton"][1])  # type: ignore[index]
-    torch.testing.assert_close(out[1, 5:], h_b)  # no message from the missing modality
-    out.sum().backward()
-    assert x["inertial"].grad is not None
-    assert torch.equal(x["inertial"].grad[[1, 4]], torch.zeros(2, 4, 12))
-
-
-def test_three_modality_gmu_renormalises_messages() -> None:
-    dims = {"a": 3, "b": 3, "c": 3}
-    fusion = BidirectionalGatedFusion(dims, kind="gmu", project=False)
-    x = {m: torch.randn(2, 3) for m in dims}
-    out = fusion(x, present={"c": torch.tensor([True, False])})
-    h = x
-    g_a = torch.sigmoid(fusion.gates["a"](torch.cat([h["a"][1], h["b"][1], torch.zeros(3)])))
-    message = torch.tanh(fusion.messages["a"]["b"](h["b"][1]))  # type: ignore[index]
-    torch.testing.assert_close(out[1, :3], h["a"][1] + g_a * message)
-    assert torch.equal(out[1, 6:], torch.zeros(3))
-
-
 @pytest.mark.parametrize("config", CONFIGS)
 def test_gradients_reach_every_parameter(config: dict[str, str]) -> None:
-    fusion = BidirectionalGatedFusion(DIMS, hidden=5, **config)  # type: ignore[arg-type]
+    fusion = BidirectionalGRUFusion(DIMS, hidden=5, **config)  # type: ignore[arg-type]
     assert_every_parameter_gets_gradient(fusion, fusion(features(tokens=(3, 2)), present=PRESENT))
     fusion.zero_grad()
     assert_every_parameter_gets_gradient(fusion, fusion(features(tokens=(3, 2))))
 
 
 def test_reference_parameter_counts() -> None:
-    # architectures.md 4.3(d): Bi-GRU hidden 128 on 256-d tokens; GMU at 128-d per modality.
-    gru = BidirectionalGatedFusion({"inertial": 256, "skeleton": 256}, project=False)
+    # architectures.md 4.3(d): Bi-GRU hidden 128 on 256-d tokens.
+    gru = BidirectionalGRUFusion({"inertial": 256, "skeleton": 256}, project=False)
     assert sum(p.numel() for p in gru.parameters()) == 296_448
-    gmu = BidirectionalGatedFusion({"inertial": 128, "skeleton": 128}, kind="gmu", project=False)
-    assert sum(p.numel() for p in gmu.parameters()) == 98_816
 
 
 def test_bad_inputs_name_the_modality() -> None:
-    fusion = BidirectionalGatedFusion(DIMS, hidden=5)
-    assert_bad_inputs(fusion, "BidirectionalGatedFusion")
-    assert_bad_present(fusion, "BidirectionalGatedFusion")
+    fusion = BidirectionalGRUFusion(DIMS, hidden=5)
+    assert_bad_inputs(fusion, "BidirectionalGRUFusion")
+    assert_bad_present(fusion, "BidirectionalGRUFusion")
 
 
 def test_bad_hyperparameters() -> None:
-    owner = "BidirectionalGatedFusion"
-    with pytest.raises(ValueError, match=f"^{owner}: kind='gru' with project=False needs"):
-        BidirectionalGatedFusion(DIMS, project=False)
-    with pytest.raises(ValueError, match=f"^{owner}: tokens and readout apply to kind='gru'"):
-        BidirectionalGatedFusion(DIMS, kind="gmu", tokens="time")
-    with pytest.raises(ValueError, match=f"^{owner}: kind='gmu' gates one modality"):
-        BidirectionalGatedFusion({"inertial": 3}, kind="gmu")
-    with pytest.raises(ValueError, match=f"^{owner}: kind must be one of 'gru', 'gmu'"):
-        BidirectionalGatedFusion(DIMS, kind="lstm")  # type: ignore[arg-type]
+    owner = "BidirectionalGRUFusion"
+    with pytest.raises(ValueError, match=f"^{owner}: project=False needs every modality"):
+        BidirectionalGRUFusion(DIMS, project=False)
+    with pytest.raises(ValueError, match=f"^{owner}: tokens must be one of 'modality', 'time'"):
+        BidirectionalGRUFusion(DIMS, tokens="steps")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=f"^{owner}: project must be a bool"):
-        BidirectionalGatedFusion(DIMS, project=1)  # type: ignore[arg-type]
+        BidirectionalGRUFusion(DIMS, project=1)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("config", [CONFIGS[0], CONFIGS[4]])
+@pytest.mark.parametrize("config", [CONFIGS[0], CONFIGS[3]])
 def test_roundtrip_and_repr(config: dict[str, str]) -> None:
-    def make() -> BidirectionalGatedFusion:
-        return BidirectionalGatedFusion(DIMS, hidden=5, **config)  # type: ignore[arg-type]
+    def make() -> BidirectionalGRUFusion:
+        return BidirectionalGRUFusion(DIMS, hidden=5, **config)  # type: ignore[arg-type]
 
     assert_roundtrip(make(), make, [features(tokens=(3, 2))], present=PRESENT)
     text = repr(make()).splitlines()[1]
-    assert text.startswith(f"  dims={DIMS!r}, kind={config['kind']!r}, hidden=5")
+    assert text == (
+        f"  dims={DIMS!r}, hidden=5, tokens={config['tokens']!r}, "
+        f"readout={config['readout']!r}, project=True"
+    )
 
 
 @pytest.mark.compile
-@pytest.mark.parametrize("config", [CONFIGS[2], CONFIGS[4]])
+@pytest.mark.parametrize("config", [CONFIGS[2]])
 @pytest.mark.parametrize("masked", [False, True])
 def test_compiles_without_graph_breaks(config: dict[str, str], masked: bool) -> None:
-    fusion = BidirectionalGatedFusion(DIMS, hidden=5, **config)  # type: ignore[arg-type]
+    fusion = BidirectionalGRUFusion(DIMS, hidden=5, **config)  # type: ignore[arg-type]
     x = features(tokens=(3, 2))
     present = PRESENT if masked else None
     compiled_matches_eager(
@@ -260,9 +213,8 @@ def test_compiles_without_graph_breaks(config: dict[str, str], masked: bool) -> 
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
-@pytest.mark.parametrize("kind", ["gru", "gmu"])
-def test_dtypes(dtype: torch.dtype, kind: str) -> None:
-    fusion = BidirectionalGatedFusion(DIMS, kind=kind, hidden=5, dtype=dtype)  # type: ignore[arg-type]
+def test_dtypes(dtype: torch.dtype) -> None:
+    fusion = BidirectionalGRUFusion(DIMS, hidden=5, dtype=dtype)
     x = {m: v.to(dtype) for m, v in features(tokens=(4, None)).items()}
     for present in (None, PRESENT):
         out = fusion(x, present=present)

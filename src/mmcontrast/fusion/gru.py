@@ -1,9 +1,9 @@
-"""Bidirectional gated fusion: a Bi-GRU over tokens, or two-way gated multimodal units."""
+"""Bidirectional GRU fusion: a one-layer Bi-GRU over modality or time tokens."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal, cast
+from typing import Literal
 
 import torch
 from einops import pack, repeat
@@ -17,21 +17,19 @@ from mmcontrast._checks import (
     check_modality_features,
     check_present,
 )
-from mmcontrast.fusion.functional import mask_features, pool_tokens
+from mmcontrast.fusion._projection import build_projections, project_features
+from mmcontrast.fusion.functional import pool_tokens
 
 __all__ = [
     "BiGRUWeights",
-    "BidirectionalGatedFusion",
-    "GateKind",
+    "BidirectionalGRUFusion",
     "Readout",
     "Tokens",
     "masked_bigru",
 ]
 
-GateKind = Literal["gru", "gmu"]
 Tokens = Literal["modality", "time"]
 Readout = Literal["last", "mean"]
-KINDS: tuple[str, ...] = ("gru", "gmu")
 TOKENS: tuple[str, ...] = ("modality", "time")
 READOUTS: tuple[str, ...] = ("last", "mean")
 
@@ -168,66 +166,54 @@ class BiGRUWeights(nn.Module):
         return f"input_size={self.input_size}, hidden_size={self.hidden_size}"
 
 
-class BidirectionalGatedFusion(nn.Module):
-    r"""Bidirectional gated units over modalities: a Bi-GRU (default) or two-way GMU gating.
+class BidirectionalGRUFusion(nn.Module):
+    r"""A one-layer bidirectional GRU over the modalities' tokens.
 
     **Project design, not from the CLMM paper; inferred from Cosmo and the abstract.** CLMM
-    (Jing et al. 2026) names "bidirectional gated units" without a public definition. Two
-    readings are offered (``docs/fusion.md``):
+    (Jing et al. 2026) names "bidirectional gated units" without a public definition; this is
+    the literal reading (Cosmo runs a GRU after its quality-guided attention). The other
+    reading, two-way gated multimodal units, is `GatedMultimodalUnitFusion`
+    (``docs/fusion.md``).
 
-    * ``kind="gru"`` (the literal reading; Cosmo runs a GRU after its quality-guided
-      attention): each modality is projected to ``hidden`` by its own Linear, the tokens are
-      fed to a one-layer bidirectional GRU and read out as
-      ``[h_forward_last ; h_backward_first]`` (``readout="last"``) or the mean of the outputs
-      (``"mean"``). ``tokens="modality"``: one token per modality (mean over time), in the
-      order of ``dims``; ``tokens="time"``: every modality's time steps, packed in the order
-      of ``dims`` (``einops.pack(..., "b * d")``; ``"b d"`` is one token).
-    * ``kind="gmu"`` (cross-modal gating after the Gated Multimodal Unit of Arevalo et al.
-      2017, in both directions): with ``h_m`` each modality's (projected, time-pooled)
-      features, ``g_m = sigmoid(W_{g,m} [h_m ; h_others])``,
-      ``c_m = mean_{k != m} tanh(W_{k->m} h_k)`` and ``h_m' = h_m + g_m * c_m``; the output
-      is ``[h_1' ; ... ; h_M']``. With two modalities this is exactly
-      ``h_a' = h_a + g ⊙ tanh(W_b h_b)`` and symmetrically for ``b``.
+    Each modality is projected to ``hidden`` by its own Linear, the tokens are fed to a
+    one-layer bidirectional GRU and read out as ``[h_forward_last ; h_backward_first]``
+    (``readout="last"``) or the mean of the outputs (``"mean"``). ``tokens="modality"``: one
+    token per modality (mean over time), in the order of ``dims``; ``tokens="time"``: every
+    modality's time steps, packed in the order of ``dims`` (``einops.pack(..., "b * d")``;
+    ``"b d"`` is one token).
 
     Missing modalities (``present``): their features get an exactly zero gradient and leave
     no trace. The GRU skips their tokens (the state is carried over them), so each sample's
     result equals the GRU run on the modalities it has; the ``"mean"`` readout averages the
-    valid tokens only. In the GMU, ``c_m`` averages the present other modalities only and a
-    missing modality's output block is exactly zero; its slot in the gate input is zero. A
-    sample with no modality gives zeros.
+    valid tokens only. A sample with no modality gives zeros.
 
     Args:
-        dims: ``modality -> d``; fixes the token and output order.
-        kind: ``"gru"`` or ``"gmu"``.
+        dims: ``modality -> d``; fixes the token order.
         hidden: projection width and GRU hidden size per direction.
-        tokens: ``"modality"`` or ``"time"`` (``kind="gru"`` only).
-        readout: ``"last"`` or ``"mean"`` (``kind="gru"`` only).
+        tokens: ``"modality"`` or ``"time"``.
+        readout: ``"last"`` or ``"mean"``.
         project: project each modality to ``hidden`` first. ``False`` uses the features as
-            they are (the GRU then needs one common ``d``).
+            they are (every modality then needs one common ``d``).
+        device: device of the parameters.
+        dtype: dtype of the parameters.
 
     Shapes:
         features[m]: ``"b d_m"`` or ``"b t d_m"``; present[m]: ``"b"``; output:
-        ``"b out_features"`` (``2 * hidden`` for the GRU, the sum of the per-modality widths
-        for the GMU).
+        ``"b out_features"`` (``out_features = 2 * hidden``).
 
     Examples:
         >>> import torch
-        >>> from mmcontrast.fusion import BidirectionalGatedFusion
-        >>> fusion = BidirectionalGatedFusion({"inertial": 6400, "skeleton": 256}, hidden=64)
+        >>> from mmcontrast.fusion import BidirectionalGRUFusion
+        >>> fusion = BidirectionalGRUFusion({"inertial": 6400, "skeleton": 256}, hidden=64)
         >>> out = fusion({"inertial": torch.randn(4, 6400), "skeleton": torch.randn(4, 50, 256)})
         >>> out.shape
         torch.Size([4, 128])
-        >>> dims = {"inertial": 128, "skeleton": 128}
-        >>> gmu = BidirectionalGatedFusion(dims, kind="gmu", project=False)
-        >>> sum(p.numel() for p in gmu.parameters())
-        98816
     """
 
     def __init__(
         self,
         dims: Mapping[str, int],
         *,
-        kind: GateKind = "gru",
         hidden: int = 128,
         tokens: Tokens = "modality",
         readout: Readout = "last",
@@ -239,61 +225,22 @@ class BidirectionalGatedFusion(nn.Module):
         owner = type(self).__name__
         self.dims = check_modality_dims(owner, "dims", dims)
         self.modalities = tuple(self.dims)
-        self.kind: GateKind = kind
-        check_choice(owner, "kind", kind, KINDS)
         self.hidden = check_int(owner, "hidden", hidden, minimum=1)
         self.tokens: Tokens = tokens
         check_choice(owner, "tokens", tokens, TOKENS)
         self.readout: Readout = readout
         check_choice(owner, "readout", readout, READOUTS)
         self.project = check_bool(owner, "project", project)
-        self.projections = (
-            nn.ModuleDict(
-                {m: nn.Linear(d, hidden, device=device, dtype=dtype) for m, d in self.dims.items()}
-            )
-            if project
-            else None
+        self.projections, widths = build_projections(
+            self.dims, hidden, project, device=device, dtype=dtype
         )
-        widths = dict.fromkeys(self.modalities, hidden) if project else dict(self.dims)
-        if kind == "gru":
-            if len(set(widths.values())) != 1:
-                raise ValueError(
-                    f"{owner}: kind='gru' with project=False needs every modality to have the "
-                    f"same d, got dims={self.dims!r}"
-                )
-            self.gru = BiGRUWeights(widths[self.modalities[0]], hidden, device=device, dtype=dtype)
-            self.out_features = 2 * hidden
-        else:
-            if len(self.modalities) < 2:
-                raise ValueError(
-                    f"{owner}: kind='gmu' gates one modality with the others and needs at "
-                    f"least two, got dims={self.dims!r}"
-                )
-            if tokens != "modality" or readout != "last":
-                raise ValueError(
-                    f"{owner}: tokens and readout apply to kind='gru' only, got "
-                    f"tokens={tokens!r}, readout={readout!r} with kind='gmu'"
-                )
-            total = sum(widths.values())
-            self.gates = nn.ModuleDict(
-                {
-                    m: nn.Linear(total, widths[m], device=device, dtype=dtype)
-                    for m in self.modalities
-                }
+        if len(set(widths.values())) != 1:
+            raise ValueError(
+                f"{owner}: project=False needs every modality to have the same d, got "
+                f"dims={self.dims!r}"
             )
-            self.messages = nn.ModuleDict(
-                {
-                    m: nn.ModuleDict(
-                        {
-                            k: nn.Linear(widths[k], widths[m], device=device, dtype=dtype)
-                            for k in self.modalities
-                            if k != m
-                        }
-                    )
-                    for m in self.modalities
-                }
-            )
-            self.out_features = total
+        self.gru = BiGRUWeights(widths[self.modalities[0]], hidden, device=device, dtype=dtype)
+        self.out_features = 2 * hidden
 
     def forward(
         self, features: Mapping[str, Tensor], *, present: Mapping[str, Tensor] | None = None
@@ -313,16 +260,7 @@ class BidirectionalGatedFusion(nn.Module):
         mask = check_present(
             owner, present, self.modalities, batch=xs[0].shape[0], device=xs[0].device
         )
-        hs = mask_features(xs, mask)
-        if self.projections is not None:
-            hs = mask_features(
-                [self.projections[m](h) for m, h in zip(self.modalities, hs, strict=True)], mask
-            )
-        if self.kind == "gru":
-            return self._gru(hs, mask)
-        return self._gmu(hs, mask)
-
-    def _gru(self, hs: list[Tensor], mask: Tensor | None) -> Tensor:
+        hs = project_features(self.projections, self.modalities, xs, mask)
         if self.tokens == "modality":
             seq = torch.stack([pool_tokens(h) for h in hs], dim=1)
             valid = mask
@@ -343,32 +281,9 @@ class BidirectionalGatedFusion(nn.Module):
         weight = valid.to(out.dtype).unsqueeze(-1)
         return (out * weight).sum(dim=1) / weight.sum(dim=1).clamp_min(1)
 
-    def _gmu(self, hs: list[Tensor], mask: Tensor | None) -> Tensor:
-        pooled = [pool_tokens(h) for h in hs]
-        outputs = []
-        for i, m in enumerate(self.modalities):
-            others = [k for k in range(len(self.modalities)) if k != i]
-            gate_in = torch.cat([pooled[i]] + [pooled[k] for k in others], dim=-1)
-            gate = torch.sigmoid(self.gates[m](gate_in))
-            senders = cast(nn.ModuleDict, self.messages[m])
-            messages = torch.stack(
-                [torch.tanh(senders[self.modalities[k]](pooled[k])) for k in others],
-                dim=1,
-            )
-            if mask is None:
-                message = messages.mean(dim=1)
-            else:
-                weight = mask[:, others].to(messages.dtype).unsqueeze(-1)
-                message = (messages * weight).sum(dim=1) / weight.sum(dim=1).clamp_min(1)
-            fused = pooled[i] + gate * message
-            if mask is not None:
-                fused = torch.where(mask[:, i : i + 1], fused, fused.new_zeros(()))
-            outputs.append(fused)
-        return torch.cat(outputs, dim=-1)
-
     def extra_repr(self) -> str:
         """The hyperparameters, shown by ``repr``."""
-        fields = f"dims={self.dims!r}, kind={self.kind!r}, hidden={self.hidden}"
-        if self.kind == "gru":
-            fields += f", tokens={self.tokens!r}, readout={self.readout!r}"
-        return fields + f", project={self.project}"
+        return (
+            f"dims={self.dims!r}, hidden={self.hidden}, tokens={self.tokens!r}, "
+            f"readout={self.readout!r}, project={self.project}"
+        )
