@@ -6,7 +6,7 @@ padded rows: clips of 108..326 steps padded to 326); the median step time over t
 gives the throughput.
 
 Part 2: :class:`~mmcontrast.encoders.DifferentialAttention` on
-``F.scaled_dot_product_attention`` in its three ``sdpa_mode`` layouts against a textbook
+``F.scaled_dot_product_attention`` (zero-padded query/key sub-heads) against a textbook
 implementation that builds the two softmax maps explicitly, on the same weights, at
 ``T in {50, 128, 512}``. The speed-up is the median over rounds of the per-round ratio
 (textbook time / SDPA time).
@@ -39,7 +39,6 @@ from mmcontrast.encoders import (
     DifferentialAttention,
     HCNEncoder,
 )
-from mmcontrast.encoders.diff_attention import SDPAMode
 from mmcontrast.encoders.presets import clmm_style_inertial, cmc_cmkm_inertial, cmc_cmkm_skeleton
 
 
@@ -116,13 +115,10 @@ def bench_encoders(batch: int, rounds: int) -> None:
 
 
 def attention_methods() -> dict[str, Callable[[Tensor], Tensor]]:
-    """The textbook operator and the three SDPA layouts, all on the same weights."""
+    """The textbook operator and the SDPA module, on the same weights."""
     torch.manual_seed(0)
-    modes: tuple[SDPAMode, ...] = ("pad", "wide", "split")
-    modules = {mode: DifferentialAttention(128, num_heads=4, sdpa_mode=mode) for mode in modes}
-    for module in modules.values():
-        module.load_state_dict(modules["pad"].state_dict())
-    return {"textbook": lambda x: textbook_differential_attention(modules["pad"], x), **modules}
+    module = DifferentialAttention(128, num_heads=4)
+    return {"textbook": lambda x: textbook_differential_attention(module, x), "sdpa": module}
 
 
 def _interleaved(
@@ -158,32 +154,29 @@ def bench_attention(batch: int, lengths: list[int], rounds: int, memory: bool) -
         "heads (sub-head 16, value head 32). Speed-up = textbook time / SDPA time, median of "
         "the per-round ratios; peak = extra resident memory of one forward + backward step.\n"
     )
-    head = '| T | textbook ms | "pad" (default) ms | speed-up | "wide" ms | speed-up | "split" ms '
-    head += '| speed-up | forward only: textbook ms | "pad" ms | speed-up |'
+    head = "| T | textbook ms | SDPA ms | speed-up | forward only: textbook ms | SDPA ms "
+    head += "| speed-up |"
     if memory:
-        head += ' peak MiB: textbook | "pad" |'
+        head += " peak MiB: textbook | SDPA |"
     print(head)
     print("|---:" * (head.count("|") - 1) + "|")
     for length in lengths:
         x = torch.randn(batch, length, 128, requires_grad=True)
         with torch.no_grad():
             ref = methods["textbook"](x)
-            for name in ("pad", "wide", "split"):
-                torch.testing.assert_close(methods[name](x), ref, rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(methods["sdpa"](x), ref, rtol=1e-4, atol=1e-5)
         n = rounds if length < 512 else max(3, rounds // 4)
         train = _interleaved(methods, x, n, backward=True)
-        infer = _interleaved({k: methods[k] for k in ("textbook", "pad")}, x, n, backward=False)
-        cells = [f"{1e3 * statistics.median(train['textbook']):.1f}"]
-        for name in ("pad", "wide", "split"):
-            ms = 1e3 * statistics.median(train[name])
-            cells += [f"{ms:.1f}", f"{_speed_up(train, name):.2f}x"]
-        cells += [
-            f"{1e3 * statistics.median(infer['textbook']):.1f}",
-            f"{1e3 * statistics.median(infer['pad']):.1f}",
-            f"{_speed_up(infer, 'pad'):.2f}x",
-        ]
+        infer = _interleaved(methods, x, n, backward=False)
+        cells = []
+        for times in (train, infer):
+            cells += [
+                f"{1e3 * statistics.median(times['textbook']):.1f}",
+                f"{1e3 * statistics.median(times['sdpa']):.1f}",
+                f"{_speed_up(times, 'sdpa'):.2f}x",
+            ]
         if memory:
-            cells += [f"{peak_memory_mib(name, batch, length):.0f}" for name in ("textbook", "pad")]
+            cells += [f"{peak_memory_mib(name, batch, length):.0f}" for name in methods]
         print(f"| {length} | " + " | ".join(cells) + " |")
 
 

@@ -75,8 +75,7 @@ def test_default_shapes_parameters_and_depths() -> None:
         {},
         {"pooling": "cls"},
         {"positions": "rope"},
-        {"positions": "rope", "pooling": "cls", "sdpa_mode": "wide"},
-        {"sdpa_mode": "split"},
+        {"positions": "rope", "pooling": "cls"},
         {"padding": 1},
     ],
 )
@@ -107,15 +106,6 @@ def test_all_padding_row(pooling: str) -> None:
 def test_every_parameter_gets_a_gradient(overrides: dict[str, object]) -> None:
     x, mask = padded_batch([20, 13], 6, torch.Generator().manual_seed(0))
     assert_every_parameter_gets_gradient(_small(**overrides), x, mask)
-
-
-@pytest.mark.parametrize("sdpa_mode", ["wide", "split"])
-def test_sdpa_modes_are_the_same_function(sdpa_mode: str) -> None:
-    default = _small().eval()
-    other = _small(sdpa_mode=sdpa_mode).eval()
-    other.load_state_dict(default.state_dict())
-    x, mask = padded_batch([16, 11], 6, torch.Generator().manual_seed(0))
-    torch.testing.assert_close(other(x, mask), default(x, mask))
 
 
 def test_flatten_pooling() -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_bool, check_choice, check_int, check_tensor
+from mmcontrast._checks import check_bool, check_int, check_tensor
 from mmcontrast.encoders._common import (
     Factory,
     attention_key_mask,
@@ -19,10 +18,7 @@ from mmcontrast.encoders._common import (
     rms_norm,
 )
 
-__all__ = ["DifferentialAttention", "SDPAMode", "lambda_init_for_depth"]
-
-SDPAMode = Literal["pad", "wide", "split"]
-SDPA_MODES: tuple[SDPAMode, ...] = ("pad", "wide", "split")
+__all__ = ["DifferentialAttention", "lambda_init_for_depth"]
 
 
 def lambda_init_for_depth(depth: int) -> float:
@@ -37,7 +33,7 @@ def lambda_init_for_depth(depth: int) -> float:
 
 
 class DifferentialAttention(nn.Module):
-    """Multi-head differential attention (Diff-Transformer V1), bidirectional by default.
+    """Multi-head differential attention (Diff-Transformer V1), bidirectional.
 
     For each of the ``num_heads`` differential heads, queries and keys are split into two
     sub-heads of size ``e = dim / (2 * num_heads)`` (interleaved: sub-heads ``2h`` and ``2h+1``
@@ -50,16 +46,11 @@ class DifferentialAttention(nn.Module):
 
     ``lambda_init = 0.8 - 0.6 * exp(-0.3 * depth)``; the four ``lambda`` vectors are drawn
     from ``N(0, 0.1^2)`` and ``lambda`` is computed in at least float32. ``(A1 - lambda A2) V``
-    is evaluated as ``A1 V - lambda A2 V`` with ``F.scaled_dot_product_attention`` (SDPA), in
-    one of three exactly equivalent forms (``sdpa_mode``):
-
-    * ``"pad"`` (default): two calls; the query and key sub-heads are zero-padded to size
-      ``2e`` (the zeros add nothing to the dot products; the scale stays ``1 / sqrt(e)``), so
-      all head sizes are equal and flash kernels apply. The fastest on CPU.
-    * ``"wide"``: two calls with query/key size ``e`` and value size ``2e``; flash kernels
-      reject unequal sizes, so this runs on the memory-efficient or math backend.
-    * ``"split"``: four calls on the two value halves (all sizes ``e``), as the authors'
-      four-call flash version.
+    is evaluated as ``A1 V - lambda A2 V`` with two ``F.scaled_dot_product_attention`` (SDPA)
+    calls; the query and key sub-heads are zero-padded to size ``2e`` (the zeros add nothing
+    to the dot products; the scale stays ``1 / sqrt(e)``), so all head sizes are equal and
+    flash kernels apply. Of the equivalent layouts measured (``docs/benchmarks.md``: unequal
+    query/value sizes, or four calls on the two value halves), this is the fastest.
 
     There is no dropout on the attention maps (independent dropout on ``A1`` and ``A2`` is not
     dropout on their difference); put dropout on the residual branch. The projections have no
@@ -70,10 +61,8 @@ class DifferentialAttention(nn.Module):
         num_heads: differential heads.
         depth: 0-based index of the layer, which sets ``lambda_init``.
         norm_affine: learnable gain in the per-head RMSNorm (the fairseq release has none).
-        sdpa_mode: how the SDPA calls are laid out: ``"pad"``, ``"wide"`` or ``"split"``.
         rope: rotary position embedding (interleaved pairs, base 10000) on the query and key
             sub-heads, positions ``0 .. t-1``.
-        causal: mask future keys (a decoder); an encoder for activity recognition leaves it off.
         device: device of the parameters.
         dtype: dtype of the parameters.
 
@@ -103,9 +92,7 @@ class DifferentialAttention(nn.Module):
         num_heads: int,
         depth: int = 0,
         norm_affine: bool = False,
-        sdpa_mode: SDPAMode = "pad",
         rope: bool = False,
-        causal: bool = False,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -125,15 +112,12 @@ class DifferentialAttention(nn.Module):
         self.depth = depth
         self.lambda_init = lambda_init_for_depth(depth)
         self.norm_affine = check_bool(owner, "norm_affine", norm_affine)
-        self.sdpa_mode: SDPAMode = sdpa_mode
-        check_choice(owner, "sdpa_mode", sdpa_mode, SDPA_MODES)
         self.rope = check_bool(owner, "rope", rope)
         if rope and self.head_dim % 2:
             raise ValueError(
                 f"{owner}: rope needs an even sub-head size dim / (2 * num_heads), got "
                 f"{self.head_dim}"
             )
-        self.causal = check_bool(owner, "causal", causal)
         factory: Factory = {"device": device, "dtype": dtype}
         self.qkv_proj = nn.Linear(dim, 3 * dim, bias=False, **factory)
         self.out_proj = nn.Linear(dim, dim, bias=False, **factory)
@@ -174,28 +158,16 @@ class DifferentialAttention(nn.Module):
         attn_mask: Tensor | None = None
         if mask is not None:
             attn_mask = attention_key_mask(mask)[:, None, None, :]
-        is_causal = self.causal and attn_mask is None
-        if self.causal and attn_mask is not None:
-            future = torch.ones(length, length, dtype=torch.bool, device=x.device).tril()
-            attn_mask = attn_mask & future
-
+        # Zero-padding the query/key sub-heads from e to 2e equalises the head sizes, so the
+        # flash kernels apply; the scale stays 1 / sqrt(e).
         scale = self.head_dim**-0.5
-
-        def attend(query: Tensor, key: Tensor, value: Tensor) -> Tensor:
-            return F.scaled_dot_product_attention(
-                query, key, value, attn_mask=attn_mask, is_causal=is_causal, scale=scale
-            )
-
-        if self.sdpa_mode == "pad":
-            pad = (0, self.head_dim)
-            o1 = attend(F.pad(q1, pad), F.pad(k1, pad), v)
-            o2 = attend(F.pad(q2, pad), F.pad(k2, pad), v)
-        elif self.sdpa_mode == "split":
-            va, vb = v.chunk(2, dim=-1)
-            o1 = torch.cat((attend(q1, k1, va), attend(q1, k1, vb)), dim=-1)
-            o2 = torch.cat((attend(q2, k2, va), attend(q2, k2, vb)), dim=-1)
-        else:
-            o1, o2 = attend(q1, k1, v), attend(q2, k2, v)
+        pad = (0, self.head_dim)
+        o1 = F.scaled_dot_product_attention(
+            F.pad(q1, pad), F.pad(k1, pad), v, attn_mask=attn_mask, scale=scale
+        )
+        o2 = F.scaled_dot_product_attention(
+            F.pad(q2, pad), F.pad(k2, pad), v, attn_mask=attn_mask, scale=scale
+        )
         out = o1 - self.compute_lambda().to(o1.dtype) * o2
         out = rms_norm(self.sub_norm, out) * (1.0 - self.lambda_init)
         projected: Tensor = self.out_proj(rearrange(out, "b h t e -> b t (h e)"))
@@ -206,7 +178,7 @@ class DifferentialAttention(nn.Module):
         return (
             f"dim={self.dim}, num_heads={self.num_heads}, depth={self.depth}, "
             f"lambda_init={self.lambda_init:.4f}, norm_affine={self.norm_affine}, "
-            f"sdpa_mode={self.sdpa_mode!r}, rope={self.rope}, causal={self.causal}"
+            f"rope={self.rope}"
         )
 
 

@@ -28,7 +28,7 @@ from mmcontrast.encoders._common import (
     pool,
     rms_norm,
 )
-from mmcontrast.encoders.diff_attention import DifferentialAttention, SDPAMode
+from mmcontrast.encoders.diff_attention import DifferentialAttention
 
 __all__ = [
     "CNNDiffTransformerEncoder",
@@ -72,7 +72,6 @@ class DifferentialTransformerLayer(nn.Module):
         hidden_dim: SwiGLU width; ``None`` means ``8/3 * dim`` rounded up to a multiple of 8.
         dropout: on the residual branches.
         norm_affine: learnable gain in the per-head RMSNorm of the attention.
-        sdpa_mode: see `DifferentialAttention`.
         rope: see `DifferentialAttention`.
         device: device of the parameters.
         dtype: dtype of the parameters.
@@ -99,7 +98,6 @@ class DifferentialTransformerLayer(nn.Module):
         hidden_dim: int | None = None,
         dropout: float = 0.0,
         norm_affine: bool = False,
-        sdpa_mode: SDPAMode = "pad",
         rope: bool = False,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
@@ -113,7 +111,6 @@ class DifferentialTransformerLayer(nn.Module):
             num_heads=num_heads,
             depth=depth,
             norm_affine=norm_affine,
-            sdpa_mode=sdpa_mode,
             rope=rope,
             **factory,
         )
@@ -171,7 +168,6 @@ class CNNDiffTransformerEncoder(SequenceEncoder):
         pooling: ``"mean"`` (masked), ``"cls"`` or ``"flatten"`` (fixed length, no mask).
         seq_len: the input length, required with ``pooling="flatten"``, rejected otherwise.
         norm_affine: learnable gain in the per-head RMSNorm of the attention.
-        sdpa_mode: see `DifferentialAttention`.
         act_layer: activation of the convolution blocks, called with no arguments.
         norm_layer: norm of the convolution blocks, called as
             ``norm_layer(channels, device=..., dtype=...)``.
@@ -213,7 +209,6 @@ class CNNDiffTransformerEncoder(SequenceEncoder):
         pooling: Pooling = "mean",
         seq_len: int | None = None,
         norm_affine: bool = False,
-        sdpa_mode: SDPAMode = "pad",
         act_layer: Callable[[], nn.Module] = nn.ReLU,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm1d,
         device: torch.device | str | None = None,
@@ -256,7 +251,6 @@ class CNNDiffTransformerEncoder(SequenceEncoder):
                 hidden_dim=hidden_dim,
                 dropout=self.dropout,
                 norm_affine=norm_affine,
-                sdpa_mode=sdpa_mode,
                 rope=positions == "rope",
                 **factory,
             )
