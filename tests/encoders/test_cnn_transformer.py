@@ -53,7 +53,7 @@ def test_reference_parameter_counts(
     encoder = CNNTransformerEncoder(
         dim_feedforward=2048,
         norm_first=False,
-        activation="relu",
+        ff_act_layer=nn.ReLU,
         **overrides,  # type: ignore[arg-type]
     )
     assert num_parameters(encoder) == parameters
@@ -65,7 +65,7 @@ def test_reference_parameter_counts(
     [
         {},
         {"pooling": "cls"},
-        {"norm_first": False, "activation": "relu"},
+        {"norm_first": False, "ff_act_layer": nn.ReLU},
         {"kernel_size": 5, "padding": 1},  # the shrinking CMC-CMKM stem, with a mask
     ],
 )
@@ -101,18 +101,36 @@ def test_every_parameter_gets_a_gradient(pooling: str) -> None:
 
 
 def test_injected_layers() -> None:
-    encoder = _small(act_layer=nn.GELU, norm_layer=nn.Identity, activation="relu")
+    encoder = _small(act_layer=nn.GELU, norm_layer=nn.Identity, ff_act_layer=nn.ReLU)
     assert isinstance(encoder.stem.blocks[0][2], nn.GELU)
     assert isinstance(encoder.stem.blocks[0][1], nn.Identity)
-    assert num_parameters(encoder) == num_parameters(_small(activation="relu")) - 2 * (8 + 16)
+    assert isinstance(encoder.layers[0].activation, nn.ReLU)
+    assert encoder.layers[0].activation_relu_or_gelu == 1  # PyTorch's fused fast path
+    assert isinstance(_small().layers[0].activation, nn.GELU)
+    assert num_parameters(encoder) == num_parameters(_small()) - 2 * (8 + 16)
     assert encoder(torch.randn(2, 10, 6)).shape == (2, 16)
+
+
+def test_ff_act_layer_default_equals_the_gelu_string() -> None:
+    torch.manual_seed(0)
+    encoder = _small().eval()
+    reference = [
+        nn.TransformerEncoderLayer(
+            16, 2, dim_feedforward=64, activation="gelu", batch_first=True, norm_first=True
+        ).eval()
+        for _ in encoder.layers
+    ]
+    x = torch.randn(2, 10, 16)
+    for mine, theirs in zip(encoder.layers, reference, strict=True):
+        theirs.load_state_dict(mine.state_dict())
+        torch.testing.assert_close(mine(x), theirs(x))
 
 
 def test_extra_repr() -> None:
     assert _small().extra_repr() == (
         "in_channels=6, channels=(8, 16), kernel_size=5, padding=2, num_heads=2, num_layers=1, "
-        "dim_feedforward=64, dropout=0.1, norm_first=True, activation='gelu', pooling='mean', "
-        "seq_len=None, out_features=16"
+        "dim_feedforward=64, dropout=0.1, norm_first=True, pooling='mean', seq_len=None, "
+        "out_features=16"
     )
 
 
@@ -185,8 +203,8 @@ def test_bad_hyperparameters() -> None:
         CNNTransformerEncoder(num_heads=3)
     with pytest.raises(ValueError, match=owner + "pooling must be one of"):
         CNNTransformerEncoder(pooling="max")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=owner + "activation must be one of"):
-        CNNTransformerEncoder(activation="swish")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=owner + "ff_act_layer must be a module class"):
+        CNNTransformerEncoder(ff_act_layer="gelu")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=owner + 'pooling="flatten" needs seq_len'):
         CNNTransformerEncoder(pooling="flatten")
     with pytest.raises(ValueError, match=owner + "seq_len is only used"):

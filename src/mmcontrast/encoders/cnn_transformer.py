@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_bool, check_choice, check_int
+from mmcontrast._checks import check_bool, check_int
 from mmcontrast.encoders._common import (
     Factory,
     Pooling,
@@ -18,8 +17,6 @@ from mmcontrast.encoders._common import (
 )
 
 __all__ = ["CNNTransformerEncoder"]
-
-Activation = Literal["relu", "gelu"]
 
 
 class CNNTransformerEncoder(SequenceEncoder):
@@ -50,7 +47,8 @@ class CNNTransformerEncoder(SequenceEncoder):
         dropout: after the positions, in attention and on the residual branches.
         norm_first: pre-norm layers plus a final ``LayerNorm`` (``True``), or post-norm layers
             without a final norm as in ``nn.TransformerEncoderLayer``'s default (``False``).
-        activation: the feed-forward activation.
+        ff_act_layer: activation of the transformer feed-forward blocks, called with no
+            arguments (``nn.GELU`` or ``nn.ReLU`` keep PyTorch's fused fast path in eval mode).
         pooling: ``"mean"`` (masked mean over valid steps), ``"cls"`` (a learned token,
             prepended after the positions), or ``"flatten"`` (every step kept, channel-major, as
             CMC-CMKM; fixed length only, no mask).
@@ -94,11 +92,11 @@ class CNNTransformerEncoder(SequenceEncoder):
         dim_feedforward: int | None = None,
         dropout: float = 0.1,
         norm_first: bool = True,
-        activation: Activation = "gelu",
         pooling: Pooling = "mean",
         seq_len: int | None = None,
         act_layer: Callable[[], nn.Module] = nn.ReLU,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm1d,
+        ff_act_layer: Callable[[], nn.Module] = nn.GELU,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -132,8 +130,11 @@ class CNNTransformerEncoder(SequenceEncoder):
         ff = 4 * width if dim_feedforward is None else dim_feedforward
         check_int(owner, "dim_feedforward", ff, minimum=1)
         self.norm_first = check_bool(owner, "norm_first", norm_first)
-        self.activation: Activation = activation
-        check_choice(owner, "activation", activation, ("relu", "gelu"))
+        if not callable(ff_act_layer):
+            raise TypeError(
+                f"{owner}: ff_act_layer must be a module class or factory such as nn.GELU, "
+                f"got {ff_act_layer!r}"
+            )
         self.num_heads = num_heads
         self.dim_feedforward = ff
         self.layers = nn.ModuleList(
@@ -142,7 +143,7 @@ class CNNTransformerEncoder(SequenceEncoder):
                 num_heads,
                 dim_feedforward=ff,
                 dropout=self.dropout,
-                activation=activation,
+                activation=ff_act_layer(),
                 batch_first=True,
                 norm_first=norm_first,
                 **factory,
@@ -171,6 +172,6 @@ class CNNTransformerEncoder(SequenceEncoder):
             f"kernel_size={self.stem.kernel_size}, padding={self.stem.padding}, "
             f"num_heads={self.num_heads}, num_layers={self.num_layers}, "
             f"dim_feedforward={self.dim_feedforward}, dropout={self.dropout}, "
-            f"norm_first={self.norm_first}, activation={self.activation!r}, "
-            f"pooling={self.pooling!r}, seq_len={self.seq_len}, out_features={self.out_features}"
+            f"norm_first={self.norm_first}, pooling={self.pooling!r}, seq_len={self.seq_len}, "
+            f"out_features={self.out_features}"
         )

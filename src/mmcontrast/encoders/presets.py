@@ -62,7 +62,7 @@ def cmc_cmkm_inertial(
         dim_feedforward=2048,
         dropout=0.1,
         norm_first=False,
-        activation="relu",
+        ff_act_layer=nn.ReLU,
         pooling="flatten",
         seq_len=50,
         device=device,
