@@ -7,8 +7,8 @@ CLMM's primary–auxiliary training, not a reproduction). Layers are described b
 `LinearSpec`.
 """
 
-from mmcontrast.heads._mlp import LinearSpec
 from mmcontrast.heads.classifier import LinearClassifier, MultimodalClassifier
+from mmcontrast.heads.linear_spec import LinearSpec
 from mmcontrast.heads.primary_auxiliary import (
     PrimaryAuxiliaryHead,
     PrimaryAuxiliaryLogits,

@@ -1,37 +1,16 @@
-"""The small typed layer spec every head is built from, and its one resolver."""
+"""Build the layers of a head from its `LinearSpec` list (a private helper of the heads)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, NamedTuple
 
 import torch
 from torch import nn
 
 from mmcontrast._checks import check_choice, check_finite_number, check_int
+from mmcontrast.heads.linear_spec import ACTIVATIONS, NORMS, LinearSpec
 
-__all__ = ["ACTIVATIONS", "NORMS", "Activation", "LinearSpec", "Norm", "build_mlp"]
-
-Norm = Literal["batch", "layer", "none"]
-Activation = Literal["relu", "gelu", "tanh", "none"]
-NORMS: tuple[str, ...] = ("batch", "layer", "none")
-ACTIVATIONS: tuple[str, ...] = ("relu", "gelu", "tanh", "none")
-
-
-class LinearSpec(NamedTuple):
-    """One ``Linear -> norm -> activation -> dropout`` layer of a head.
-
-    Attributes:
-        out_features: output width.
-        norm: ``"batch"`` (``BatchNorm1d``), ``"layer"`` (``LayerNorm``) or ``"none"``.
-        activation: ``"relu"``, ``"gelu"``, ``"tanh"`` or ``"none"``.
-        dropout: dropout probability after the activation, in ``[0, 1)``.
-    """
-
-    out_features: int
-    norm: Norm = "none"
-    activation: Activation = "none"
-    dropout: float = 0.0
+__all__ = ["build_mlp"]
 
 
 def _norm(

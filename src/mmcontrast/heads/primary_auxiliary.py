@@ -19,7 +19,8 @@ from mmcontrast._checks import (
     check_probability,
     check_tensor,
 )
-from mmcontrast.heads._mlp import ACTIVATIONS, NORMS, Activation, LinearSpec, Norm, build_mlp
+from mmcontrast.heads._mlp import build_mlp
+from mmcontrast.heads.linear_spec import ACTIVATIONS, NORMS, Activation, LinearSpec, Norm
 
 __all__ = ["PrimaryAuxiliaryHead", "PrimaryAuxiliaryLogits", "primary_auxiliary_loss"]
 

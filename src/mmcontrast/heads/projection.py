@@ -15,7 +15,8 @@ from mmcontrast._checks import (
     check_tensor,
 )
 from mmcontrast._ops import l2_normalize
-from mmcontrast.heads._mlp import ACTIVATIONS, NORMS, Activation, LinearSpec, Norm, build_mlp
+from mmcontrast.heads._mlp import build_mlp
+from mmcontrast.heads.linear_spec import ACTIVATIONS, NORMS, Activation, LinearSpec, Norm
 
 __all__ = ["ProjectionHead"]
 
