@@ -9,7 +9,7 @@ Without ``--root`` it runs on `mmcontrast.data.make_synthetic` (a paired IMU + s
 named and split like UTD-MHAD): the same protocol, but **not** a reproduction of any paper.
 
 Methods (``--method``); every contrastive method pre-trains on the training subjects without
-labels, then the encoders are frozen and a head is trained on the labelled subset:
+labels, then the labelled subset trains the evaluation model (``--pipeline``):
 
 * ``supervised``: the same encoders and head trained from scratch on the labelled subset.
 * ``simclr``: one encoder per modality, NT-Xent on two augmented views of that modality
@@ -30,6 +30,19 @@ head), ``inertial`` or ``skeleton`` (that modality's encoder and head; for the c
 methods the encoder was still pre-trained with both modalities). The protocol is
 cross-subject: odd subjects train, even subjects test (``--protocol cmc-cmkm``: subjects 1, 3,
 5 train, 7 validates and picks the fine-tuning epoch, 2, 4, 6, 8 test).
+
+Evaluation pipeline (``--pipeline``) of the pre-trained encoders: ``frozen`` (default: the
+papers' frozen encoders and concat MLP head), ``probe`` (`mmcontrast.evaluation.LinearProbe` on
+the frozen features) or ``finetune`` (encoders and head end to end, the encoders at
+``--encoder-lr-scale`` times the head's rate).
+
+The one default that departs from the papers is the recommended recipe, chosen on the
+validation subject (``docs/scripts/recipe_search.py``, ``docs/results.md``): the IMU channels
+are standardised with the training subjects' statistics and augmented with
+`standardized_inertial_augment` (noise 0.05, scaling 0.1, segment permutation, no channel
+shuffle). ``--no-normalize-inertial`` restores raw g and deg/s with the papers' IMU
+augmentations, whose sigma of 1 in raw units drowns the accelerometer and barely touches the
+gyroscope.
 
 Pre-trained encoders (and the CMKM teachers) are cached on disk, keyed by their whole
 configuration and a hash of the training data, so runs that differ only in ``--eval`` or
@@ -145,8 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     arg("--protocol", choices=("odd-even", "cmc-cmkm"), default="odd-even")
     arg(
         "--normalize-inertial",
-        action="store_true",
-        help="standardise IMU channels (training statistics) and augment them accordingly",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="standardise IMU channels with the training statistics and augment them with "
+        "standardized_inertial_augment (default; the recommended recipe); "
+        "--no-normalize-inertial: raw g and deg/s with the papers' augmentations",
     )
     arg("--synthetic-classes", type=int, default=27)
     arg("--synthetic-subjects", type=int, default=8)

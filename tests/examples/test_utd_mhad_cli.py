@@ -166,12 +166,14 @@ def test_supervised_runs_record_their_pipeline(cli: ModuleType, tmp_path: Path) 
 def test_standardised_inertial_channels_get_their_own_augmentation(
     cli: ModuleType, tmp_path: Path
 ) -> None:
-    args = cli.build_parser().parse_args(["--normalize-inertial"])
+    args = cli.build_parser().parse_args([])  # the default: the recommended recipe
+    assert args.normalize_inertial
     augment = cli.pretrain_augmentations(args)["inertial"]
     assert "ChannelShuffle" not in repr(augment) and "sigma=0.05" in repr(augment)
-    paper = cli.pretrain_augmentations(cli.build_parser().parse_args([]))["inertial"]
+    raw = cli.build_parser().parse_args(["--no-normalize-inertial"])
+    paper = cli.pretrain_augmentations(raw)["inertial"]
     assert "ChannelShuffle" in repr(paper) and "sigma=1.0" in repr(paper)
-    result = run(cli, tmp_path, "--method", "cmc", "--normalize-inertial")
+    result = run(cli, tmp_path, "--method", "cmc")
     assert result["data"]["normalize_inertial"] is True
     spec = result["pretraining"]["cross-modal"]["spec"]
     assert spec["augment"]["inertial"] == cli.describe(augment)
@@ -320,7 +322,7 @@ def test_short_real_data_run(cli: ModuleType, tmp_path: Path) -> None:
 def test_grid_script_runs_valid_commands(cli: ModuleType, tmp_path: Path, mode: list[str]) -> None:
     """docs/scripts/utd_mhad_grid.sh, with ``echo`` for python: 143 runs per seed, all valid."""
     env = {**os.environ, "PYTHON": "echo", "OUT": str(tmp_path / "out"), "SEEDS": "0"}
-    env["EXTRA"] = "--normalize-inertial"
+    env["EXTRA"] = "--no-normalize-inertial"
     completed = subprocess.run(
         ["bash", str(ROOT / "docs" / "scripts" / "utd_mhad_grid.sh"), *mode],
         capture_output=True, text=True, env=env, check=True, timeout=60,
@@ -334,7 +336,7 @@ def test_grid_script_runs_valid_commands(cli: ModuleType, tmp_path: Path, mode: 
         outputs.add(args.out.name)
         assert (args.epochs, args.finetune_epochs) == ((10, 30) if len(mode) == 1 else (100, 100))
         assert (args.root is None) == (len(mode) == 1)
-        assert args.normalize_inertial
+        assert not args.normalize_inertial
         assert args.out.name.startswith(f"{args.method}-")
         if args.method != "supervised":
             assert f"-{args.pipeline}-" in args.out.name
