@@ -127,8 +127,8 @@ def test_roundtrip_and_repr() -> None:
     head(_features(8))
     assert_roundtrip(head, make, [_features()], present=PRESENT)
     assert repr(head).splitlines()[1] == (
-        "  dims={'inertial': 12, 'skeleton': 8}, num_classes=3, hidden=16, norm='batch', "
-        "activation='relu', dropout=0.0"
+        "  dims={'inertial': 12, 'skeleton': 8}, num_classes=3, hidden=16, "
+        "norm_layer=BatchNorm1d, act_layer=ReLU, dropout=0.0"
     )
 
 

@@ -9,8 +9,8 @@ from mmcontrast.heads._mlp import build_mlp
 
 def test_build_mlp_layers_in_order() -> None:
     specs = [
-        LinearSpec(8, norm="batch", activation="tanh", dropout=0.5),
-        LinearSpec(4, norm="none", activation="relu"),
+        LinearSpec(8, norm_layer=nn.BatchNorm1d, act_layer=nn.Tanh, dropout=0.5),
+        LinearSpec(4, act_layer=nn.ReLU),
         LinearSpec(2),
     ]
     mlp = build_mlp("owner", 5, specs)
@@ -22,8 +22,10 @@ def test_build_mlp_layers_in_order() -> None:
 def test_build_mlp_validates_each_layer() -> None:
     with pytest.raises(ValueError, match="^owner: out_features of layer 1 must be >= 1"):
         build_mlp("owner", 5, [LinearSpec(3), LinearSpec(0)])
-    with pytest.raises(ValueError, match="^owner: norm of layer 0 must be one of"):
-        build_mlp("owner", 5, [LinearSpec(3, norm="group")])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="^owner: norm_layer of layer 0 must be a module class"):
+        build_mlp("owner", 5, [LinearSpec(3, norm_layer="batch")])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="^owner: act_layer of layer 0 must be a module class"):
+        build_mlp("owner", 5, [LinearSpec(3, act_layer="relu")])  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"^owner: dropout of layer 0 must be in \[0, 1\)"):
         build_mlp("owner", 5, [LinearSpec(3, dropout=-0.1)])
     with pytest.raises(ValueError, match="^owner: in_features must be >= 1"):

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from mmcontrast.heads import PrimaryAuxiliaryHead, PrimaryAuxiliaryLogits, primary_auxiliary_loss
 from tests.helpers import assert_roundtrip, compiled_matches_eager
@@ -68,7 +69,7 @@ def test_loss_with_present_streams() -> None:
 
 
 def test_gradients_reach_every_parameter() -> None:
-    head = PrimaryAuxiliaryHead(10, STREAMS, 3, norm="batch", hidden_features=(7, 5))
+    head = PrimaryAuxiliaryHead(10, STREAMS, 3, norm_layer=nn.BatchNorm1d, hidden_features=(7, 5))
     fused, streams = _inputs()
     primary_auxiliary_loss(head(fused, streams), torch.tensor([0, 1, 2, 0, 1])).backward()
     for name, parameter in head.named_parameters():
@@ -113,7 +114,7 @@ def test_roundtrip_and_repr() -> None:
     assert_roundtrip(make(), make, [fused, streams])
     assert repr(make()).splitlines()[1] == (
         "  in_features=10, auxiliary={'shared': 6, 'specific': 4}, num_classes=3, "
-        "hidden_features=(128,), norm='none', activation='relu', dropout=0.0"
+        "hidden_features=(128,), norm_layer=None, act_layer=ReLU, dropout=0.0"
     )
 
 

@@ -27,14 +27,19 @@ def test_equals_the_layer_by_layer_definition() -> None:
 
 def test_depth_widths_norm_activation_dropout() -> None:
     head = ProjectionHead(
-        8, hidden_features=(16, 12), out_features=3, norm="layer", activation="gelu", dropout=0.1
+        8,
+        hidden_features=(16, 12),
+        out_features=3,
+        norm_layer=nn.LayerNorm,
+        act_layer=nn.GELU,
+        dropout=0.1,
     )
     kinds = [type(layer) for layer in head.layers]
     assert kinds == [nn.Linear, nn.LayerNorm, nn.GELU, nn.Dropout] * 2 + [nn.Linear]
     assert head(torch.randn(2, 8)).shape == (2, 3)
-    linear = ProjectionHead(8, hidden_features=(), out_features=3, norm="none")
+    linear = ProjectionHead(8, hidden_features=(), out_features=3, norm_layer=None)
     assert [type(layer) for layer in linear.layers] == [nn.Linear]
-    csshar = ProjectionHead(8, hidden_features=(256,), out_features=256, norm="none")
+    csshar = ProjectionHead(8, hidden_features=(256,), out_features=256, norm_layer=None)
     assert [type(layer) for layer in csshar.layers] == [nn.Linear, nn.ReLU, nn.Linear]
 
 
@@ -71,10 +76,10 @@ def test_bad_arguments() -> None:
         ProjectionHead(12, hidden_features=(4, 0))
     with pytest.raises(TypeError, match="^ProjectionHead: hidden_features must be a sequence"):
         ProjectionHead(12, hidden_features=256)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="^ProjectionHead: norm must be one of 'batch', 'layer'"):
-        ProjectionHead(12, norm="group")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="^ProjectionHead: activation must be one of"):
-        ProjectionHead(12, activation="swish")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="^ProjectionHead: norm_layer must be a module class"):
+        ProjectionHead(12, norm_layer="batch")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="^ProjectionHead: act_layer must be a module class"):
+        ProjectionHead(12, act_layer="relu")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"^ProjectionHead: dropout must be in \[0, 1\)"):
         ProjectionHead(12, dropout=1.0)
     with pytest.raises(TypeError, match="^ProjectionHead: normalize must be a bool"):
@@ -90,8 +95,8 @@ def test_roundtrip_and_repr() -> None:
     head(torch.randn(16, 12))  # move the BatchNorm running statistics
     assert_roundtrip(head, make, [torch.randn(5, 12)])
     assert repr(head).splitlines()[1] == (
-        "  in_features=12, hidden_features=(8,), out_features=4, norm='batch', "
-        "activation='relu', dropout=0.0, normalize=True"
+        "  in_features=12, hidden_features=(8,), out_features=4, norm_layer=BatchNorm1d, "
+        "act_layer=ReLU, dropout=0.0, normalize=True"
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -10,7 +10,6 @@ from torch import Tensor, nn
 
 from mmcontrast._checks import (
     check_bool,
-    check_choice,
     check_finite_number,
     check_int,
     check_modality_dims,
@@ -19,8 +18,8 @@ from mmcontrast._checks import (
     check_tensor,
 )
 from mmcontrast.fusion.functional import mask_features
-from mmcontrast.heads._mlp import build_mlp
-from mmcontrast.heads.linear_spec import ACTIVATIONS, NORMS, Activation, LinearSpec, Norm
+from mmcontrast.heads._mlp import build_mlp, check_layer, layer_name
+from mmcontrast.heads.linear_spec import LinearSpec
 
 __all__ = ["LinearClassifier", "MultimodalClassifier"]
 
@@ -103,8 +102,10 @@ class MultimodalClassifier(nn.Module):
         dims: ``modality -> d`` (the encoders' output sizes).
         num_classes: number of classes.
         hidden: per-modality width (256 in the paper), or ``None`` for no branch.
-        norm: ``"batch"`` (paper), ``"layer"`` or ``"none"`` in each branch.
-        activation: ``"relu"`` (paper), ``"gelu"``, ``"tanh"`` or ``"none"``.
+        norm_layer: norm in each branch, called as ``norm_layer(hidden, device=..., dtype=...)``
+            (``nn.BatchNorm1d`` as in the paper, ``nn.LayerNorm``), or ``None``.
+        act_layer: activation in each branch, called with no arguments (``nn.ReLU`` as in
+            the paper, ``nn.GELU``, ``nn.Tanh``), or ``None``.
         dropout: dropout after each branch, in ``[0, 1)``.
 
     Shapes:
@@ -127,8 +128,8 @@ class MultimodalClassifier(nn.Module):
         num_classes: int,
         *,
         hidden: int | None = 256,
-        norm: Norm = "batch",
-        activation: Activation = "relu",
+        norm_layer: Callable[..., nn.Module] | None = nn.BatchNorm1d,
+        act_layer: Callable[[], nn.Module] | None = nn.ReLU,
         dropout: float = 0.0,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
@@ -139,16 +140,18 @@ class MultimodalClassifier(nn.Module):
         self.modalities = tuple(self.dims)
         self.num_classes = check_int(owner, "num_classes", num_classes, minimum=1)
         self.hidden = None if hidden is None else check_int(owner, "hidden", hidden, minimum=1)
-        self.norm: Norm = norm
-        check_choice(owner, "norm", norm, NORMS)
-        self.activation: Activation = activation
-        check_choice(owner, "activation", activation, ACTIVATIONS)
+        check_layer(owner, "norm_layer", norm_layer)
+        check_layer(owner, "act_layer", act_layer)
+        self.norm_layer = norm_layer
+        self.act_layer = act_layer
         self.dropout = check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
         if self.hidden is None:
             self.branches = None
             width = sum(self.dims.values())
         else:
-            spec = LinearSpec(self.hidden, norm=norm, activation=activation, dropout=dropout)
+            spec = LinearSpec(
+                self.hidden, norm_layer=norm_layer, act_layer=act_layer, dropout=dropout
+            )
             self.branches = nn.ModuleDict(
                 {
                     m: build_mlp(owner, d, [spec], device=device, dtype=dtype)
@@ -194,5 +197,6 @@ class MultimodalClassifier(nn.Module):
         """The hyperparameters, shown by ``repr``."""
         return (
             f"dims={self.dims!r}, num_classes={self.num_classes}, hidden={self.hidden}, "
-            f"norm={self.norm!r}, activation={self.activation!r}, dropout={self.dropout}"
+            f"norm_layer={layer_name(self.norm_layer)}, act_layer={layer_name(self.act_layer)}, "
+            f"dropout={self.dropout}"
         )

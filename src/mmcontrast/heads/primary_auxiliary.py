@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import torch
@@ -10,7 +10,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmcontrast._checks import (
-    check_choice,
     check_finite_number,
     check_int,
     check_modality_dims,
@@ -19,8 +18,8 @@ from mmcontrast._checks import (
     check_probability,
     check_tensor,
 )
-from mmcontrast.heads._mlp import build_mlp
-from mmcontrast.heads.linear_spec import ACTIVATIONS, NORMS, Activation, LinearSpec, Norm
+from mmcontrast.heads._mlp import build_mlp, check_layer, layer_name
+from mmcontrast.heads.linear_spec import LinearSpec
 
 __all__ = ["PrimaryAuxiliaryHead", "PrimaryAuxiliaryLogits", "primary_auxiliary_loss"]
 
@@ -55,8 +54,11 @@ class PrimaryAuxiliaryHead(nn.Module):
         auxiliary: ``stream name -> feature size`` of each auxiliary input.
         num_classes: number of classes.
         hidden_features: hidden widths of the primary MLP (``()`` for a linear primary).
-        norm: ``"batch"``, ``"layer"`` or ``"none"`` after each hidden ``Linear``.
-        activation: ``"relu"``, ``"gelu"``, ``"tanh"`` or ``"none"``.
+        norm_layer: norm after each hidden ``Linear``, called as
+            ``norm_layer(width, device=..., dtype=...)`` (``nn.BatchNorm1d``, ``nn.LayerNorm``),
+            or ``None`` (the default).
+        act_layer: activation after each hidden norm, called with no arguments (``nn.ReLU``,
+            ``nn.GELU``, ``nn.Tanh``), or ``None``.
         dropout: dropout after each hidden activation, in ``[0, 1)``.
 
     Shapes:
@@ -83,8 +85,8 @@ class PrimaryAuxiliaryHead(nn.Module):
         num_classes: int,
         *,
         hidden_features: Sequence[int] = (128,),
-        norm: Norm = "none",
-        activation: Activation = "relu",
+        norm_layer: Callable[..., nn.Module] | None = None,
+        act_layer: Callable[[], nn.Module] | None = nn.ReLU,
         dropout: float = 0.0,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
@@ -103,13 +105,13 @@ class PrimaryAuxiliaryHead(nn.Module):
             check_int(owner, f"hidden_features[{i}]", width, minimum=1)
             for i, width in enumerate(hidden_features)
         )
-        self.norm: Norm = norm
-        check_choice(owner, "norm", norm, NORMS)
-        self.activation: Activation = activation
-        check_choice(owner, "activation", activation, ACTIVATIONS)
+        check_layer(owner, "norm_layer", norm_layer)
+        check_layer(owner, "act_layer", act_layer)
+        self.norm_layer = norm_layer
+        self.act_layer = act_layer
         self.dropout = check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
         specs = [
-            LinearSpec(width, norm=norm, activation=activation, dropout=dropout)
+            LinearSpec(width, norm_layer=norm_layer, act_layer=act_layer, dropout=dropout)
             for width in self.hidden_features
         ]
         specs.append(LinearSpec(num_classes))
@@ -152,7 +154,8 @@ class PrimaryAuxiliaryHead(nn.Module):
         return (
             f"in_features={self.in_features}, auxiliary={self.auxiliary_dims!r}, "
             f"num_classes={self.num_classes}, hidden_features={self.hidden_features}, "
-            f"norm={self.norm!r}, activation={self.activation!r}, dropout={self.dropout}"
+            f"norm_layer={layer_name(self.norm_layer)}, act_layer={layer_name(self.act_layer)}, "
+            f"dropout={self.dropout}"
         )
 
 

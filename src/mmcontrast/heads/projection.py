@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from mmcontrast._checks import (
     check_bool,
-    check_choice,
     check_finite_number,
     check_int,
     check_tensor,
 )
 from mmcontrast._ops import l2_normalize
-from mmcontrast.heads._mlp import build_mlp
-from mmcontrast.heads.linear_spec import ACTIVATIONS, NORMS, Activation, LinearSpec, Norm
+from mmcontrast.heads._mlp import build_mlp, check_layer, layer_name
+from mmcontrast.heads.linear_spec import LinearSpec
 
 __all__ = ["ProjectionHead"]
 
@@ -29,7 +28,7 @@ class ProjectionHead(nn.Module):
     1,475,456 parameters on the 5632-d inertial features and 99,200 on the 256-d skeleton
     features. Every hidden layer is ``Linear -> norm -> activation (-> dropout)``; the last
     layer is a plain ``Linear``. ``hidden_features=()`` gives a single linear map. CSSHAR's
-    head is ``hidden_features=(256,), out_features=256, norm="none"``.
+    head is ``hidden_features=(256,), out_features=256, norm_layer=None``.
 
     The contrastive losses of `mmcontrast.losses` L2-normalise their inputs themselves;
     ``normalize=True`` makes the head return unit vectors for other uses (retrieval, a
@@ -39,8 +38,11 @@ class ProjectionHead(nn.Module):
         in_features: encoder feature size ``d``.
         hidden_features: widths of the hidden layers (the depth is ``len + 1``).
         out_features: embedding size.
-        norm: ``"batch"``, ``"layer"`` or ``"none"`` after every hidden ``Linear``.
-        activation: ``"relu"``, ``"gelu"``, ``"tanh"`` or ``"none"`` after every hidden norm.
+        norm_layer: norm after every hidden ``Linear``, called as
+            ``norm_layer(width, device=..., dtype=...)`` (``nn.BatchNorm1d``, ``nn.LayerNorm``),
+            or ``None``.
+        act_layer: activation after every hidden norm, called with no arguments
+            (``nn.ReLU``, ``nn.GELU``, ``nn.Tanh``), or ``None``.
         dropout: dropout after every hidden activation, in ``[0, 1)``.
         normalize: L2-normalise the output (eps from the dtype, so a zero row stays finite).
 
@@ -66,8 +68,8 @@ class ProjectionHead(nn.Module):
         *,
         hidden_features: Sequence[int] = (256,),
         out_features: int = 128,
-        norm: Norm = "batch",
-        activation: Activation = "relu",
+        norm_layer: Callable[..., nn.Module] | None = nn.BatchNorm1d,
+        act_layer: Callable[[], nn.Module] | None = nn.ReLU,
         dropout: float = 0.0,
         normalize: bool = False,
         device: torch.device | str | None = None,
@@ -86,14 +88,14 @@ class ProjectionHead(nn.Module):
             for i, width in enumerate(hidden_features)
         )
         self.out_features = check_int(owner, "out_features", out_features, minimum=1)
-        self.norm: Norm = norm
-        check_choice(owner, "norm", norm, NORMS)
-        self.activation: Activation = activation
-        check_choice(owner, "activation", activation, ACTIVATIONS)
+        check_layer(owner, "norm_layer", norm_layer)
+        check_layer(owner, "act_layer", act_layer)
+        self.norm_layer = norm_layer
+        self.act_layer = act_layer
         self.dropout = check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
         self.normalize = check_bool(owner, "normalize", normalize)
         specs = [
-            LinearSpec(width, norm=norm, activation=activation, dropout=dropout)
+            LinearSpec(width, norm_layer=norm_layer, act_layer=act_layer, dropout=dropout)
             for width in self.hidden_features
         ]
         specs.append(LinearSpec(self.out_features))
@@ -115,6 +117,7 @@ class ProjectionHead(nn.Module):
         """The hyperparameters, shown by ``repr``."""
         return (
             f"in_features={self.in_features}, hidden_features={self.hidden_features}, "
-            f"out_features={self.out_features}, norm={self.norm!r}, "
-            f"activation={self.activation!r}, dropout={self.dropout}, normalize={self.normalize}"
+            f"out_features={self.out_features}, norm_layer={layer_name(self.norm_layer)}, "
+            f"act_layer={layer_name(self.act_layer)}, dropout={self.dropout}, "
+            f"normalize={self.normalize}"
         )
