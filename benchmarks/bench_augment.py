@@ -33,8 +33,8 @@ CPU time and of the wall-clock time per batch. The speed-ups use CPU time by def
 call mostly measures how often the process was descheduled. The rows "jitter noise alone" time
 drawing each pipeline's Gaussian noise with ``torch``'s CPU generator (768,000 values per
 skeleton batch): work that no batched implementation drawing from a ``torch.Generator`` avoids.
-``--compile`` adds rows where ``apply`` is compiled by inductor (needs a C++ compiler; about a
-minute of compilation).
+``--compile`` adds rows where ``apply_params`` is compiled by inductor (needs a C++ compiler;
+about a minute of compilation).
 
 Large tensors make glibc's default ``malloc`` hand memory back to the kernel and fault it in
 again on every batch, which costs more than the arithmetic here; as PyTorch's CPU tuning guide
@@ -71,7 +71,7 @@ from mmcontrast.augment.presets import cmc_cmkm_inertial_augment, cmc_cmkm_skele
 P = 0.75
 REFERENCE, NUMPY = "per-sample loop, reference operations", "per-sample numpy loop"
 OURS = "mmcontrast, batched"
-COMPILED = "mmcontrast, batched, apply compiled (inductor)"
+COMPILED = "mmcontrast, batched, apply_params compiled (inductor)"
 FLOOR = "(jitter noise alone: torch normal_)"
 LOOPS = (REFERENCE, NUMPY)
 
@@ -287,9 +287,9 @@ def batched(pipeline: Compose, x: Tensor, generator: torch.Generator) -> Callabl
 def batched_compiled(
     pipeline: Compose, x: Tensor, generator: torch.Generator
 ) -> Callable[[], Tensor]:
-    """``sample`` eagerly, ``apply`` compiled by inductor (one fused kernel per pipeline)."""
-    apply = torch.compile(pipeline.apply, fullgraph=True)
-    return lambda: apply(x, pipeline.sample(x, generator=generator))
+    """``sample`` eagerly, ``apply_params`` compiled by inductor (one fused kernel each)."""
+    apply_params = torch.compile(pipeline.apply_params, fullgraph=True)
+    return lambda: apply_params(x, pipeline.sample(x, generator=generator))
 
 
 def noise_floor(x: Tensor, generator: torch.Generator) -> Callable[[], Tensor]:
@@ -318,7 +318,7 @@ def breakdown(
     generator: torch.Generator,
     rounds: int,
 ) -> None:
-    """Where the batched pipeline's time goes: ``sample`` and ``apply`` of each group of steps.
+    """Where the batched pipeline's time goes: ``sample`` and ``apply_params`` of each group.
 
     Each group is run as its own ``Compose`` on the output of the groups before it, so a group
     of several linear maps is timed as the one fused pass ``Compose`` makes of it.
@@ -328,15 +328,16 @@ def breakdown(
     fns: dict[str, Callable[[], object]] = {
         "whole pipeline, forward": lambda: pipeline(x, generator=generator),
         "whole pipeline, sample": lambda: pipeline.sample(x, generator=generator),
-        "whole pipeline, apply": lambda: pipeline.apply(x, params),
+        "whole pipeline, apply_params": lambda: pipeline.apply_params(x, params),
     }
     inputs = x
     for name, group in groups:
         part = Compose(steps[group])
         part_params = params._replace(steps=params.steps[group])
         fns[f"{name}, sample"] = lambda part=part: part.sample(x, generator=generator)
-        fns[f"{name}, apply"] = lambda part=part, y=inputs, q=part_params: part.apply(y, q)
-        inputs = part.apply(inputs, part_params)
+        run = part.apply_params
+        fns[f"{name}, apply_params"] = lambda run=run, y=inputs, q=part_params: run(y, q)
+        inputs = part.apply_params(inputs, part_params)
     for key, value in median_cpu_ms(fns, rounds).items():
         print(f"| {modality} | {key} | {value:.3f} |")
 
@@ -348,12 +349,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--default-malloc", action="store_true")
     parser.add_argument(
-        "--compile", action="store_true", help="add rows with apply compiled by inductor"
+        "--compile", action="store_true", help="add rows with apply_params compiled by inductor"
     )
     parser.add_argument(
         "--breakdown",
         action="store_true",
-        help="also time sample and apply of each stage of the batched pipelines",
+        help="also time sample and apply_params of each stage of the batched pipelines",
     )
     parser.add_argument(
         "--clock",

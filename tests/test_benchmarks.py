@@ -54,7 +54,7 @@ def test_augment_prints_the_quoted_speedup() -> None:
     pytest.importorskip("scipy")
     out = run_script("bench_augment.py", "--batch", "8", "--rounds", "2", "--breakdown")
     assert "| skeleton | mmcontrast, batched |" in out
-    assert "| IMU | channel shuffle, apply |" in out
+    assert "| IMU | channel shuffle, apply_params |" in out
     assert out.rstrip().splitlines()[-1].startswith("augment speedup: ")
 
 

@@ -307,7 +307,7 @@ paired = Paired(
 )
 three = {"inertial": imu.expand(3, -1, -1), "skeleton": skeleton_30.expand(3, -1, -1, -1)}
 params = paired.sample(three, generator=seed(4))
-views = paired.apply(three, params)
+views = paired.apply_params(three, params)
 print(f"shared crops (start, extent) in normalised time: {params.shared}")
 print({name: tuple(view.shape) for name, view in views.items()})
 
@@ -334,7 +334,7 @@ plt.show()
 # %% [markdown]
 # ## Replaying Params from a seeded generator
 #
-# `sample` draws every random number of a batch into a `Params` tuple; `apply` is
+# `sample` draws every random number of a batch into a `Params` tuple; `apply_params` is
 # deterministic. So a seeded generator reproduces a draw exactly, a stored `Params` replays it,
 # and `params._replace(...)` edits it. Below, a `Compose` of three `RandomApply` steps; the
 # booleans are computed, not typed.
@@ -362,10 +362,10 @@ first = pipeline.sample(imu, generator=seed(7))
 second = pipeline.sample(imu, generator=seed(7))
 other = pipeline.sample(imu, generator=seed(8))
 same_draw = same_params(first, second)
-replayed = torch.equal(pipeline.apply(imu, first), pipeline(imu, generator=seed(7)))
-differs = not torch.equal(pipeline.apply(imu, first), pipeline.apply(imu, other))
+replayed = torch.equal(pipeline.apply_params(imu, first), pipeline(imu, generator=seed(7)))
+differs = not torch.equal(pipeline.apply_params(imu, first), pipeline.apply_params(imu, other))
 print(f"seed 7 twice gives the same Params: {same_draw}")
-print(f"apply(x, params) equals forward with the same seed: {replayed}")
+print(f"apply_params(x, params) equals forward with the same seed: {replayed}")
 print(f"seed 8 gives another view: {differs}")
 print("which steps the seed-7 draw applies:", [bool(step.applied) for step in first.steps])
 
@@ -383,7 +383,7 @@ views = [
 ]
 for ax, (title, p) in zip(axes, views, strict=True):
     ax.plot(imu[0, :, 0], color="0.65", ls="--", lw=1)
-    ax.plot(pipeline.apply(imu, p)[0, :, 0], color="C3", lw=1.3)
+    ax.plot(pipeline.apply_params(imu, p)[0, :, 0], color="C3", lw=1.3)
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("step", fontsize=8)
 axes[0].set_ylabel("acc x", fontsize=8)

@@ -1,4 +1,4 @@
-"""The sample / apply / forward contract, checked on every augmentation of the catalogue."""
+"""The sample / apply_params / forward contract, checked on every augmentation of the catalogue."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ def test_p0_is_the_identity_and_p1_always_applies(case: Case) -> None:
     always = RandomApply(case.make(), p=1.0)
     params = always.sample(x, generator=torch.Generator().manual_seed(1))
     assert bool(params.applied.all())
-    assert torch.equal(always.apply(x, params), always.transform.apply(x, params.inner))
+    expected = always.transform.apply_params(x, params.inner)
+    assert torch.equal(always.apply_params(x, params), expected)
 
 
 @pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
@@ -54,10 +55,10 @@ def test_application_rate_matches_p_and_skipped_rows_are_untouched(case: Case) -
     params = maybe.sample(x, generator=torch.Generator().manual_seed(2))
     rate = params.applied.double().mean().item()
     assert abs(rate - p) < 4 * math.sqrt(p * (1 - p) / batch)  # 4 standard errors
-    out = maybe.apply(x, params)
+    out = maybe.apply_params(x, params)
     skipped = ~params.applied
     assert torch.equal(out[skipped], x[skipped])
-    expected = maybe.transform.apply(x, params.inner)
+    expected = maybe.transform.apply_params(x, params.inner)
     torch.testing.assert_close(out[params.applied], expected[params.applied])
 
 
@@ -77,8 +78,8 @@ def test_replaying_params_reproduces_the_output(case: Case) -> None:
     x = case.input()
     transform = case.make()
     params = transform.sample(x, generator=torch.Generator().manual_seed(4))
-    out = transform.apply(x, params)
-    assert torch.equal(transform.apply(x, params), out)
+    out = transform.apply_params(x, params)
+    assert torch.equal(transform.apply_params(x, params), out)
     assert torch.equal(transform(x, params), out)
     assert torch.equal(transform(x, generator=torch.Generator().manual_seed(4)), out)
     for leaf in _leaves(params):
@@ -111,7 +112,7 @@ def test_apply_is_differentiable(case: Case) -> None:
     x = case.input(dtype=torch.float64).requires_grad_(True)
     transform = case.make()
     params = transform.sample(x, generator=torch.Generator().manual_seed(6))
-    out = transform.apply(x, params)
+    out = transform.apply_params(x, params)
     (grad,) = torch.autograd.grad((out * torch.randn_like(out)).sum(), x)
     assert grad.shape == x.shape and bool(grad.isfinite().all())
 
@@ -122,7 +123,7 @@ def test_apply_compiles_without_graph_breaks(case: Case) -> None:
     x = case.input()
     transform = case.make()
     params = transform.sample(x, generator=torch.Generator().manual_seed(9))
-    compiled_matches_eager(lambda v: transform.apply(v, params), [x])
+    compiled_matches_eager(lambda v: transform.apply_params(v, params), [x])
 
 
 @pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
@@ -145,6 +146,15 @@ def test_same_on_batch_shares_one_draw() -> None:
     assert "same_on_batch=True" in repr(Jitter(same_on_batch=True))
 
 
+@pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
+def test_apply_is_module_apply(case: Case) -> None:
+    transform = case.make()
+    assert type(transform).apply is nn.Module.apply
+    seen: list[nn.Module] = []
+    assert transform.apply(seen.append) is transform
+    assert seen[-1] is transform and len(seen) == len(list(transform.modules()))
+
+
 def test_module_apply_and_to_still_work() -> None:
     model = nn.Sequential(RandomApply(Jitter(), p=0.5), SkeletonFlip(), nn.Linear(3, 3))
     seen: list[str] = []
@@ -165,9 +175,9 @@ def test_bad_calls() -> None:
     with pytest.raises(
         ValueError, match=r"^Jitter: params were drawn for another batch: x has shape \(3, 8, 6\)"
     ):
-        jitter.apply(x[:3], params)
-    with pytest.raises(TypeError, match="^Jitter: apply needs params"):
-        jitter.apply(x)  # type: ignore[call-overload]
+        jitter.apply_params(x[:3], params)
+    with pytest.raises(TypeError, match="^Jitter: apply_params needs params"):
+        jitter.apply_params(x, None)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="^Jitter: generator must be a torch.Generator"):
         jitter.sample(x, generator=0)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="^Jitter: x must be a torch.Tensor, got list"):

@@ -45,8 +45,8 @@ def test_compose_applies_steps_in_order() -> None:
     pipeline = Compose([first, second])
     params = pipeline.sample(x, generator=_g(3))
     assert len(pipeline) == 2 and len(params.steps) == 2
-    expected = second.apply(first.apply(x, params.steps[0]), params.steps[1])
-    assert torch.equal(pipeline.apply(x, params), expected)
+    expected = second.apply_params(first.apply_params(x, params.steps[0]), params.steps[1])
+    assert torch.equal(pipeline.apply_params(x, params), expected)
 
 
 def test_compose_fuses_linear_maps_without_changing_the_result() -> None:
@@ -64,13 +64,13 @@ def test_compose_fuses_linear_maps_without_changing_the_result() -> None:
     params = pipeline.sample(x, generator=_g(4))
     expected = x
     for step, step_params in zip(steps, params.steps, strict=True):
-        expected = step.apply(expected, step_params)
-    torch.testing.assert_close(pipeline.apply(x, params), expected)
+        expected = step.apply_params(expected, step_params)
+    torch.testing.assert_close(pipeline.apply_params(x, params), expected)
 
 
 def _step_by_step(steps: list[Augmentation[Any]], x: torch.Tensor, params: Any) -> torch.Tensor:
     for step, step_params in zip(steps, params.steps, strict=True):
-        x = step.apply(x, step_params)
+        x = step.apply_params(x, step_params)
     return x
 
 
@@ -99,13 +99,13 @@ def test_compose_fuses_maps_about_a_pivot_and_the_origin(monkeypatch: pytest.Mon
     params = pipeline.sample(x, generator=_g(5))
     expected = _step_by_step(steps, x, params)
     calls = _count_linear_about(monkeypatch)
-    torch.testing.assert_close(pipeline.apply(x, params), expected)
+    torch.testing.assert_close(pipeline.apply_params(x, params), expected)
     assert len(calls) == 1 and calls[0]["pivot"] == 0 and calls[0]["pivot_matrix"] is not None
     origin_first = [SkeletonShear(sigma=0.3), SkeletonScale(scale=(0.5, 1.5), pivot=3)]
     params = Compose(origin_first).sample(x, generator=_g(6))
     expected = _step_by_step(origin_first, x, params)
     calls.clear()
-    torch.testing.assert_close(Compose(origin_first).apply(x, params), expected)
+    torch.testing.assert_close(Compose(origin_first).apply_params(x, params), expected)
     assert len(calls) == 1 and calls[0]["pivot"] == 3
 
 
@@ -119,7 +119,7 @@ def test_compose_starts_a_new_product_for_another_pivot(monkeypatch: pytest.Monk
     ]
     params = Compose(steps).sample(x, generator=_g(1))
     calls = _count_linear_about(monkeypatch)
-    out = Compose(steps).apply(x, params)
+    out = Compose(steps).apply_params(x, params)
     assert [call["pivot"] for call in calls] == [0, 2]
     calls.clear()
     torch.testing.assert_close(out, _step_by_step(steps, x, params))
@@ -136,7 +136,7 @@ def test_compose_runs_frame_reorders_first_and_exactly() -> None:
     assert not pipeline._reorders_frames and Compose(steps[1:])._reorders_frames
     params = pipeline.sample(x, generator=_g(2))
     # a map of each frame on its own commutes with moving whole frames: bit-identical
-    assert torch.equal(pipeline.apply(x, params), _step_by_step(steps, x, params))
+    assert torch.equal(pipeline.apply_params(x, params), _step_by_step(steps, x, params))
 
 
 def test_compose_of_the_cmc_cmkm_skeleton_pipeline_equals_its_steps() -> None:
@@ -150,7 +150,7 @@ def test_compose_of_the_cmc_cmkm_skeleton_pipeline_equals_its_steps() -> None:
     ]
     pipeline = Compose(steps)
     params = pipeline.sample(x, generator=_g(3))
-    torch.testing.assert_close(pipeline.apply(x, params), _step_by_step(steps, x, params))
+    torch.testing.assert_close(pipeline.apply_params(x, params), _step_by_step(steps, x, params))
     # rows that only get the jitter (the first four, here) come back exactly jittered
     only_jitter = torch.arange(64) < 4
     params = params._replace(
@@ -159,7 +159,7 @@ def test_compose_of_the_cmc_cmkm_skeleton_pipeline_equals_its_steps() -> None:
             *(step._replace(applied=step.applied & ~only_jitter) for step in params.steps[1:]),
         )
     )
-    out = pipeline.apply(x, params)
+    out = pipeline.apply_params(x, params)
     assert torch.equal(out[:4], (x + params.steps[0].noise)[:4])
     torch.testing.assert_close(out, _step_by_step(steps, x, params))
 
@@ -176,16 +176,16 @@ def test_compose_temporal_flag_and_errors() -> None:
     x = torch.randn(2, 8, 6)
     params = Compose([Jitter()]).sample(x)
     with pytest.raises(ValueError, match="^Compose: params hold 1 steps for 2 transforms"):
-        Compose([Jitter(), Jitter()]).apply(x, params)
+        Compose([Jitter(), Jitter()]).apply_params(x, params)
     with pytest.raises(TypeError, match="^Compose: params must be ComposeParams"):
-        Compose([Jitter()]).apply(x, params.steps)  # type: ignore[arg-type]
+        Compose([Jitter()]).apply_params(x, params.steps)  # type: ignore[arg-type]
 
 
 def test_random_apply_where_jitter_is_applied() -> None:
     x = torch.randn(400, 6, 3, generator=_g())
     maybe = RandomApply(Jitter(sigma=1.0), p=0.6)
     params = maybe.sample(x, generator=_g(5))
-    changed = (maybe.apply(x, params) != x).any(dim=(1, 2))
+    changed = (maybe.apply_params(x, params) != x).any(dim=(1, 2))
     assert torch.equal(changed, params.applied)
 
 
@@ -211,7 +211,7 @@ def test_paired_gives_both_modalities_the_same_crop() -> None:
         for name, length, extra in (("inertial", 50, 1), ("skeleton", 41, 2))
     }
     params = paired.sample(ramps, generator=_g())
-    out = paired.apply(ramps, params)
+    out = paired.apply_params(ramps, params)
     start, extent = params.shared.start.double(), params.shared.extent.double()
     for value in out.values():
         u = normalised_time(value.shape[1], device=value.device, dtype=value.dtype)
@@ -237,7 +237,7 @@ def test_paired_shares_warps_and_masks_across_lengths() -> None:
     assert bool((out["inertial"] == -1).any()) and not torch.equal(
         out["inertial"], batch["inertial"]
     )
-    replay = paired.apply(batch, paired.sample(batch, generator=_g(7)))
+    replay = paired.apply_params(batch, paired.sample(batch, generator=_g(7)))
     assert torch.equal(replay["inertial"], out["inertial"])
     assert torch.equal(replay["skeleton"], out["skeleton"])
     permuted = Paired(SegmentPermute())(batch, generator=_g(8))
@@ -249,7 +249,7 @@ def test_paired_own_transforms_draw_independently() -> None:
     batch = {"inertial": torch.zeros(4, 10, 3), "skeleton": torch.zeros(4, 10, 1, 3)}
     params = paired.sample(batch, generator=_g())
     assert params.shared is None
-    out = paired.apply(batch, params)
+    out = paired.apply_params(batch, params)
     assert not torch.equal(out["inertial"], out["skeleton"].view(4, 10, 3))
     assert torch.equal(out["inertial"], params.own["inertial"].noise)
     untouched = Paired(TimeMask(max_extent=0.0))({"other": torch.ones(2, 5)})
@@ -258,7 +258,8 @@ def test_paired_own_transforms_draw_independently() -> None:
 
 def test_paired_module_behaviour() -> None:
     paired = Paired(TimeWarp(), own={"skeleton": Recenter()})
-    assert paired.apply(lambda m: None) is paired  # nn.Module.apply
+    assert Paired.apply is nn.Module.apply
+    assert paired.apply(lambda m: None) is paired
     assert "TimeWarp" in repr(paired) and "Recenter" in repr(paired)
 
 
@@ -267,16 +268,12 @@ def test_paired_apply_compiles() -> None:
     paired = Paired(RandomApply(TemporalCropResize(), p=0.5), own={"inertial": Jitter()})
     batch = {k: v.float() for k, v in _batch().items()}
     params = paired.sample(batch, generator=_g())
-    compiled_matches_eager(
-        lambda imu, skeleton: torch.cat(
-            [
-                v.flatten(1)
-                for v in paired.apply({"inertial": imu, "skeleton": skeleton}, params).values()
-            ],
-            dim=1,
-        ),
-        [batch["inertial"], batch["skeleton"]],
-    )
+
+    def views(imu: torch.Tensor, skeleton: torch.Tensor) -> torch.Tensor:
+        out = paired.apply_params({"inertial": imu, "skeleton": skeleton}, params)
+        return torch.cat([v.flatten(1) for v in out.values()], dim=1)
+
+    compiled_matches_eager(views, [batch["inertial"], batch["skeleton"]])
 
 
 def test_paired_errors() -> None:
@@ -302,4 +299,4 @@ def test_paired_errors() -> None:
     ):
         paired({"inertial": torch.zeros(6)})
     with pytest.raises(TypeError, match="^Paired: params must be PairedParams"):
-        paired.apply(good, (None, {}))  # type: ignore[arg-type]
+        paired.apply_params(good, (None, {}))  # type: ignore[arg-type]

@@ -31,7 +31,7 @@ def test_jitter_adds_noise_of_the_given_spread() -> None:
     params = jitter.sample(x, generator=_g())
     assert params.noise.shape == x.shape
     assert abs(params.noise.std().item() - 0.3) < 0.01 and abs(params.noise.mean().item()) < 0.01
-    assert torch.equal(jitter.apply(x, params), x + params.noise)
+    assert torch.equal(jitter.apply_params(x, params), x + params.noise)
     skeleton = _x(2, 5, 20, 3)
     assert Jitter().sample(skeleton).noise.shape == skeleton.shape  # any layout
 
@@ -43,14 +43,14 @@ def test_random_jitter_in_one_pass_equals_the_blend(dtype: torch.dtype) -> None:
     maybe = RandomApply(jitter, p=0.5)
     params = maybe.sample(x, generator=_g())
     assert 0 < int(params.applied.sum()) < 64
-    blend = torch.where(params.applied[:, None, None], jitter.apply(x, params.inner), x)
-    assert torch.equal(maybe.apply(x, params), blend)  # x + noise * mask: one kernel
+    blend = torch.where(params.applied[:, None, None], jitter.apply_params(x, params.inner), x)
+    assert torch.equal(maybe.apply_params(x, params), blend)  # x + noise * mask: one kernel
     # through identity parameters (zeroed noise) when a container neutralises its steps
     nested = RandomApply(Compose([Jitter(sigma=0.5)]), p=0.5)
     nested_params = nested.sample(x, generator=_g(1))
     inner = nested_params.inner.steps[0]
-    blend = torch.where(nested_params.applied[:, None, None], jitter.apply(x, inner), x)
-    assert torch.equal(nested.apply(x, nested_params), blend)
+    blend = torch.where(nested_params.applied[:, None, None], jitter.apply_params(x, inner), x)
+    assert torch.equal(nested.apply_params(x, nested_params), blend)
 
 
 def test_channel_scale_multiplies_whole_channels() -> None:
@@ -60,7 +60,7 @@ def test_channel_scale_multiplies_whole_channels() -> None:
     assert params.factors.shape == (4000, 6)
     assert abs(params.factors.mean().item() - 1) < 0.01
     assert abs(params.factors.std().item() - 0.2) < 0.01
-    torch.testing.assert_close(scale.apply(x, params), x * params.factors[:, None, :])
+    torch.testing.assert_close(scale.apply_params(x, params), x * params.factors[:, None, :])
 
 
 def test_magnitude_warp_is_a_smooth_curve_per_channel() -> None:
@@ -68,7 +68,7 @@ def test_magnitude_warp_is_a_smooth_curve_per_channel() -> None:
     ones = torch.ones(3, 101, 6)
     params = warp.sample(ones, generator=_g())
     assert params.knots.shape == (3, 6, 6)
-    curve = warp.apply(ones, params)
+    curve = warp.apply_params(ones, params)
     torch.testing.assert_close(curve[:, ::20], params.knots)  # through the 6 knots
     assert curve.diff(dim=1).abs().max() < 0.1  # no jumps between neighbouring samples
 
@@ -86,7 +86,7 @@ def test_triad_rotation_preserves_norms_and_is_shared_by_triads(max_degrees: flo
     x = _x(256, 20, 9).double()
     rotate = TriadRotate(max_degrees=max_degrees)
     params = rotate.sample(x, generator=_g())
-    out = rotate.apply(x, params)
+    out = rotate.apply_params(x, params)
     triads, turned = x.view(256, 20, 3, 3), out.view(256, 20, 3, 3)
     torch.testing.assert_close(turned.norm(dim=3), triads.norm(dim=3))
     expected = torch.einsum("bij,btgj->btgi", params.rotation, triads)
@@ -103,7 +103,7 @@ def test_channel_dropout_zeroes_whole_channels_at_the_rate() -> None:
     dropout = ChannelDropout(rate=0.25)
     params = dropout.sample(x, generator=_g())
     assert abs(params.dropped.float().mean().item() - 0.25) < 0.015
-    out = dropout.apply(x, params)
+    out = dropout.apply_params(x, params)
     assert torch.equal(out == 0, params.dropped.unsqueeze(1).expand_as(out))
 
 

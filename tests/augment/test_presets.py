@@ -89,7 +89,7 @@ def test_seeded_and_replayable(factory: object, shape: tuple[int, ...]) -> None:
     other = pipeline(x, generator=torch.Generator().manual_seed(4))
     assert torch.equal(first, again) and not torch.equal(first, other)
     params = pipeline.sample(x, generator=torch.Generator().manual_seed(3))
-    assert torch.equal(pipeline.apply(x, params), first)
+    assert torch.equal(pipeline.apply_params(x, params), first)
     assert first.shape == x.shape and first.dtype == x.dtype
 
 
@@ -178,7 +178,7 @@ def test_standardized_inertial_noise_is_per_sensor_jitter_only() -> None:
     x = torch.randn(32, 50, 6, generator=torch.Generator().manual_seed(1))
     params = pipeline.sample(x, generator=torch.Generator().manual_seed(2))
     noise = params.steps[0].inner.noise
-    torch.testing.assert_close(pipeline.apply(x, params), x + noise)
+    torch.testing.assert_close(pipeline.apply_params(x, params), x + noise)
     assert 0.04 < float(noise.std()) < 0.06
 
 

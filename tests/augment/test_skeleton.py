@@ -29,7 +29,7 @@ def test_scale_factors_and_pivot() -> None:
     factors = params.matrix.diagonal(dim1=1, dim2=2)
     assert bool((factors >= 0.7).all() and (factors <= 1.2).all())
     assert torch.equal(params.matrix, torch.diag_embed(factors))
-    torch.testing.assert_close(scale.apply(x, params), x * factors[:, None, None, :])
+    torch.testing.assert_close(scale.apply_params(x, params), x * factors[:, None, None, :])
     pivoted = SkeletonScale(scale=(0.5, 2.0), pivot=3)
     out = pivoted(x, generator=_g())
     torch.testing.assert_close(out[:, :, 3], x[:, :, 3])  # the pivot joint stays put
@@ -78,7 +78,7 @@ def test_joint_mask_independent_joints_and_whole_limbs() -> None:
     for limb in UTD_MHAD_LAYOUT.limbs:
         group = params.dropped[:, list(limb)]
         assert bool((group == group[:, :1]).all())  # a limb is masked as a whole
-    out = limbs.apply(x, params)
+    out = limbs.apply_params(x, params)
     assert torch.equal(out == -1, params.dropped[:, None, :, None].expand_as(out))
 
 

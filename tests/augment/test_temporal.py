@@ -35,7 +35,7 @@ def test_crop_reads_the_cropped_normalised_interval(length: int) -> None:
     crop = TemporalCropResize(scale=(0.5, 0.9))
     x = _ramp(8, length)
     params = crop.sample(x, generator=_g(1))
-    out = crop.apply(x, params)[..., 0]
+    out = crop.apply_params(x, params)[..., 0]
     u = normalised_time(length, device=x.device, dtype=x.dtype)
     expected = params.start.double().unsqueeze(1) + params.extent.double().unsqueeze(1) * u
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)
@@ -57,7 +57,7 @@ def test_time_mask_extents_and_fill() -> None:
     params = mask.sample(x, generator=_g())
     assert params.start.shape == (1000, 3)
     assert bool((params.extent <= 0.3).all() and (params.start + params.extent <= 1 + 1e-6).all())
-    out = mask.apply(x, params)
+    out = mask.apply_params(x, params)
     assert set(out.unique().tolist()) == {0.0, 7.0}
     masked = (out[..., 0] == 7).float().mean().item()
     assert 0.2 < masked < 0.45  # 1 - E[uncovered] for three masks of mean extent 0.15
@@ -82,7 +82,7 @@ def test_segment_permute_moves_whole_segments() -> None:
     x = torch.arange(12.0).expand(50, 12).unsqueeze(-1)
     params = permute.sample(x, generator=_g())
     torch.testing.assert_close(params.cuts, torch.tensor([1 / 3, 2 / 3]).expand(50, 2))
-    out = permute.apply(x, params)[..., 0]
+    out = permute.apply_params(x, params)[..., 0]
     assert torch.equal(out.sort(dim=1).values, x[..., 0])
     blocks = out.view(50, 3, 4)
     assert bool((blocks.diff(dim=2) == 1).all())  # each block is a contiguous run of frames

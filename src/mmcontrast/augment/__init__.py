@@ -1,7 +1,7 @@
 """Batched, seedable augmentations for IMU (``"b t c"``) and skeleton (``"b t j c"``) batches.
 
 Every transform has ``sample(x, *, generator=None) -> Params`` (all randomness for the batch,
-drawn in vectorised calls), a deterministic, differentiable ``apply(x, params)`` and
+drawn in vectorised calls), a deterministic, differentiable ``apply_params(x, params)`` and
 ``forward(x, params=None, *, generator=None)``. `Compose`, `RandomApply` and
 `Paired` combine them; `Paired` shares one draw of the time-axis transforms
 between modalities. The kernels are in `mmcontrast.augment.functional`; the papers'

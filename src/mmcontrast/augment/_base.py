@@ -1,9 +1,9 @@
-"""The one thin base shared by every augmentation: the sample / apply / forward protocol.
+"""The thin base shared by every augmentation: the sample / apply_params / forward protocol.
 
 ``sample(x, *, generator=None)`` draws every random quantity of a batch (dense noise
 included) in vectorised calls and returns a ``NamedTuple`` of ``"b ..."`` tensors;
-``apply(x, params)`` is deterministic and differentiable; ``forward`` chains them. Nothing
-random is stored on the module. Randomness is drawn on ``generator.device`` when a generator
+``apply_params(x, params)`` is deterministic and differentiable; ``forward`` chains them.
+Nothing random is stored on the module. Randomness is drawn on ``generator.device`` when a generator
 is given (then moved to ``x.device``), else on ``x.device``, in float32 (float64 for float64
 inputs) so that one seed gives the same draw for float16, bfloat16 and float32 batches.
 """
@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, overload
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 import torch
 from torch import Tensor, nn
-from typing_extensions import Self
 
 from mmcontrast._checks import check_bool, check_tensor
 
@@ -114,15 +113,12 @@ class Draw:
 
 
 class Augmentation(nn.Module, Generic[P], metaclass=abc.ABCMeta):
-    """Base of every augmentation: ``sample`` / ``apply`` / ``forward`` over a batch.
+    """Base of every augmentation: ``sample`` / ``apply_params`` / ``forward`` over a batch.
 
     Subclasses set ``pattern`` (the einops input pattern; a trailing ``...`` accepts any
     number of further axes), implement ``_sample(x, batch, draw)`` and ``_transform(x, params)``,
     and may extend ``_check_input``. ``same_on_batch=True`` draws one set of parameters and
-    shares it across the batch.
-
-    ``apply(fn)`` with a single callable keeps `torch.nn.Module.apply` working, so a
-    model that holds augmentations can still be initialised with ``model.apply(init_fn)``.
+    shares it across the batch. ``apply`` is `torch.nn.Module.apply`, as on any module.
     """
 
     pattern: ClassVar[str] = "b ..."
@@ -163,24 +159,17 @@ class Augmentation(nn.Module, Generic[P], metaclass=abc.ABCMeta):
             params = map_params(lambda t: t.expand(batch, *t.shape[1:]), params)
         return params
 
-    @overload
-    def apply(self, x: Tensor, params: P) -> Tensor: ...
-
-    @overload
-    def apply(self, x: Callable[[nn.Module], None]) -> Self: ...
-
-    def apply(self, x: Any, params: Any = None) -> Any:
+    def apply_params(self, x: Tensor, params: P) -> Tensor:
         """Apply the transform with the given parameters (deterministic, differentiable).
 
         Shapes:
             x: see the class; output: the shape of ``x``, in its dtype.
         """
-        if params is None and not isinstance(x, Tensor) and callable(x):
-            return super().apply(x)
         x = self._check_input(x)
         if params is None:
             raise TypeError(
-                f"{type(self).__name__}: apply needs params (from sample); forward(x) draws them"
+                f"{type(self).__name__}: apply_params needs params (from sample); forward(x) "
+                "draws them"
             )
         self._check_params(x, params)
         return self._transform(x, params)
@@ -188,14 +177,14 @@ class Augmentation(nn.Module, Generic[P], metaclass=abc.ABCMeta):
     def forward(
         self, x: Tensor, params: P | None = None, *, generator: torch.Generator | None = None
     ) -> Tensor:
-        """``apply(x, params)``, drawing ``params = sample(x, generator=generator)`` if absent.
+        """``apply_params(x, params)``, with ``params = sample(x, generator=generator)`` if absent.
 
         Shapes:
             x: see the class; output: the shape of ``x``, in its dtype.
         """
         if params is None:
             params = self.sample(x, generator=generator)
-        return self.apply(x, params)
+        return self.apply_params(x, params)
 
     # --- hooks ------------------------------------------------------------------------
     @abc.abstractmethod
@@ -245,7 +234,7 @@ class Augmentation(nn.Module, Generic[P], metaclass=abc.ABCMeta):
         return None
 
     def _apply_rows(self, x: Tensor, params: P, applied: Tensor) -> Tensor:
-        """``apply`` on the rows where ``applied`` (``"b"`` bool) holds; the others unchanged.
+        """``apply_params`` on the rows where ``applied`` (``"b"`` bool) holds; others unchanged.
 
         What `mmcontrast.augment.RandomApply` runs: identity parameters on the skipped rows
         where `_neutralize` gives them, else a blend with ``torch.where``. Override it where
@@ -259,12 +248,13 @@ class Augmentation(nn.Module, Generic[P], metaclass=abc.ABCMeta):
         return where_rows(applied, self._transform(x, params), x)
 
     def _linear(self, x: Tensor, params: P) -> tuple[Tensor, int | None] | None:
-        """``(matrix "b c c", pivot)`` if ``apply`` is ``linear_about(x, matrix, pivot=pivot)``.
+        """``(matrix "b c c", pivot)`` if ``apply_params`` is a linear map, else ``None``.
 
-        That is, a linear map of the last axis: skeleton coordinates about the origin or a
-        pivot joint, or IMU channels (``pivot=None``). The matrix has the compute dtype of
-        ``x``. `mmcontrast.augment.Compose` multiplies consecutive such maps and applies the
-        product with `mmcontrast.augment.functional.linear_about` in one pass.
+        That is, ``apply_params`` is ``linear_about(x, matrix, pivot=pivot)``, a linear map of
+        the last axis: skeleton coordinates about the origin or a pivot joint, or IMU channels
+        (``pivot=None``). The matrix has the compute dtype of ``x``.
+        `mmcontrast.augment.Compose` multiplies consecutive such maps and applies the product
+        with `mmcontrast.augment.functional.linear_about` in one pass.
         """
         return None
 

@@ -6,12 +6,11 @@ probability, and `Paired` shares one draw of time-axis transforms between modali
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple, cast, overload
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple, cast
 
 import torch
 from torch import Tensor, nn
-from typing_extensions import Self
 
 from mmcontrast._checks import check_probability
 from mmcontrast.augment import functional as AF
@@ -174,7 +173,7 @@ class RandomApply(Augmentation[RandomApplyParams]):
     """Apply a transform to each sample independently with probability ``p``.
 
     ``sample`` draws one Bernoulli(p) per sample and the transform's parameters for the whole
-    batch; ``apply`` transforms the batch and returns the skipped rows of ``x`` unchanged
+    batch; ``apply_params`` transforms the batch and returns the skipped rows of ``x`` unchanged
     (equal values, for finite inputs; a zero may change sign). Where the transform has
     identity parameters, the skipped rows get them and the batch is transformed in one pass
     (`mmcontrast.augment.Jitter` adds its noise times a 0 / 1 row mask in one kernel);
@@ -340,22 +339,12 @@ class Paired(nn.Module):
         }
         return PairedParams(shared=shared, own=own)
 
-    @overload
-    def apply(self, inputs: Mapping[str, Tensor], params: PairedParams) -> dict[str, Tensor]: ...
-
-    @overload
-    def apply(self, inputs: Callable[[nn.Module], None]) -> Self: ...
-
-    def apply(self, inputs: Any, params: Any = None) -> Any:
+    def apply_params(self, inputs: Mapping[str, Tensor], params: PairedParams) -> dict[str, Tensor]:
         """Apply the shared draw to every modality, then each modality's own.
-
-        ``apply(fn)`` with one callable is `torch.nn.Module.apply`.
 
         Shapes:
             inputs: a mapping of ``"b t ..."`` tensors; output: the same shapes.
         """
-        if params is None and not isinstance(inputs, Mapping) and callable(inputs):
-            return super().apply(inputs)
         if not isinstance(params, PairedParams):
             raise TypeError(
                 f"{type(self).__name__}: params must be PairedParams (from sample), got "
@@ -365,9 +354,10 @@ class Paired(nn.Module):
         out = {}
         for name, value in checked.items():
             if self.shared is not None:
-                value = self.shared.apply(value, params.shared)
+                value = self.shared.apply_params(value, params.shared)
             if name in self.own:
-                value = cast("Augmentation[Any]", self.own[name]).apply(value, params.own[name])
+                own = cast("Augmentation[Any]", self.own[name])
+                value = own.apply_params(value, params.own[name])
             out[name] = value
         return out
 
@@ -378,11 +368,11 @@ class Paired(nn.Module):
         *,
         generator: torch.Generator | None = None,
     ) -> dict[str, Tensor]:
-        """``apply(inputs, params)``, drawing the parameters if absent.
+        """``apply_params(inputs, params)``, drawing the parameters if absent.
 
         Shapes:
             inputs: a mapping of ``"b t ..."`` tensors; output: the same shapes.
         """
         if params is None:
             params = self.sample(inputs, generator=generator)
-        return self.apply(inputs, params)
+        return self.apply_params(inputs, params)

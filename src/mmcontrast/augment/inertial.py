@@ -109,7 +109,7 @@ class Jitter(Augmentation[JitterParams]):
         >>> jitter = Jitter(sigma=0.05)
         >>> x = torch.randn(8, 50, 6)
         >>> params = jitter.sample(x, generator=torch.Generator().manual_seed(0))
-        >>> torch.equal(jitter.apply(x, params), x + params.noise)
+        >>> torch.equal(jitter.apply_params(x, params), x + params.noise)
         True
     """
 

@@ -192,7 +192,7 @@ class TimeMask(Augmentation[TimeMaskParams]):
         >>> mask = TimeMask(max_extent=0.5)
         >>> x = torch.ones(3, 10, 6)
         >>> params = mask.sample(x, generator=torch.Generator().manual_seed(0))
-        >>> (mask.apply(x, params) == 0).all(dim=2).sum(dim=1).tolist()  # masked frames
+        >>> (mask.apply_params(x, params) == 0).all(dim=2).sum(dim=1).tolist()  # masked frames
         [3, 4, 0]
     """
 
@@ -258,7 +258,7 @@ class SegmentPermute(Augmentation[SegmentPermuteParams]):
         >>> params.cuts.tolist()
         [[0.5]]
         >>> swapped = params._replace(order=torch.tensor([[1, 0]]))  # params are plain tensors
-        >>> permute.apply(x, swapped).flatten().tolist()
+        >>> permute.apply_params(x, swapped).flatten().tolist()
         [2.0, 3.0, 0.0, 1.0]
     """
 
