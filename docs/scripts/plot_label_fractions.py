@@ -1,14 +1,25 @@
-"""Accuracy against label fraction per method (the papers' Figure 4), from result JSON files.
+"""Accuracy against label fraction per method and pipeline (the papers' Figure 4), from results.
 
-Reads the files written by ``examples/utd_mhad.py --out`` (files or folders of ``*.json``),
-averages over seeds and draws one line per method: mean test accuracy with the standard
-deviation over seeds as error bars, for one evaluation mode (``--eval``, default
-``multimodal``). With ``--table`` it also prints the markdown tables of ``docs/results.md``:
-accuracy and macro-F1 as mean ± standard deviation over seeds for every (method, evaluation,
-label fraction), and the wall time of an independent run (its pre-training included, also when
-this run reused it from the cache). With ``--costs EPOCHS TEACHER_EPOCHS FINETUNE_EPOCHS`` it
-prints the measured seconds per epoch of every stage and what the runs would take at that
-schedule (each stage scaled linearly in its epochs).
+Reads the files written by ``examples/utd_mhad.py --out`` (files or folders of ``*.json``) and
+groups them by (method, evaluation pipeline, evaluation, label fraction). The pipeline is the
+file's ``"pipeline"`` field (``frozen``, ``probe``, ``finetune``, or ``supervised`` for the
+supervised baseline); files written before it existed count as ``supervised`` for the
+supervised method and ``frozen`` otherwise. A row is "method (pipeline)", e.g. "CMC-HNL
+(finetune)", and just "supervised" for the baseline.
+
+The figure draws, for one evaluation mode (``--eval``, default ``multimodal``), one line per
+(method, pipeline): the mean test accuracy over seeds against the label fraction, with the 95 %
+t interval of the mean as error bars (a point from a single seed has none; the title says how
+many seeds). With ``--table`` it also prints the markdown tables of ``docs/results.md``:
+accuracy and macro-F1 as mean ± standard deviation over seeds (``--ci`` adds the 95 % t
+interval of the mean in brackets), and the wall time of an independent run (its pre-training
+included, also when this run reused it from the cache). With ``--costs EPOCHS TEACHER_EPOCHS
+FINETUNE_EPOCHS`` it prints the measured seconds per epoch of every stage and what the runs
+would take at that schedule (each stage scaled linearly in its epochs; a linear probe has no
+epochs and is counted as measured). With ``--confusion PATH.png`` it draws the row-normalised
+confusion matrix, summed over seeds, of the best (method, pipeline) at 100 % of the labels for
+``--eval`` (highest mean test accuracy), or of the one named by ``--confusion-of
+METHOD[:PIPELINE]`` (without a pipeline: that method's best).
 
 Results on the synthetic data and on UTD-MHAD are never mixed in one figure or table; the title
 of a synthetic figure says that it is not a reproduction.
@@ -29,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mmcontrast.evaluation._stats import mean_interval
+
 REPO = Path(__file__).resolve().parents[2]
 METHODS = ("supervised", "simclr", "cmc", "debiased", "hnl", "cmkm", "clmm")
 LABELS = {
@@ -40,6 +53,8 @@ LABELS = {
     "cmkm": "CMC-CMKM",
     "clmm": "CLMM-style (ours)",
 }
+PIPELINES = ("supervised", "frozen", "probe", "finetune")
+CONFIDENCE = 0.95
 REQUIRED = (
     "method",
     "eval",
@@ -52,10 +67,12 @@ REQUIRED = (
     "config",
 )
 
+Key = tuple[str, str, str, float]  # (method, pipeline, evaluation, label fraction)
+
 
 @dataclass(frozen=True)
 class Summary:
-    """One (method, evaluation, label fraction) cell, over seeds."""
+    """One (method, pipeline, evaluation, label fraction) cell, over seeds."""
 
     accuracy: list[float]
     macro_f1: list[float]
@@ -65,8 +82,41 @@ class Summary:
     @staticmethod
     def stats(values: Sequence[float]) -> tuple[float, float]:
         """Mean and sample standard deviation (``nan`` for a single value)."""
-        mean = statistics.fmean(values)
-        return mean, statistics.stdev(values) if len(values) > 1 else math.nan
+        mean, std, _, _ = mean_interval(list(values), CONFIDENCE)
+        return mean, std
+
+    @staticmethod
+    def interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
+        """The two-sided t interval of the mean over seeds (``nan`` for a single value)."""
+        _, _, low, high = mean_interval(list(values), confidence)
+        return low, high
+
+
+def pipeline_of(result: dict[str, Any]) -> str:
+    """The result's evaluation pipeline; files without the field predate the finetune mode."""
+    default = "supervised" if result["method"] == "supervised" else "frozen"
+    return str(result.get("pipeline") or default)
+
+
+def row_label(method: str, pipeline: str) -> str:
+    """The table row and legend entry.
+
+    "CMC-HNL (frozen)", "SimCLR (unimodal, finetune)", just "supervised" for the baseline.
+    """
+    name = LABELS.get(method, method)
+    if method == "supervised" or pipeline == "supervised":
+        return name
+    if name.endswith(")"):  # "SimCLR (unimodal)" -> "SimCLR (unimodal, frozen)"
+        return f"{name[:-1]}, {pipeline})"
+    return f"{name} ({pipeline})"
+
+
+def row_order(row: tuple[str, str]) -> tuple[int, str, int, str]:
+    """METHODS order, then PIPELINES order; unknown names after the known ones."""
+    method, pipeline = row
+    known = METHODS.index(method) if method in METHODS else len(METHODS)
+    kind = PIPELINES.index(pipeline) if pipeline in PIPELINES else len(PIPELINES)
+    return known, method, kind, pipeline
 
 
 def load_results(paths: Iterable[Path]) -> list[dict[str, Any]]:
@@ -99,24 +149,39 @@ def run_seconds(result: dict[str, Any]) -> float:
     return float(result["wall_seconds"] + reused)
 
 
-def summarize(results: Iterable[dict[str, Any]]) -> dict[tuple[str, str, float], Summary]:
-    """Group by (method, evaluation, label fraction); one seed may appear only once."""
-    cells: dict[tuple[str, str, float], list[dict[str, Any]]] = defaultdict(list)
+def cell_key(result: dict[str, Any]) -> Key:
+    return (
+        result["method"],
+        pipeline_of(result),
+        result["eval"],
+        float(result["label_fraction"]),
+    )
+
+
+def group(results: Iterable[dict[str, Any]]) -> dict[Key, list[dict[str, Any]]]:
+    """The results of every cell, sorted by seed; one seed may appear only once per cell."""
+    cells: dict[Key, list[dict[str, Any]]] = defaultdict(list)
     for result in results:
-        cells[(result["method"], result["eval"], float(result["label_fraction"]))].append(result)
-    summary = {}
-    for key, group in cells.items():
-        seeds = [r["seed"] for r in group]
+        cells[cell_key(result)].append(result)
+    for key, items in cells.items():
+        seeds = [r["seed"] for r in items]
         if len(set(seeds)) != len(seeds):
             raise ValueError(f"{key} has the same seed more than once: {sorted(seeds)}")
-        group.sort(key=lambda r: r["seed"])
-        summary[key] = Summary(
-            accuracy=[r["test_accuracy"] for r in group],
-            macro_f1=[r["test_macro_f1"] for r in group],
-            seconds=[run_seconds(r) for r in group],
-            seeds=sorted(seeds),
+        items.sort(key=lambda r: r["seed"])
+    return dict(cells)
+
+
+def summarize(results: Iterable[dict[str, Any]]) -> dict[Key, Summary]:
+    """Group by (method, pipeline, evaluation, label fraction), over seeds."""
+    return {
+        key: Summary(
+            accuracy=[r["test_accuracy"] for r in items],
+            macro_f1=[r["test_macro_f1"] for r in items],
+            seconds=[run_seconds(r) for r in items],
+            seeds=[r["seed"] for r in items],
         )
-    return summary
+        for key, items in group(results).items()
+    }
 
 
 def schedule(results: Iterable[dict[str, Any]]) -> str:
@@ -128,53 +193,70 @@ def schedule(results: Iterable[dict[str, Any]]) -> str:
     return f"{epochs} pre-training / {finetune} fine-tuning epochs"
 
 
-def percent(values: Sequence[float]) -> str:
+def percent(values: Sequence[float], *, ci: bool = False) -> str:
+    """Mean ± std (%), with ``ci`` the t interval too: "82.0 ± 2.0 [77.0, 87.0]"; one seed: mean."""
     mean, std = Summary.stats(values)
-    return f"{100 * mean:.1f}" + ("" if math.isnan(std) else f" ± {100 * std:.1f}")
+    if math.isnan(std):
+        return f"{100 * mean:.1f}"
+    text = f"{100 * mean:.1f} ± {100 * std:.1f}"
+    if ci:
+        low, high = Summary.interval(values)
+        text += f" [{100 * low:.1f}, {100 * high:.1f}]"
+    return text
 
 
-def markdown_tables(summary: dict[tuple[str, str, float], Summary]) -> str:
-    """Accuracy and macro-F1 (%) per method and setting, then the wall time per run."""
+def markdown_tables(summary: dict[Key, Summary], *, ci: bool = False) -> str:
+    """Accuracy and macro-F1 (%) per (method, pipeline) and setting, then the wall time."""
     settings = sorted(
-        {(e, f) for _, e, f in summary}, key=lambda s: (s[0] != "multimodal", s[0], -s[1])
+        {(e, f) for _, _, e, f in summary}, key=lambda s: (s[0] != "multimodal", s[0], -s[1])
     )
-    methods = [m for m in METHODS if any(key[0] == m for key in summary)]
+    rows = sorted({(m, p) for m, p, _, _ in summary}, key=row_order)
     header = [f"{e}, {100 * f:g} % of the labels" for e, f in settings]
+    spread = "mean ± std over seeds" + (
+        f" [{100 * CONFIDENCE:g} % t interval of the mean]" if ci else ""
+    )
     lines = []
     for title, field in (("accuracy (%)", "accuracy"), ("macro-F1 (%)", "macro_f1")):
-        lines += [f"**Test {title}**, mean ± std over seeds", ""]
+        lines += [f"**Test {title}**, {spread}", ""]
         lines += ["| method | " + " | ".join(header) + " |", "|---" * (len(header) + 1) + "|"]
-        for method in methods:
+        for method, pipeline in rows:
             cells = [
-                percent(getattr(summary[(method, e, f)], field))
-                if (method, e, f) in summary
+                percent(getattr(summary[(method, pipeline, e, f)], field), ci=ci)
+                if (method, pipeline, e, f) in summary
                 else "–"
                 for e, f in settings
             ]
-            lines.append(f"| {LABELS[method]} | " + " | ".join(cells) + " |")
+            lines.append(f"| {row_label(method, pipeline)} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += ["**Wall time of one independent run (s)**, pre-training included, mean ± std", ""]
     lines += ["| method | " + " | ".join(header) + " |", "|---" * (len(header) + 1) + "|"]
-    for method in methods:
+    for method, pipeline in rows:
         cells = []
         for e, f in settings:
-            cell = summary.get((method, e, f))
+            cell = summary.get((method, pipeline, e, f))
             if cell is None:
                 cells.append("–")
                 continue
             mean, std = Summary.stats(cell.seconds)
             cells.append(f"{mean:.0f}" + ("" if math.isnan(std) else f" ± {std:.0f}"))
-        lines.append(f"| {LABELS[method]} | " + " | ".join(cells) + " |")
+        lines.append(f"| {row_label(method, pipeline)} | " + " | ".join(cells) + " |")
     seeds = sorted({s for cell in summary.values() for s in cell.seeds})
     lines += ["", f"Seeds: {', '.join(map(str, seeds))}."]
     return "\n".join(lines) + "\n"
 
 
 def _finetune_kind(result: dict[str, Any]) -> str:
+    pipeline = pipeline_of(result)
     if result["method"] == "supervised":
         return "supervised from scratch (encoders + head)"
+    if pipeline == "probe":
+        return "linear probe"
     if result["method"] == "clmm":
+        if pipeline == "finetune":
+            return "CLMM-style two-stage classifier, end to end (encoders at a lower rate)"
         return "CLMM-style two-stage classifier (branches, fusion, heads)"
+    if pipeline == "finetune":
+        return "end-to-end fine-tuning (encoders at a lower rate + head)"
     return "frozen encoders, concat head (features computed once)"
 
 
@@ -185,9 +267,11 @@ def cost_table(
 
     A pre-trained encoder (or teacher) is counted once however many runs reused it; the CMKM
     teachers are scaled to ``teacher_epochs`` and every other pre-training to ``epochs``; the
-    fine-tuning of every run to ``finetune_epochs``, plus its data loading as measured.
+    fine-tuning of every run to ``finetune_epochs``, plus its data loading as measured. A linear
+    probe has no epochs: it is counted as measured.
     """
     per_epoch: dict[str, list[float]] = defaultdict(list)
+    measured: dict[str, list[float]] = defaultdict(list)  # stages without epochs
     targets: dict[str, int] = {}
     seen: set[tuple[str, str]] = set()
     total = 0.0
@@ -206,75 +290,241 @@ def cost_table(
             per_epoch[name].append(stage["wall_seconds"] / stage["spec"]["epochs"])
             total += per_epoch[name][-1] * targets[name]
         timings = result["timings"]
+        full = result["eval"] == "multimodal" and float(result["label_fraction"]) == 1.0
+        name = f"fine-tuning, {_finetune_kind(result)}, multimodal, all labels"
+        if pipeline_of(result) == "probe" and result["method"] != "supervised":
+            total += timings["data"] + timings["finetune"]
+            if full:
+                measured[name].append(timings["finetune"])
+            continue
         seconds = timings["finetune"] / result["config"]["finetune_epochs"]
         total += timings["data"] + seconds * finetune_epochs
-        if result["eval"] == "multimodal" and float(result["label_fraction"]) == 1.0:
-            name = f"fine-tuning, {_finetune_kind(result)}, multimodal, all labels"
+        if full:
             targets[name] = finetune_epochs
             per_epoch[name].append(seconds)
     lines = [
         "| stage | measured | s / epoch (mean) | estimate at the schedule |",
         "|---|---|---|---|",
     ]
-    for name, values in sorted(per_epoch.items(), key=lambda item: (item[0][0] == "f", item[0])):
+    rows = [(name, values, True) for name, values in per_epoch.items()]
+    rows += [(name, values, False) for name, values in measured.items()]
+    for name, values, scaled in sorted(rows, key=lambda row: (row[0][0] == "f", row[0])):
         mean = statistics.fmean(values)
-        estimate = mean * targets[name]
-        lines.append(
-            f"| {name} | {len(values)} run(s) | {mean:.1f} | "
-            f"{targets[name]} epochs: {estimate / 60:.0f} min |"
-        )
+        if scaled:
+            estimate = f"{targets[name]} epochs: {mean * targets[name] / 60:.0f} min"
+            lines.append(f"| {name} | {len(values)} run(s) | {mean:.1f} | {estimate} |")
+        else:
+            estimate = f"no epochs, as measured: {mean:.0f} s"
+            lines.append(f"| {name} | {len(values)} run(s) | – | {estimate} |")
     lines.append(f"| all {len(results)} runs | | | {total / 3600:.1f} h |")
     return "\n".join(lines) + "\n"
 
 
+def data_name(results: Sequence[dict[str, Any]]) -> str:
+    if results[0]["data"]["source"] == "synthetic":
+        return "SYNTHETIC data (make_synthetic) - not UTD-MHAD, not a reproduction"
+    return "UTD-MHAD, cross-subject"
+
+
+def seed_note(counts: Iterable[int]) -> str:
+    """How many seeds per point, e.g. "3 seeds per point" or "1-3 seeds per point (...)"."""
+    counts = list(counts)
+    low, high = min(counts), max(counts)
+    if low == high:
+        return f"{low} seed{'s' if low != 1 else ''} per point" + (
+            " (no interval from a single seed)" if low == 1 else ""
+        )
+    note = f"{low}-{high} seeds per point"
+    return note + (" (a single-seed point has no bar)" if low == 1 else "")
+
+
 def plot(
     results: list[dict[str, Any]],
-    summary: dict[tuple[str, str, float], Summary],
+    summary: dict[Key, Summary],
     evaluation: str,
     out: Path,
 ) -> Path:
-    """One line per method: accuracy (%) against label fraction, error bars = std over seeds."""
+    """One line per (method, pipeline): accuracy (%) against label fraction.
+
+    The markers are the means over seeds, the error bars the 95 % t interval of the mean; a
+    point from a single seed has no bar.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(7.0, 4.4), dpi=120)
-    fractions = sorted({f for _, e, f in summary if e == evaluation})
+    cells = {k: v for k, v in summary.items() if k[2] == evaluation}
+    fractions = sorted({f for _, _, _, f in cells})
     if not fractions:
         raise ValueError(f"no results with --eval {evaluation}")
-    for index, method in enumerate(m for m in METHODS if (m, evaluation, fractions[-1]) in summary):
-        xs = [f for f in fractions if (method, evaluation, f) in summary]
-        stats = [Summary.stats(summary[(method, evaluation, f)].accuracy) for f in xs]
-        means = [100 * mean for mean, _ in stats]
-        errors = [0.0 if math.isnan(std) else 100 * std for _, std in stats]
-        axes.errorbar(
+    rows = sorted({(m, p) for m, p, _, _ in cells}, key=row_order)
+    methods = sorted({m for m, _ in rows}, key=lambda m: row_order((m, "")))
+    # a colour and a marker per method; a line style (and marker fill) per pipeline
+    styles = {"supervised": "--", "frozen": "-", "probe": ":", "finetune": "-."}
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    figure, axes = plt.subplots(figsize=(8.4, 4.6), dpi=120)
+    for method, pipeline in rows:
+        index = methods.index(method)
+        colour = "black" if method == "supervised" else colours[index % len(colours)]
+        xs = [f for f in fractions if (method, pipeline, evaluation, f) in cells]
+        accuracies = [cells[(method, pipeline, evaluation, f)].accuracy for f in xs]
+        means = [100 * statistics.fmean(values) for values in accuracies]
+        axes.plot(
             [100 * x for x in xs],
             means,
-            yerr=errors,
             marker="os^vDPX"[index % 7],
-            capsize=3,
+            fillstyle={"finetune": "none", "probe": "bottom"}.get(pipeline, "full"),
+            color=colour,
             linewidth=1.5,
-            label=LABELS[method],
-            linestyle="--" if method == "supervised" else "-",
+            linestyle=styles.get(pipeline, (0, (3, 1, 1, 1, 1, 1))),
+            label=row_label(method, pipeline),
         )
+        bars = [
+            (100 * x, mean, [100 * v for v in Summary.interval(values)])
+            for x, mean, values in zip(xs, means, accuracies, strict=True)
+            if len(values) > 1
+        ]
+        if bars:
+            axes.errorbar(
+                [x for x, _, _ in bars],
+                [mean for _, mean, _ in bars],
+                yerr=[
+                    [mean - low for _, mean, (low, _) in bars],
+                    [high - mean for _, mean, (_, high) in bars],
+                ],
+                fmt="none",
+                ecolor=colour,
+                capsize=3,
+                linewidth=1.0,
+            )
     axes.set_xscale("log")
     axes.set_xticks([100 * f for f in fractions], [f"{100 * f:g}" for f in fractions])
-    axes.set_xlabel("labelled training data per class (%)")
-    axes.set_ylabel("test accuracy (%)")
-    source = results[0]["data"]["source"]
-    seeds = len({r["seed"] for r in results})
-    name = (
-        "SYNTHETIC data (make_synthetic) - not UTD-MHAD, not a reproduction"
-        if source == "synthetic"
-        else "UTD-MHAD, cross-subject"
-    )
+    axes.minorticks_off()
+    axes.set_xlabel("labelled training data per class (% of the labels)")
+    axes.set_ylabel(f"test accuracy (%), mean ± {100 * CONFIDENCE:g} % t interval")
+    evaluated = [r for r in results if r["eval"] == evaluation]
     axes.set_title(
-        f"{name}\n{evaluation} evaluation, mean ± std over {seeds} seeds, {schedule(results)}",
-        fontsize=9,
+        f"{data_name(results)}\n{evaluation} evaluation; mean over seeds, error bars: "
+        f"{100 * CONFIDENCE:g} % t interval of the mean; "
+        f"{seed_note(len(cell.seeds) for cell in cells.values())}\n{schedule(evaluated)}",
+        fontsize=8,
     )
     axes.grid(True, alpha=0.3)
-    axes.legend(fontsize=8, loc="lower right")
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out)
+    plt.close(figure)
+    return out
+
+
+def parse_row(text: str) -> tuple[str, str | None]:
+    """``--confusion-of``: "hnl" -> ("hnl", None), "hnl:finetune" -> ("hnl", "finetune")."""
+    method, _, pipeline = text.partition(":")
+    if method not in LABELS:
+        raise ValueError(f"--confusion-of: unknown method {method!r}, one of {sorted(LABELS)}")
+    return method, pipeline or None
+
+
+def best_row(
+    summary: dict[Key, Summary], evaluation: str, only: tuple[str, str | None] | None = None
+) -> tuple[str, str]:
+    """The (method, pipeline) with the highest mean test accuracy at 100 % of the labels.
+
+    ``only`` restricts it to one method (and pipeline); ties go to the METHODS order.
+    """
+    candidates = {
+        (m, p): statistics.fmean(cell.accuracy)
+        for (m, p, e, f), cell in summary.items()
+        if e == evaluation and f == 1.0
+    }
+    if only is not None:
+        method, pipeline = only
+        if method == "supervised" and pipeline is None:
+            pipeline = "supervised"
+        candidates = {
+            row: acc
+            for row, acc in candidates.items()
+            if row[0] == method and (pipeline is None or row[1] == pipeline)
+        }
+    if not candidates:
+        available = sorted({f"{m}:{p}" for m, p, e, f in summary if e == evaluation and f == 1.0})
+        wanted = "" if only is None else f" for {only[0]}" + (f":{only[1]}" if only[1] else "")
+        raise ValueError(
+            f"no results with --eval {evaluation} at 100 % of the labels{wanted}; "
+            f"available: {available or 'none'}"
+        )
+    return max(sorted(candidates, key=row_order), key=lambda row: candidates[row])
+
+
+def confusion(
+    results: Sequence[dict[str, Any]], evaluation: str, row: tuple[str, str]
+) -> tuple[list[str], list[list[int]], list[dict[str, Any]]]:
+    """Class names, the confusion matrix summed over seeds, and the runs summed."""
+    method, pipeline = row
+    runs = group(results)[(method, pipeline, evaluation, 1.0)]
+    classes = runs[0].get("classes")
+    if classes is None or any("confusion_matrix" not in r for r in runs):
+        raise ValueError(f"{row_label(*row)}: the results carry no classes / confusion_matrix")
+    if any(r.get("classes") != classes for r in runs):
+        raise ValueError(f"{row_label(*row)}: the seeds disagree on the classes")
+    size = len(classes)
+    total = [[0] * size for _ in range(size)]
+    for run in runs:
+        matrix = run["confusion_matrix"]
+        if len(matrix) != size or any(len(line) != size for line in matrix):
+            raise ValueError(f"{row_label(*row)}: a confusion matrix is not {size} x {size}")
+        for i, line in enumerate(matrix):
+            for j, count in enumerate(line):
+                total[i][j] += int(count)
+    return classes, total, runs
+
+
+def plot_confusion(
+    results: list[dict[str, Any]], evaluation: str, row: tuple[str, str], out: Path
+) -> Path:
+    """The row-normalised confusion matrix (true class per row) of ``row``, summed over seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    classes, counts, runs = confusion(results, evaluation, row)
+    rates = [[100 * c / sum(line) if sum(line) else 0.0 for c in line] for line in counts]
+    size = len(classes)
+    accuracy = percent([r["test_accuracy"] for r in runs])
+    pooled = sum(counts[i][i] for i in range(size)) / max(1, sum(map(sum, counts)))
+    side = max(4.0, 0.28 * size + 2.5)
+    figure, axes = plt.subplots(figsize=(side + 1.0, side), dpi=120)
+    image = axes.imshow(rates, cmap="Blues", vmin=0.0, vmax=100.0)
+    for i in range(size):
+        for j in range(size):
+            if rates[i][j] >= 0.5:
+                axes.text(
+                    j,
+                    i,
+                    f"{rates[i][j]:.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize=5 if size > 12 else 7,
+                    color="white" if rates[i][j] > 50 else "black",
+                )
+    ticks = range(size)
+    axes.set_xticks(ticks, classes, rotation=90, fontsize=6 if size > 12 else 8)
+    axes.set_yticks(ticks, classes, fontsize=6 if size > 12 else 8)
+    axes.set_xlabel("predicted class")
+    axes.set_ylabel("true class")
+    seeds = len(runs)
+    axes.set_title(
+        f"{data_name(results)}\n{row_label(*row)}, {evaluation} evaluation, 100 % of the labels: "
+        f"test accuracy {accuracy} % (mean{' ± std' if seeds > 1 else ''} over {seeds} "
+        f"seed{'s' if seeds != 1 else ''}; pooled {100 * pooled:.1f} %)\n"
+        f"confusion summed over the seeds, each row normalised to 100 % (%)",
+        fontsize=8,
+    )
+    bar = figure.colorbar(image, ax=axes, fraction=0.04, pad=0.02)
+    bar.set_label("share of the true class's test sequences (%)")
     figure.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out)
@@ -291,21 +541,46 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="PNG (default: docs/images/results/...)")
     parser.add_argument("--table", action="store_true", help="print the markdown tables")
     parser.add_argument(
+        "--ci",
+        action="store_true",
+        help="the tables also give the 95 %% t interval of the mean over seeds",
+    )
+    parser.add_argument(
         "--costs",
         nargs=3,
         type=int,
         metavar=("EPOCHS", "TEACHER_EPOCHS", "FINETUNE_EPOCHS"),
         help="print the cost of these runs at another schedule, e.g. the papers' 100 300 100",
     )
+    parser.add_argument(
+        "--confusion",
+        type=Path,
+        metavar="PATH.png",
+        help="draw the confusion matrix of the best (method, pipeline) at 100 %% of the labels",
+    )
+    parser.add_argument(
+        "--confusion-of",
+        metavar="METHOD[:PIPELINE]",
+        help="the confusion matrix of this method (its best pipeline) or method:pipeline",
+    )
     args = parser.parse_args(argv)
+    if args.confusion_of and not args.confusion:
+        parser.error("--confusion-of needs --confusion PATH.png")
+    if args.ci and not args.table:
+        parser.error("--ci needs --table")
     results = load_results(args.paths)
     summary = summarize(results)
     source = results[0]["data"]["source"].replace("-", "_")
     out = args.out or REPO / "docs" / "images" / "results" / f"label_fractions_{source}.png"
     print(f"wrote {plot(results, summary, args.eval, out)} from {len(results)} results")
+    if args.confusion:
+        only = parse_row(args.confusion_of) if args.confusion_of else None
+        row = best_row(summary, args.eval, only)
+        written = plot_confusion(results, args.eval, row, args.confusion)
+        print(f"wrote {written}: confusion matrix of {row_label(*row)}, {args.eval}")
     if args.table:
         print()
-        print(markdown_tables(summary), end="")
+        print(markdown_tables(summary, ci=args.ci), end="")
     if args.costs:
         print()
         print(cost_table(results, *args.costs), end="")
