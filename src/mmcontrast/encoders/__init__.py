@@ -3,7 +3,8 @@
 Modules: `CNNTransformerEncoder`, `CNNDiffTransformerEncoder` (with
 `DifferentialAttention` and `DifferentialTransformerLayer`) and
 `HCNEncoder`. Exact configurations of published systems are in
-`mmcontrast.encoders.presets`.
+`mmcontrast.encoders.presets`; the option types of their signatures (`Pooling`, `Positions`,
+`HCNPadding`, `HCNFusion`, `HCNPooling`) are in `mmcontrast.encoders.types`.
 """
 
 from mmcontrast.encoders import presets
@@ -14,6 +15,7 @@ from mmcontrast.encoders.diff_transformer import (
     DifferentialTransformerLayer,
 )
 from mmcontrast.encoders.hcn import HCNEncoder
+from mmcontrast.encoders.types import HCNFusion, HCNPadding, HCNPooling, Pooling, Positions
 
 __all__ = [
     "CNNDiffTransformerEncoder",
@@ -21,6 +23,11 @@ __all__ = [
     "DifferentialAttention",
     "DifferentialTransformerLayer",
     "HCNEncoder",
+    "HCNFusion",
+    "HCNPadding",
+    "HCNPooling",
+    "Pooling",
+    "Positions",
     "lambda_init_for_depth",
     "presets",
 ]

@@ -1,5 +1,8 @@
 """Pieces shared by the sequence encoders: input checks, positions, masks and pooling.
 
+Private helpers for the encoder modules; the option types of the public signatures
+(`Pooling`, `Positions`) are in the public `mmcontrast.encoders.types`.
+
 Mask convention (every mask-aware encoder): ``mask: "b t"`` is a ``torch.bool`` tensor that is
 ``True`` at valid (observed) steps and ``False`` at padding. Variable-length clips are padded at
 the end, so each row's valid steps come first.
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Literal, TypedDict
+from typing import TypedDict, get_args
 
 import torch
 import torch.nn.functional as F
@@ -19,26 +22,7 @@ from torch.amp import is_autocast_available
 
 from mmcontrast._checks import check_choice, check_finite_number, check_int, check_tensor
 from mmcontrast.encoders._stem import ConvStem
-
-__all__ = [
-    "POOLINGS",
-    "Factory",
-    "POSITIONS",
-    "Pooling",
-    "Positions",
-    "SequenceEncoder",
-    "attention_key_mask",
-    "check_input_dtype",
-    "check_mask",
-    "check_seq_len",
-    "check_sequence",
-    "check_sequence_inputs",
-    "embed",
-    "masked_mean",
-    "pool",
-    "rms_norm",
-    "sinusoidal_positions",
-]
+from mmcontrast.encoders.types import Pooling, Positions
 
 
 class Factory(TypedDict):
@@ -48,10 +32,8 @@ class Factory(TypedDict):
     dtype: torch.dtype | None
 
 
-Pooling = Literal["mean", "cls", "flatten"]
-POOLINGS: tuple[Pooling, ...] = ("mean", "cls", "flatten")
-Positions = Literal["sinusoidal", "rope"]
-POSITIONS: tuple[Positions, ...] = ("sinusoidal", "rope")
+POOLINGS: tuple[Pooling, ...] = get_args(Pooling)
+POSITIONS: tuple[Positions, ...] = get_args(Positions)
 
 
 def check_sequence(owner: str, x: object, *, channels: int, min_length: int) -> Tensor:

@@ -8,13 +8,8 @@ import torch
 from torch import Tensor, nn
 
 from mmcontrast._checks import check_bool, check_int
-from mmcontrast.encoders._common import (
-    Factory,
-    Pooling,
-    SequenceEncoder,
-    attention_key_mask,
-    pool,
-)
+from mmcontrast.encoders._common import Factory, SequenceEncoder, attention_key_mask, pool
+from mmcontrast.encoders.types import Pooling
 
 __all__ = ["CNNTransformerEncoder"]
 

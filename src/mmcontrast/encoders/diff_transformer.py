@@ -21,14 +21,13 @@ from mmcontrast._checks import check_choice, check_finite_number, check_int, che
 from mmcontrast.encoders._common import (
     POSITIONS,
     Factory,
-    Pooling,
-    Positions,
     SequenceEncoder,
     check_input_dtype,
     pool,
     rms_norm,
 )
 from mmcontrast.encoders.diff_attention import DifferentialAttention
+from mmcontrast.encoders.types import Pooling, Positions
 
 __all__ = [
     "CNNDiffTransformerEncoder",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal, cast
+from typing import cast, get_args
 
 import torch
 from einops import rearrange
@@ -12,12 +12,9 @@ from torch import Tensor, nn
 
 from mmcontrast._checks import check_choice, check_finite_number, check_int, check_tensor
 from mmcontrast.encoders._common import Factory, check_input_dtype
+from mmcontrast.encoders.types import HCNFusion, HCNPadding, HCNPooling
 
 __all__ = ["HCNEncoder"]
-
-HCNPadding = Literal["same", "valid"]
-HCNFusion = Literal["channels", "height"]
-HCNPooling = Literal["mean", "max", "flatten"]
 
 # One axis of the feature map through conv/pool stages: ("conv", kernel) or ("pool", 2).
 _Stage = tuple[str, int]
@@ -108,11 +105,11 @@ class HCNEncoder(nn.Module):
             check_int(owner, "every entry of channels", width, minimum=1)
         self.channels = tuple(channels)
         self.padding: HCNPadding = padding
-        check_choice(owner, "padding", padding, ("same", "valid"))
+        check_choice(owner, "padding", padding, get_args(HCNPadding))
         self.fusion: HCNFusion = fusion
-        check_choice(owner, "fusion", fusion, ("channels", "height"))
+        check_choice(owner, "fusion", fusion, get_args(HCNFusion))
         self.pooling: HCNPooling = pooling
-        check_choice(owner, "pooling", pooling, ("mean", "max", "flatten"))
+        check_choice(owner, "pooling", pooling, get_args(HCNPooling))
         self.dropout = check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
 
         pad = 1 if padding == "same" else 0
