@@ -22,6 +22,8 @@ Settings compared (``docs/results.md``, "How the recipe was chosen"):
   ``probe`` / ``probe<L2>`` (a linear probe on the concatenated standardised features with an
   L2 weight on the mean loss, default 1e-3), ``ft`` (end-to-end fine-tuning, encoders at
   ``--enc-lr``, head at 1e-3, the supervised baseline's skeleton augmentations);
+* ``balanced``: `mmcontrast.evaluation.LinearProbe` (``l2=1``) on the concatenation of each
+  modality's standardised features divided by the square root of its width;
 * ``--method supervised``: the same encoders trained from scratch (``ft`` at rate 1e-3).
 
 The last epoch is scored (no epoch picked on the validation subject). A research script:
@@ -50,6 +52,7 @@ from mmcontrast.augment.presets import (
 )
 from mmcontrast.data import cross_subject_split, label_fraction_subset, load_utd_mhad
 from mmcontrast.encoders import presets
+from mmcontrast.evaluation import LinearProbe
 from mmcontrast.heads import MultimodalClassifier, ProjectionHead
 from mmcontrast.losses import DebiasedContrastiveLoss, HardNegativeLoss, InfoNCE
 
@@ -258,6 +261,17 @@ for ev in a.evals.split(","):
                     l2 = float(pl[5:] or 1e-3)
                     xtr = torch.cat([f_train[m][sub] for m in mods], 1)
                     pred = probe(xtr, lab.label, torch.cat([f_val[m] for m in mods], 1), l2)
+                elif pl == "balanced":  # each modality standardised, scaled by 1/sqrt(width)
+                    blocks_tr, blocks_va = [], []
+                    for m in mods:
+                        xtr, xva = f_train[m][sub], f_val[m]
+                        mu, sd = xtr.mean(0), xtr.std(0) + 1e-6
+                        width = xtr.shape[1] ** 0.5
+                        blocks_tr.append((xtr - mu) / sd / width)
+                        blocks_va.append((xva - mu) / sd / width)
+                    balanced = LinearProbe(l2=1.0, standardize=False)
+                    balanced.fit(torch.cat(blocks_tr, 1), lab.label)
+                    pred = balanced.predict(torch.cat(blocks_va, 1))
                 elif pl == "ft":
                     rate = a.enc_lr if a.method != "supervised" else 1e-3
                     pred = finetune(encoders, mods, lab, rate)
