@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import pytest
@@ -104,6 +105,23 @@ def assert_checks_input_dtype(build: Callable[..., nn.Module], owner: str, *inpu
             module(x.half(), *rest)
         with pytest.raises(TypeError, match=start + r"torch\.float64 but its parameters"):
             module(x.double(), *rest)  # autocast never casts float64
+    half = build(dtype=torch.float16).eval()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        # bfloat16 autocast leaves the norms' float16 parameters alone: PyTorch would fail
+        # deep inside the encoder ("mixed dtype"), whatever the input's dtype
+        for given in (x, x.half(), x.bfloat16()):
+            with pytest.raises(
+                TypeError,
+                match=start + re.escape(str(given.dtype)) + r" but its parameters are "
+                r"torch\.float16 and the cpu autocast dtype is torch\.bfloat16; under autocast "
+                r"the parameters must be float32 \(encoder\.float\(\)\) or torch\.bfloat16$",
+            ):
+                half(given, *rest)
+    in_autocast_dtype = build(dtype=torch.bfloat16).eval()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        # parameters in the autocast dtype take float32 and that dtype
+        for accepted in (x, x.bfloat16()):
+            assert torch.isfinite(in_autocast_dtype(accepted, *rest).float()).all()
     wide = build(dtype=torch.float64).eval()
     message = (
         start + r"torch\.float32 but its parameters are torch\.float64; convert the input "

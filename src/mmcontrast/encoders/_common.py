@@ -51,20 +51,26 @@ def check_input_dtype(owner: str, x: Tensor, parameter: Tensor, *, name: str = "
     """``x`` in a dtype the module's parameters (represented by ``parameter``) can take.
 
     Outside autocast that is the parameters' own dtype. Under ``torch.autocast`` on ``x``'s
-    device, float32 inputs and inputs in the autocast dtype are accepted too (autocast casts
-    them), unless the parameters are float64, which autocast never casts. Any other
-    combination (a float64 batch to a float32 encoder, float16 to bfloat16 parameters...)
-    raises a ``TypeError`` naming both dtypes, instead of PyTorch's error from deep inside the
+    device, the parameters must be float32 or in the autocast dtype (the layers autocast does
+    not cast, such as the norms, need them so), and then float32 inputs and inputs in the
+    autocast dtype are accepted (autocast casts them); float64 parameters, which autocast never
+    casts, take only float64 inputs. Any other combination (a float64 batch to a float32
+    encoder, float16 to bfloat16 parameters, a float16 encoder under bfloat16 autocast...)
+    raises a ``TypeError`` naming the dtypes, instead of PyTorch's error from deep inside the
     first layer. Nothing synchronises with the host; under ``torch.compile`` the dtypes are
     guards, so the check costs nothing in the graph.
     """
     expected = parameter.dtype
-    if x.dtype == expected:
-        return x
     device = x.device.type
     autocast = is_autocast_available(device) and torch.is_autocast_enabled(device)
     if autocast and expected != torch.float64:
         autocast_dtype = torch.get_autocast_dtype(device)
+        if expected not in (torch.float32, autocast_dtype):
+            raise TypeError(
+                f"{owner}: {name} has dtype {x.dtype} but its parameters are {expected} and the "
+                f"{device} autocast dtype is {autocast_dtype}; under autocast the parameters "
+                f"must be float32 (encoder.float()) or {autocast_dtype}"
+            )
         if x.dtype in (torch.float32, autocast_dtype):
             return x
         raise TypeError(
@@ -72,6 +78,8 @@ def check_input_dtype(owner: str, x: Tensor, parameter: Tensor, *, name: str = "
             f"{device} autocast dtype is {autocast_dtype}; under autocast pass float32 "
             f"({name}.float()) or {autocast_dtype}"
         )
+    if x.dtype == expected:
+        return x
     hint = f"{name}.float()" if expected == torch.float32 else f"{name}.to({expected})"
     half = x.dtype in (torch.float16, torch.bfloat16) and expected == torch.float32
     raise TypeError(
