@@ -191,3 +191,33 @@ def test_bad_inputs_and_hyperparameters() -> None:
         CNNDiffTransformerEncoder(num_heads=3)
     with pytest.raises(ValueError, match=owner + "seq_len is only used"):
         CNNDiffTransformerEncoder(seq_len=50)
+
+
+def test_inputs_are_checked_once_at_the_public_boundary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inner layers and attention run unchecked: one dtype check per public call."""
+    from mmcontrast.encoders import _common, diff_attention, diff_transformer, presets
+
+    owners: list[str] = []
+    checked = _common.check_input_dtype
+
+    def counting(owner: str, x: torch.Tensor, parameter: torch.Tensor, **kw: str) -> torch.Tensor:
+        owners.append(owner)
+        return checked(owner, x, parameter, **kw)
+
+    for module in (_common, diff_attention, diff_transformer, presets):
+        monkeypatch.setattr(module, "check_input_dtype", counting)
+    x, mask = padded_batch([10, 7], 6, torch.Generator().manual_seed(0), fill=0.0)
+    _small()(x, mask)
+    assert owners == ["CNNDiffTransformerEncoder"]
+    owners.clear()
+    presets.clmm_style_skeleton()(torch.randn(2, 12, 20, 3), mask[:, :1].expand(2, 12))
+    assert owners == ["clmm_style_skeleton"]
+    owners.clear()
+    layer = DifferentialTransformerLayer(16, num_heads=2)
+    layer(torch.randn(2, 5, 16))
+    assert owners == ["DifferentialTransformerLayer"]
+    owners.clear()
+    layer.attn(torch.randn(2, 5, 16))
+    assert owners == ["DifferentialAttention"]
+    with pytest.raises(ValueError, match=r"^DifferentialTransformerLayer: mask must have shape"):
+        layer(torch.randn(2, 5, 16), torch.ones(3, 5, dtype=torch.bool))  # still checked

@@ -182,15 +182,16 @@ def check_sequence_inputs(
     min_length: int,
     pooling: Pooling,
     seq_len: int | None,
-    parameter: Tensor,
+    parameter: Tensor | None,
 ) -> tuple[Tensor, Tensor | None]:
     """Validate the ``forward`` inputs of a pooled sequence encoder.
 
     ``parameter`` is one of the encoder's parameters: ``x`` must suit its dtype
-    (`check_input_dtype`).
+    (`check_input_dtype`); ``None`` skips that check (the caller has made it).
     """
     x = check_sequence(owner, x, channels=channels, min_length=min_length)
-    x = check_input_dtype(owner, x, parameter)
+    if parameter is not None:
+        x = check_input_dtype(owner, x, parameter)
     checked = check_mask(owner, mask, x)
     if pooling == "flatten":
         if x.shape[1] != seq_len:
@@ -326,9 +327,12 @@ class SequenceEncoder(nn.Module):
         )
 
     def embed_inputs(
-        self, x: Tensor, mask: Tensor | None, *, sinusoidal: bool
+        self, x: Tensor, mask: Tensor | None, *, sinusoidal: bool, check_dtype: bool = True
     ) -> tuple[Tensor, Tensor | None]:
-        """Validate the ``forward`` inputs, then `embed` them: ``("b n d", "b n")``."""
+        """Validate the ``forward`` inputs, then `embed` them: ``("b n d", "b n")``.
+
+        ``check_dtype=False`` leaves out the dtype check, for a wrapper that has made it.
+        """
         x, mask = check_sequence_inputs(
             type(self).__name__,
             x,
@@ -337,7 +341,7 @@ class SequenceEncoder(nn.Module):
             min_length=self.min_length,
             pooling=self.pooling,
             seq_len=self.seq_len,
-            parameter=self.stem.first_weight,
+            parameter=self.stem.first_weight if check_dtype else None,
         )
         return embed(
             self.stem,

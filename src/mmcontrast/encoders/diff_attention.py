@@ -146,6 +146,10 @@ class DifferentialAttention(nn.Module):
         x = check_tensor(owner, "x", x, pattern="b t d", sizes={"d": self.dim})
         x = check_input_dtype(owner, x, self.qkv_proj.weight)
         mask = check_mask(owner, mask, x)
+        return self._forward(x, mask)
+
+    def _forward(self, x: Tensor, mask: Tensor | None) -> Tensor:
+        """`forward` without the input checks, for a caller that has made them."""
         length = x.shape[1]
         q, k, v = self.qkv_proj(x).chunk(3, dim=-1)
         # Sub-heads are interleaved: feature index ((h * 2) + s) * e + i.

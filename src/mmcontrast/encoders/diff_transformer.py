@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +24,7 @@ from mmcontrast.encoders._common import (
     Factory,
     SequenceEncoder,
     check_input_dtype,
+    check_mask,
     pool,
     rms_norm,
 )
@@ -128,7 +130,11 @@ class DifferentialTransformerLayer(nn.Module):
         owner = type(self).__name__
         x = check_tensor(owner, "x", x, pattern="b t d", sizes={"d": self.attn.dim})
         x = check_input_dtype(owner, x, self.attn.qkv_proj.weight)
-        x = x + self.dropout(self.attn(rms_norm(self.attn_norm, x), mask))
+        return self._forward(x, check_mask(owner, mask, x))
+
+    def _forward(self, x: Tensor, mask: Tensor | None) -> Tensor:
+        """`forward` without the input checks, for a caller that has made them."""
+        x = x + self.dropout(self.attn._forward(rms_norm(self.attn_norm, x), mask))
         out: Tensor = x + self.dropout(self.ffn(rms_norm(self.ffn_norm, x)))
         return out
 
@@ -264,9 +270,19 @@ class CNNDiffTransformerEncoder(SequenceEncoder):
             x: ``"b t c"``; mask: ``"b t"``; output: ``"b d"`` (``"b (d t')"`` with
             ``pooling="flatten"``).
         """
-        h, mask = self.embed_inputs(x, mask, sinusoidal=self.positions == "sinusoidal")
+        return self._forward(x, mask)
+
+    def _forward(self, x: Tensor, mask: Tensor | None, *, check_dtype: bool = True) -> Tensor:
+        """`forward`; ``check_dtype=False`` for a wrapper that has checked the dtype itself.
+
+        The layers run unchecked (`DifferentialTransformerLayer._forward`): ``embed_inputs``
+        has validated ``x`` and ``mask``.
+        """
+        h, mask = self.embed_inputs(
+            x, mask, sinusoidal=self.positions == "sinusoidal", check_dtype=check_dtype
+        )
         for layer in self.layers:
-            h = layer(h, mask)
+            h = cast("DifferentialTransformerLayer", layer)._forward(h, mask)
         return pool(rms_norm(self.norm, h), mask, self.pooling)
 
     def extra_repr(self) -> str:

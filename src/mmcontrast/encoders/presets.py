@@ -179,7 +179,10 @@ class _FlattenedSkeleton(nn.Module):
         sizes = {"j": self.num_joints, "c": self.in_channels}
         x = check_tensor("clmm_style_skeleton", "x", x, pattern="b t j c", sizes=sizes)
         x = check_input_dtype("clmm_style_skeleton", x, self.encoder.stem.first_weight)
-        out: Tensor = self.encoder(rearrange(x, "b t j c -> b t (j c)"), mask)
+        # the encoder checks the rest (length, mask) but not the dtype again
+        out: Tensor = self.encoder._forward(
+            rearrange(x, "b t j c -> b t (j c)"), mask, check_dtype=False
+        )
         return out
 
     def extra_repr(self) -> str:
