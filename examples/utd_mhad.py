@@ -634,7 +634,7 @@ def finetune(
             encoders, dims, num_classes, quality=quality, freeze_shared=not tuned
         )
         optimizer = torch.optim.Adam(
-            two_stage.parameter_groups(args.lr, shared_scale=args.encoder_lr_scale)
+            two_stage.parameter_groups(args.lr, encoder_scale=args.encoder_lr_scale)
         )
         info = train_classifier(
             args,

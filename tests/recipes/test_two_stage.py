@@ -191,7 +191,7 @@ def test_two_stage_recipe_end_to_end() -> None:
 
 def test_parameter_groups_when_fine_tuning_the_shared_encoders() -> None:
     model = build_two_stage_classifier(encoders(), DIMS, 3, hidden=8, freeze_shared=False)
-    groups = model.parameter_groups(1e-3, shared_scale=0.1)
+    groups = model.parameter_groups(1e-3, encoder_scale=0.1)
     assert [g["lr"] for g in groups] == [1e-3, pytest.approx(1e-4)]
     assert len(groups[1]["params"]) == len(list(model.shared.parameters()))
     total = sum(len(g["params"]) for g in groups)
@@ -199,6 +199,8 @@ def test_parameter_groups_when_fine_tuning_the_shared_encoders() -> None:
     assert model.shared.training  # not frozen: follows .train()
     with pytest.raises(ValueError, match=r"^TwoStageClassifier: lr must be in \(0, inf\)"):
         model.parameter_groups(0.0)
+    with pytest.raises(ValueError, match=r"^TwoStageClassifier: encoder_scale must be in"):
+        model.parameter_groups(1e-3, encoder_scale=-1.0)
 
 
 def test_bad_assembly() -> None:

@@ -67,6 +67,27 @@ def check_masks(
     return masks
 
 
+def _parameter_groups(
+    model: nn.Module, encoders: nn.Module, lr: float, *, encoder_scale: float
+) -> list[dict[str, Any]]:
+    """Optimiser groups: the rest of ``model`` at ``lr``, ``encoders`` at ``encoder_scale * lr``.
+
+    Only trainable parameters; the encoders' group only when there are any. The
+    ``parameter_groups`` of `FineTuneClassifier` and `TwoStageClassifier`; errors name
+    ``type(model).__name__``.
+    """
+    owner = type(model).__name__
+    lr = check_finite_number(owner, "lr", lr, low=0.0, low_open=True)
+    scale = check_finite_number(owner, "encoder_scale", encoder_scale, low=0.0)
+    encoder_ids = {id(p) for p in encoders.parameters()}
+    trainable = [p for p in encoders.parameters() if p.requires_grad]
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in encoder_ids]
+    groups: list[dict[str, Any]] = [{"params": rest, "lr": lr}]
+    if trainable:
+        groups.append({"params": trainable, "lr": lr * scale})
+    return groups
+
+
 def encode(
     owner: str,
     encoders: nn.ModuleDict,
@@ -195,16 +216,7 @@ class FineTuneClassifier(nn.Module):
             [0.001, 0.0001]
             >>> optimizer = torch.optim.Adam(model.parameter_groups(1e-3))
         """
-        owner = type(self).__name__
-        lr = check_finite_number(owner, "lr", lr, low=0.0, low_open=True)
-        scale = check_finite_number(owner, "encoder_scale", encoder_scale, low=0.0)
-        encoder_ids = {id(p) for p in self.encoders.parameters()}
-        encoders = [p for p in self.encoders.parameters() if p.requires_grad]
-        rest = [p for p in self.parameters() if p.requires_grad and id(p) not in encoder_ids]
-        groups: list[dict[str, Any]] = [{"params": rest, "lr": lr}]
-        if encoders:
-            groups.append({"params": encoders, "lr": lr * scale})
-        return groups
+        return _parameter_groups(self, self.encoders, lr, encoder_scale=encoder_scale)
 
     def forward(
         self,

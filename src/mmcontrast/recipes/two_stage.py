@@ -17,7 +17,6 @@ from torch import Tensor, nn
 from mmcontrast._checks import (
     check_bool,
     check_choice,
-    check_finite_number,
     check_modality_dims,
     check_present,
 )
@@ -28,7 +27,7 @@ from mmcontrast.fusion import (
 )
 from mmcontrast.fusion.functional import mask_features, pool_tokens, scale_features
 from mmcontrast.heads import PrimaryAuxiliaryHead, PrimaryAuxiliaryLogits
-from mmcontrast.recipes.fine_tune import encode, freeze, module_dict
+from mmcontrast.recipes.fine_tune import _parameter_groups, encode, freeze, module_dict
 
 __all__ = [
     "Auxiliary",
@@ -249,25 +248,20 @@ class TwoStageClassifier(nn.Module):
             self.shared.eval()
         return self
 
-    def parameter_groups(self, lr: float, *, shared_scale: float = 0.1) -> list[dict[str, Any]]:
-        """Optimiser groups: the trainable shared encoders at ``shared_scale * lr``.
+    def parameter_groups(self, lr: float, *, encoder_scale: float = 0.1) -> list[dict[str, Any]]:
+        """Optimiser groups: the rest at ``lr``, the shared encoders at ``encoder_scale * lr``.
 
         Cosmo fine-tunes its encoders at 0.1 x the classifier's rate (1e-4 versus 1e-3).
-        Frozen parameters are left out.
+        Frozen parameters are left out. Same keyword as `FineTuneClassifier.parameter_groups`.
+
+        Args:
+            lr: the branches' and the head's learning rate, > 0.
+            encoder_scale: the encoders' rate relative to ``lr``, >= 0 (0.1 by default).
 
         Examples:
             ``torch.optim.Adam(model.parameter_groups(1e-3))``.
         """
-        owner = type(self).__name__
-        lr = check_finite_number(owner, "lr", lr, low=0.0, low_open=True)
-        scale = check_finite_number(owner, "shared_scale", shared_scale, low=0.0)
-        shared = [p for p in self.shared.parameters() if p.requires_grad]
-        shared_ids = {id(p) for p in self.shared.parameters()}
-        rest = [p for p in self.parameters() if p.requires_grad and id(p) not in shared_ids]
-        groups: list[dict[str, Any]] = [{"params": rest, "lr": lr}]
-        if shared:
-            groups.append({"params": shared, "lr": lr * scale})
-        return groups
+        return _parameter_groups(self, self.shared, lr, encoder_scale=encoder_scale)
 
     def forward(
         self,
