@@ -229,3 +229,11 @@ def test_bad_predictions() -> None:
         "torch.float32",
     ):
         few_label_curve(Scores(), x, y, x_test, y_test)
+
+
+def test_metric_is_exported() -> None:
+    from typing import get_args
+
+    from mmcontrast.evaluation import Metric
+
+    assert get_args(Metric) == ("accuracy", "macro_f1")

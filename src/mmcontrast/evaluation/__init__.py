@@ -19,6 +19,7 @@ from mmcontrast.evaluation.few_label import (
     Classifier,
     FewLabelCurve,
     FewLabelSummary,
+    Metric,
     few_label_curve,
 )
 from mmcontrast.evaluation.knn import KNNClassifier
@@ -34,6 +35,7 @@ __all__ = [
     "KNNClassifier",
     "LinearProbe",
     "LinearProbeInfo",
+    "Metric",
     "classification_scores",
     "extract_features",
     "few_label_curve",

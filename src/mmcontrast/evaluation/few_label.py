@@ -16,10 +16,11 @@ from mmcontrast.evaluation._stats import mean_interval
 from mmcontrast.evaluation._validate import check_num_classes
 from mmcontrast.evaluation.metrics import classification_scores
 
-__all__ = ["Classifier", "FewLabelCurve", "FewLabelSummary", "few_label_curve"]
+__all__ = ["Classifier", "FewLabelCurve", "FewLabelSummary", "Metric", "few_label_curve"]
 
 _OWNER = "few_label_curve"
 Metric = Literal["accuracy", "macro_f1"]
+"""The score that `FewLabelCurve.summary` summarises: ``"accuracy"`` or ``"macro_f1"``."""
 _METRICS: tuple[Metric, ...] = ("accuracy", "macro_f1")
 _TITLES = {"accuracy": "accuracy", "macro_f1": "macro-F1"}
 
