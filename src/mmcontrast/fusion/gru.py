@@ -14,10 +14,8 @@ from mmcontrast._checks import (
     check_choice,
     check_int,
     check_modality_dims,
-    check_modality_features,
-    check_present,
 )
-from mmcontrast.fusion._projection import build_projections, project_features
+from mmcontrast.fusion._projection import build_projections, checked_projections
 from mmcontrast.fusion.functional import pool_tokens
 
 __all__ = [
@@ -255,12 +253,9 @@ class BidirectionalGRUFusion(nn.Module):
             features[m]: ``"b d_m"`` or ``"b t d_m"``; present[m]: ``"b"``; output:
             ``"b out_features"``.
         """
-        owner = type(self).__name__
-        xs = check_modality_features(owner, "features", features, self.dims)
-        mask = check_present(
-            owner, present, self.modalities, batch=xs[0].shape[0], device=xs[0].device
+        hs, mask = checked_projections(
+            type(self).__name__, self.projections, self.dims, features, present
         )
-        hs = project_features(self.projections, self.modalities, xs, mask)
         if self.tokens == "modality":
             seq = torch.stack([pool_tokens(h) for h in hs], dim=1)
             valid = mask
