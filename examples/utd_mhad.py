@@ -106,6 +106,7 @@ from mmcontrast.recipes import (
     finetune_step,
     freeze,
     predict,
+    prepare_fast_training,
 )
 
 METHODS = ("supervised", "simclr", "cmc", "debiased", "hnl", "cmkm", "clmm")
@@ -164,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="standardise IMU channels with the training statistics and augment them with "
         "standardized_inertial_augment (default; the recommended recipe); "
         "--no-normalize-inertial: raw g and deg/s with the papers' augmentations",
+    )
+    arg(
+        "--fast",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="pre-train on the fast path: bfloat16 autocast of the encoders and heads, "
+        "channels-last convolutions, FastDropout (default); --no-fast: eager float32",
     )
     arg("--synthetic-classes", type=int, default=27)
     arg("--synthetic-subjects", type=int, default=8)
@@ -377,6 +385,20 @@ def pretrained(
 
 
 # --------------------------------------------------------------------------- pre-training
+def fast_path(args: argparse.Namespace, *modules: nn.Module) -> torch.dtype | None:
+    """With ``--fast``: `prepare_fast_training` on ``modules``; the autocast dtype to use.
+
+    Only the pre-training stages take the fast path; the supervised baseline and the
+    fine-tuning stage run as before (frozen features are computed once, in eval mode, where
+    dropout does nothing).
+    """
+    if not args.fast:
+        return None
+    for module in modules:
+        prepare_fast_training(module)
+    return torch.bfloat16
+
+
 def contrastive_epochs(
     args: argparse.Namespace,
     stage: str,
@@ -433,9 +455,11 @@ def simclr_encoder(
     projection = ProjectionHead(dim)  # CMC-CMKM's ProjectionMLP: -> 256 -> BN/ReLU -> 128
     augment = pretrain_augmentations(args)[modality]
     criterion = InfoNCE(temperature=config["temperature"], negatives="all")  # NT-Xent
+    autocast_dtype = fast_path(args, encoder, projection)
     x = getattr(train, modality)
     spec = {
         "stage": "simclr",
+        **({"autocast": str(autocast_dtype)} if autocast_dtype is not None else {}),
         "modality": modality,
         "epochs": epochs,
         "seed": seed,
@@ -450,7 +474,7 @@ def simclr_encoder(
     def run() -> list[float]:
         # Two views through one encoder and projection head, in one forward of the 2B batch
         # (BatchNorm normalises both views together, as in SimCLR).
-        model = SimCLRPretrainer(encoder, projection, criterion)
+        model = SimCLRPretrainer(encoder, projection, criterion, autocast_dtype=autocast_dtype)
         return contrastive_epochs(
             args,
             f"simclr-{modality}",
@@ -492,10 +516,12 @@ def cross_modal_encoders(
     else:  # cmkm, the paper's configuration (reference/losses.md §5d)
         criterion = CMKMLoss(temperature=0.1, k=1, intra_negatives=True, intra_temperature=1.0)
     weighting = HardPositiveWeighting(beta=CLMM_BETA)  # clmm only
-    model = ContrastivePretrainer(encoders, projections, criterion)
+    autocast_dtype = fast_path(args, *encoders.values(), *projections.values())
+    model = ContrastivePretrainer(encoders, projections, criterion, autocast_dtype=autocast_dtype)
     data = inputs_of(train, MODALITIES)
     spec = {
         "stage": "pretrain",
+        **({"autocast": str(autocast_dtype)} if autocast_dtype is not None else {}),
         "method": method,
         "epochs": args.epochs,
         "seed": args.seed,
@@ -791,6 +817,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "pipeline": "supervised" if args.method == "supervised" else args.pipeline,
         "label_fraction": args.label_fraction,
         "seed": args.seed,
+        "fast": args.fast and args.method != "supervised",
         "test_accuracy": float(scores.accuracy),
         "test_macro_f1": float(scores.macro_f1),
         "val_accuracy": finetuning.pop("val_accuracy"),

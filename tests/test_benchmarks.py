@@ -80,6 +80,9 @@ def test_training_prints_the_quoted_speedup() -> None:
     assert "| eager float32 (baseline) | baseline |" in out
     assert "| bf16 autocast (encoders + heads) | same model |" in out
     assert "| eager float32, 1 thread | threads |" in out
+    assert "| library fast path: bf16 autocast, channels-last, FastDropout | same law |" in out
+    assert "| FastDropout (float32) | same law |" in out
+    assert "### Profile: the library fast path" in out
     assert "| locked FF dropout (mask shared over time) | changes regulariser |" in out
     assert "cannot run" not in out
     assert "torch.compile" not in out

@@ -12,7 +12,7 @@
 # "synthetic" runs on mmcontrast.data.make_synthetic (NOT UTD-MHAD) with short schedules that
 # fit a shared 2-core CPU, one thread per run; "utd-mhad" uses the papers' schedules (the
 # command line's defaults). EPOCHS, TEACHER_EPOCHS, FINETUNE_EPOCHS, THREADS, SEEDS, METHODS,
-# PIPELINES, EXTRA (more options for every run, e.g. --normalize-inertial), OUT and CACHE
+# PIPELINES, EXTRA (more options for every run, e.g. --no-fast), OUT and CACHE
 # override them. Resumable: a run whose JSON file exists is skipped. Pre-trained encoders are
 # cached (keyed by their whole configuration), so each method and seed pre-trains once.
 set -euo pipefail

@@ -2,7 +2,8 @@
 
 Modules: `CNNTransformerEncoder`, `CNNDiffTransformerEncoder` (with
 `DifferentialAttention` and `DifferentialTransformerLayer`) and
-`HCNEncoder`. Exact configurations of published systems are in
+`HCNEncoder`; `FastDropout` (and `use_fast_dropout`) is element-wise dropout from fewer
+random draws. Exact configurations of published systems are in
 `mmcontrast.encoders.presets`; the option types of their signatures (`Pooling`, `Positions`,
 `HCNPadding`, `HCNFusion`, `HCNPooling`) are in `mmcontrast.encoders.types`.
 """
@@ -14,6 +15,7 @@ from mmcontrast.encoders.diff_transformer import (
     CNNDiffTransformerEncoder,
     DifferentialTransformerLayer,
 )
+from mmcontrast.encoders.dropout import FastDropout, use_fast_dropout
 from mmcontrast.encoders.hcn import HCNEncoder
 from mmcontrast.encoders.types import HCNFusion, HCNPadding, HCNPooling, Pooling, Positions
 
@@ -22,6 +24,7 @@ __all__ = [
     "CNNTransformerEncoder",
     "DifferentialAttention",
     "DifferentialTransformerLayer",
+    "FastDropout",
     "HCNEncoder",
     "HCNFusion",
     "HCNPadding",
@@ -30,4 +33,5 @@ __all__ = [
     "Positions",
     "lambda_init_for_depth",
     "presets",
+    "use_fast_dropout",
 ]

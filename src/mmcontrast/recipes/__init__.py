@@ -11,10 +11,13 @@
   (`TwoStageClassifier`): frozen shared encoders, trainable modality-specific branches,
   quality-guided attention, bidirectional gated fusion and primary–auxiliary heads. Not from
   the CLMM paper; inferred from Cosmo and the abstract.
+* The fast training path: ``autocast_dtype=torch.bfloat16`` of either pre-trainer and
+  `prepare_fast_training` (channels-last convolutions, `mmcontrast.encoders.FastDropout`).
 * `finetune_step` and `predict` for either stage-2 model; score the predictions with
   `mmcontrast.evaluation.classification_scores`.
 """
 
+from mmcontrast.recipes.fast import prepare_fast_training
 from mmcontrast.recipes.fine_tune import FineTuneClassifier, concat_classifier, freeze
 from mmcontrast.recipes.simclr import SimCLRPretrainer
 from mmcontrast.recipes.steps import classification_loss, finetune_step, predict, pretrain_step
@@ -35,5 +38,6 @@ __all__ = [
     "finetune_step",
     "freeze",
     "predict",
+    "prepare_fast_training",
     "pretrain_step",
 ]

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from mmcontrast._checks import check_bool
 from mmcontrast.losses import InfoNCE
+from mmcontrast.recipes.fast import autocast, check_autocast_dtype, to_float32
 
 __all__ = ["SimCLRPretrainer"]
 
@@ -43,6 +44,9 @@ class SimCLRPretrainer(nn.Module):
             temperature 0.1).
         joint_batch: one forward on the concatenated ``2B`` batch (``True``) or one forward
             per view (``False``).
+        autocast_dtype: ``torch.bfloat16`` (or ``torch.float16``) runs the encoder and
+            projection head under ``torch.autocast`` and returns float32 embeddings, so the
+            loss is computed in float32 (as `mmcontrast.recipes.ContrastivePretrainer`).
 
     Shapes:
         view1, view2: ``"b ..."``; masks: two ``"b t"``; output: ``""``.
@@ -71,9 +75,11 @@ class SimCLRPretrainer(nn.Module):
         criterion: Callable[[Tensor, Tensor], Tensor] | None = None,
         *,
         joint_batch: bool = True,
+        autocast_dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
         owner = type(self).__name__
+        self.autocast_dtype = check_autocast_dtype(owner, autocast_dtype)
         if not isinstance(encoder, nn.Module):
             raise TypeError(f"{owner}: encoder must be an nn.Module, got {type(encoder).__name__}")
         if not isinstance(projection, nn.Module):
@@ -95,14 +101,15 @@ class SimCLRPretrainer(nn.Module):
         Shapes:
             x: ``"b ..."``; mask: ``"b t"``; output: ``"b e"``.
         """
-        features = self.encoder(x) if mask is None else self.encoder(x, mask=mask)
-        if not isinstance(features, Tensor) or features.ndim != 2:
-            got = tuple(features.shape) if isinstance(features, Tensor) else type(features)
-            raise ValueError(
-                f'{type(self).__name__}: the encoder must return "b d" features, got {got}'
-            )
-        out: Tensor = self.projection(features)
-        return out
+        with autocast(self.autocast_dtype, x):
+            features = self.encoder(x) if mask is None else self.encoder(x, mask=mask)
+            if not isinstance(features, Tensor) or features.ndim != 2:
+                got = tuple(features.shape) if isinstance(features, Tensor) else type(features)
+                raise ValueError(
+                    f'{type(self).__name__}: the encoder must return "b d" features, got {got}'
+                )
+            out: Tensor = self.projection(features)
+        return to_float32(self.autocast_dtype, out)
 
     def embed_views(
         self,
@@ -191,4 +198,7 @@ class SimCLRPretrainer(nn.Module):
 
     def extra_repr(self) -> str:
         """The settings, for ``repr``."""
-        return f"joint_batch={self.joint_batch}"
+        extra = f"joint_batch={self.joint_batch}"
+        if self.autocast_dtype is not None:
+            extra += f", autocast_dtype={self.autocast_dtype}"
+        return extra

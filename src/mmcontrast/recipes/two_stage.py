@@ -27,6 +27,7 @@ from mmcontrast.fusion import (
 )
 from mmcontrast.fusion.functional import mask_features, pool_tokens, scale_features
 from mmcontrast.heads import PrimaryAuxiliaryHead, PrimaryAuxiliaryLogits
+from mmcontrast.recipes.fast import autocast, check_autocast_dtype, to_float32
 from mmcontrast.recipes.fine_tune import _parameter_groups, encode, freeze, module_dict
 
 __all__ = [
@@ -59,6 +60,11 @@ class ContrastivePretrainer(nn.Module):
         projections: ``modality -> head`` mapping ``"b d_m"`` to ``"b e"`` (one ``e`` for
             all), e.g. `mmcontrast.heads.ProjectionHead`.
         criterion: the pairwise loss.
+        autocast_dtype: ``torch.bfloat16`` (or ``torch.float16``) runs the encoders and
+            projection heads under ``torch.autocast`` on the inputs' device and returns their
+            embeddings in float32, so the loss is computed in float32; parameters, gradients
+            and optimiser state stay float32. ``None`` (default): no autocast. The fast path
+            of `mmcontrast.recipes.prepare_fast_training`.
 
     Shapes:
         inputs[m]: ``"b ..."``; output: ``""``.
@@ -86,9 +92,12 @@ class ContrastivePretrainer(nn.Module):
         encoders: Mapping[str, nn.Module] | nn.ModuleDict,
         projections: Mapping[str, nn.Module] | nn.ModuleDict,
         criterion: Callable[[Tensor, Tensor], Tensor],
+        *,
+        autocast_dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
         owner = type(self).__name__
+        self.autocast_dtype = check_autocast_dtype(owner, autocast_dtype)
         self.encoders = module_dict(owner, "encoders", encoders)
         self.projections = module_dict(owner, "projections", projections)
         if list(self.projections) != list(self.encoders):
@@ -116,10 +125,14 @@ class ContrastivePretrainer(nn.Module):
         """The projected embeddings of every modality.
 
         Shapes:
-            inputs[m]: ``"b ..."``; masks[m]: ``"b t"``; output[m]: ``"b e"``.
+            inputs[m]: ``"b ..."``; masks[m]: ``"b t"``; output[m]: ``"b e"`` (float32 under
+            ``autocast_dtype``).
         """
-        features = encode(type(self).__name__, self.encoders, inputs, masks=masks)
-        return {m: self.projections[m](z) for m, z in features.items()}
+        like = next(iter(inputs.values()), None) if isinstance(inputs, Mapping) else None
+        with autocast(self.autocast_dtype, like):
+            features = encode(type(self).__name__, self.encoders, inputs, masks=masks)
+            z = {m: self.projections[m](h) for m, h in features.items()}
+        return {m: to_float32(self.autocast_dtype, v) for m, v in z.items()}
 
     def forward(
         self, inputs: Mapping[str, Tensor], *, masks: Mapping[str, Tensor] | None = None
@@ -132,6 +145,10 @@ class ContrastivePretrainer(nn.Module):
         z = self.embed(inputs, masks=masks)
         losses = [self.criterion(z[a], z[b]) for a, b in combinations(self.encoders, 2)]
         return losses[0] if len(losses) == 1 else torch.stack(losses).mean()
+
+    def extra_repr(self) -> str:
+        """The autocast dtype, when set, for ``repr``."""
+        return "" if self.autocast_dtype is None else f"autocast_dtype={self.autocast_dtype}"
 
 
 class TwoStageClassifier(nn.Module):
