@@ -143,3 +143,21 @@ def test_bad_autocast_dtype_is_rejected(dtype: object) -> None:
         pretrainer(dtype)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="SimCLRPretrainer: autocast_dtype must be None"):
         SimCLRPretrainer(nn.Linear(2, 2), nn.Identity(), autocast_dtype=dtype)  # type: ignore[arg-type]
+
+
+@pytest.mark.compile
+def test_fast_path_presets_trace_without_graph_breaks_in_train_mode() -> None:
+    torch._dynamo.reset()
+    cases = (
+        (presets.cmc_cmkm_inertial(), torch.randn(4, 50, 6)),
+        (presets.cmc_cmkm_skeleton(), torch.randn(4, 50, 20, 3)),
+    )
+    for encoder, x in cases:
+        prepare_fast_training(encoder.train())
+        compiled = torch.compile(encoder, fullgraph=True, backend="eager")
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            torch.manual_seed(8)
+            expected = encoder(x)
+            torch.manual_seed(8)
+            got = compiled(x)  # the same random draws: Dynamo's graph, run eagerly
+        torch.testing.assert_close(got, expected, rtol=0, atol=0)

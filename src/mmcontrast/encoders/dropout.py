@@ -70,10 +70,12 @@ class FastDropout(nn.Dropout):
         if drops == _LEVELS:
             return torch.zeros_like(input)
         n = input.numel()
-        # Full 64-bit range: random_() alone leaves the sign bit at 0, which would bias the
-        # top 16-bit word of every draw.
-        bits = torch.empty(math.ceil(n / 4), dtype=torch.int64, device=input.device)
-        bits.random_(-(2**63), None)
+        # The whole int64 range (but its largest value: a bias of 2**-64), so that all four
+        # 16-bit words are uniform; random_() without bounds leaves the sign bit at 0.
+        # Out of place, so that torch.compile traces it.
+        bits = torch.randint(
+            -(2**63), 2**63 - 1, (math.ceil(n / 4),), dtype=torch.int64, device=input.device
+        )
         words = bits.view(torch.int16)[:n].view(input.shape)  # uniform in [-2**15, 2**15)
         keep = words >= drops - _LEVELS // 2
         return torch.where(keep, input * (_LEVELS / (_LEVELS - drops)), 0.0)
