@@ -172,17 +172,21 @@ def check_tensor(
 ) -> Tensor:
     """A tensor whose dimensions match the einops ``pattern`` (e.g. ``"b t c"``).
 
-    ``sizes`` pins named axes (``{"c": 6}``); the message echoes the expected pattern, the
-    pinned sizes and the received shape.
+    A trailing ``...`` accepts any number of further axes (``"b t ..."``). ``sizes`` pins named
+    axes (``{"c": 6}``); the message echoes the expected pattern, the pinned sizes and the
+    received shape.
     """
     if not isinstance(x, Tensor):
         raise TypeError(f"{owner}: {name} must be a torch.Tensor, got {type(x).__name__}")
     if floating and not x.is_floating_point():
         raise TypeError(f"{owner}: {name} must be a floating-point tensor, got dtype {x.dtype}")
     axes = pattern.split()
-    if x.ndim != len(axes):
+    open_ended = axes[-1] == "..."
+    rank = len(axes) - open_ended
+    if x.ndim < rank if open_ended else x.ndim != rank:
+        count = f"at least {rank}" if open_ended else f"{rank}"
         raise ValueError(
-            f'{owner}: {name} must have shape "{pattern}" ({len(axes)} dimensions), got '
+            f'{owner}: {name} must have shape "{pattern}" ({count} dimensions), got '
             f"{tuple(x.shape)}"
         )
     for axis, size in (sizes or {}).items():

@@ -196,31 +196,20 @@ class Augmentation(nn.Module, Generic[P], metaclass=abc.ABCMeta):
         """Apply validated parameters to a validated input."""
 
     def _check_input(self, x: object) -> Tensor:
-        owner = type(self).__name__
-        axes = self.pattern.split()
-        if axes[-1] != "...":
-            return check_tensor(owner, "x", x, pattern=self.pattern)
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{owner}: x must be a torch.Tensor, got {type(x).__name__}")
-        if not x.is_floating_point():
-            raise TypeError(f"{owner}: x must be a floating-point tensor, got dtype {x.dtype}")
-        if x.ndim < len(axes) - 1:
-            raise ValueError(
-                f'{owner}: x must have shape "{self.pattern}" (at least {len(axes) - 1} '
-                f"dimensions), got {tuple(x.shape)}"
-            )
-        return x
+        """``x`` checked against ``pattern``; subclasses add their own constraints."""
+        return check_tensor(type(self).__name__, "x", x, pattern=self.pattern)
 
     def _check_params(self, x: Tensor, params: object) -> None:
-        owner = type(self).__name__
         for leaf in _leaves(params):
             if leaf.ndim == 0 or leaf.shape[0] != x.shape[0]:
                 raise ValueError(
-                    f"{owner}: params were drawn for another batch: x has shape "
+                    f"{type(self).__name__}: params were drawn for another batch: x has shape "
                     f"{tuple(x.shape)} but a parameter has shape {tuple(leaf.shape)}"
                 )
             if leaf.device != x.device:
-                raise ValueError(f"{owner}: params must be on {x.device} like x, got {leaf.device}")
+                raise ValueError(
+                    f"{type(self).__name__}: params must be on {x.device} like x, got {leaf.device}"
+                )
 
     def _neutralize(self, params: P, applied: Tensor) -> P | None:
         """Parameters that leave the rows with ``applied == False`` unchanged, or ``None``.

@@ -79,15 +79,6 @@ def _row_mask(applied: Tensor, like: Tensor) -> Tensor:
     return applied.view(-1, *([1] * (like.ndim - 1))).to(like.dtype)
 
 
-def _check_triads(owner: str, x: Tensor) -> Tensor:
-    if x.shape[2] % 3 != 0:
-        raise ValueError(
-            f'{owner}: x must have shape "b t (g 3)": channels in 3-axis triads, so a channel '
-            f"count that is a multiple of 3, got {tuple(x.shape)}"
-        )
-    return x
-
-
 class Jitter(Augmentation[JitterParams]):
     """Add i.i.d. Gaussian noise ``N(0, sigma**2)`` to every element (sensor noise).
 
@@ -200,9 +191,8 @@ class MagnitudeWarp(Augmentation[MagnitudeWarpParams]):
         self, *, sigma: float = 0.2, num_knots: int = 4, same_on_batch: bool = False
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        owner = type(self).__name__
-        self.sigma = check_finite_number(owner, "sigma", sigma, low=0.0)
-        self.num_knots = check_int(owner, "num_knots", num_knots, minimum=0)
+        self.sigma = check_finite_number("MagnitudeWarp", "sigma", sigma, low=0.0)
+        self.num_knots = check_int("MagnitudeWarp", "num_knots", num_knots, minimum=0)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> MagnitudeWarpParams:
         knots = draw.normal(batch, self.num_knots + 2, x.shape[2], mean=1.0, std=self.sigma)
@@ -290,7 +280,13 @@ class TriadRotate(Augmentation[RotationParams]):
         )
 
     def _check_input(self, x: object) -> Tensor:
-        return _check_triads(type(self).__name__, super()._check_input(x))
+        x = super()._check_input(x)
+        if x.shape[2] % 3 != 0:
+            raise ValueError(
+                'TriadRotate: x must have shape "b t (g 3)": channels in 3-axis triads, so a '
+                f"channel count that is a multiple of 3, got {tuple(x.shape)}"
+            )
+        return x
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> RotationParams:
         axis = draw.normal(batch, 3)

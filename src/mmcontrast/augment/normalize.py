@@ -88,14 +88,15 @@ class NormalizeBoneLength(Augmentation[NoParams]):
 
     def __init__(self, *, joints: tuple[int, int] = (1, 2), eps: float = 1e-6) -> None:
         super().__init__()
-        owner = type(self).__name__
         if len(joints) != 2 or joints[0] == joints[1]:
-            raise ValueError(f"{owner}: joints must be two different joints, got {joints!r}")
+            raise ValueError(
+                f"NormalizeBoneLength: joints must be two different joints, got {joints!r}"
+            )
         self.joints = (
-            check_int(owner, "joints[0]", joints[0], minimum=0),
-            check_int(owner, "joints[1]", joints[1], minimum=0),
+            check_int("NormalizeBoneLength", "joints[0]", joints[0], minimum=0),
+            check_int("NormalizeBoneLength", "joints[1]", joints[1], minimum=0),
         )
-        self.eps = check_finite_number(owner, "eps", eps, low=0.0, low_open=True)
+        self.eps = check_finite_number("NormalizeBoneLength", "eps", eps, low=0.0, low_open=True)
 
     def _check_input(self, x: object) -> Tensor:
         checked = super()._check_input(x)

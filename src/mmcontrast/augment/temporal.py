@@ -90,16 +90,23 @@ class TemporalCropResize(Augmentation[CropParams]):
         self, *, scale: tuple[float, float] = (0.8, 0.9), same_on_batch: bool = False
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        owner = type(self).__name__
         low, high = scale
         low = check_finite_number(
-            owner, "scale[0]", low, low=0.0, high=1.0, low_open=True, high_open=False
+            "TemporalCropResize", "scale[0]", low, low=0.0, high=1.0, low_open=True, high_open=False
         )
         high = check_finite_number(
-            owner, "scale[1]", high, low=0.0, high=1.0, low_open=True, high_open=False
+            "TemporalCropResize",
+            "scale[1]",
+            high,
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            high_open=False,
         )
         if low > high:
-            raise ValueError(f"{owner}: scale must be (low, high) with low <= high, got {scale}")
+            raise ValueError(
+                f"TemporalCropResize: scale must be (low, high) with low <= high, got {scale}"
+            )
         self.scale = (low, high)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> CropParams:
@@ -150,9 +157,8 @@ class TimeWarp(Augmentation[TimeWarpParams]):
         self, *, sigma: float = 0.2, num_knots: int = 4, same_on_batch: bool = False
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        owner = type(self).__name__
-        self.sigma = check_finite_number(owner, "sigma", sigma, low=0.0)
-        self.num_knots = check_int(owner, "num_knots", num_knots, minimum=0)
+        self.sigma = check_finite_number("TimeWarp", "sigma", sigma, low=0.0)
+        self.num_knots = check_int("TimeWarp", "num_knots", num_knots, minimum=0)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> TimeWarpParams:
         speed = torch.exp(draw.normal(batch, self.num_knots + 1, std=self.sigma))
@@ -208,12 +214,11 @@ class TimeMask(Augmentation[TimeMaskParams]):
         same_on_batch: bool = False,
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        owner = type(self).__name__
         self.max_extent = check_finite_number(
-            owner, "max_extent", max_extent, low=0.0, high=1.0, high_open=False
+            "TimeMask", "max_extent", max_extent, low=0.0, high=1.0, high_open=False
         )
-        self.num_masks = check_int(owner, "num_masks", num_masks, minimum=1)
-        self.value = check_finite_number(owner, "value", value, low=-float("inf"))
+        self.num_masks = check_int("TimeMask", "num_masks", num_masks, minimum=1)
+        self.value = check_finite_number("TimeMask", "value", value, low=-float("inf"))
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> TimeMaskParams:
         extent = draw.uniform(batch, self.num_masks, high=self.max_extent)
@@ -274,11 +279,12 @@ class SegmentPermute(Augmentation[SegmentPermuteParams]):
         same_on_batch: bool = False,
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        owner = type(self).__name__
-        self.min_segments = check_int(owner, "min_segments", min_segments, minimum=1)
-        self.max_segments = check_int(owner, "max_segments", max_segments, minimum=min_segments)
+        self.min_segments = check_int("SegmentPermute", "min_segments", min_segments, minimum=1)
+        self.max_segments = check_int(
+            "SegmentPermute", "max_segments", max_segments, minimum=min_segments
+        )
         self.cuts: Cuts = cuts
-        check_choice(owner, "cuts", cuts, ("random", "equal"))
+        check_choice("SegmentPermute", "cuts", cuts, ("random", "equal"))
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> SegmentPermuteParams:
         low, high = self.min_segments, self.max_segments
