@@ -22,6 +22,8 @@ __all__ = [
     "check_labels",
     "check_modality_dims",
     "check_modality_features",
+    "check_modality_inputs",
+    "check_modality_keys",
     "check_present",
     "check_pair",
     "check_probability",
@@ -351,3 +353,17 @@ def check_present(
             )
         columns.append(mask)
     return torch.stack(columns, dim=1)
+
+
+def check_modality_inputs(
+    owner: str, features: object, present: object, dims: Mapping[str, int]
+) -> tuple[list[Tensor], Tensor | None]:
+    """A fusion module's or head's ``features`` and ``present``, checked.
+
+    `check_modality_features` on ``features``, then `check_present` on ``present``. Returns
+    the features in the order of ``dims`` and the ``"b m"`` mask (``None`` when every modality
+    is present).
+    """
+    xs = check_modality_features(owner, "features", features, dims)
+    mask = check_present(owner, present, list(dims), batch=xs[0].shape[0], device=xs[0].device)
+    return xs, mask

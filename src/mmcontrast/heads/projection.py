@@ -76,30 +76,29 @@ class ProjectionHead(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.in_features = check_int(owner, "in_features", in_features, minimum=1)
+        self.in_features = check_int("ProjectionHead", "in_features", in_features, minimum=1)
         if isinstance(hidden_features, (str, bytes)) or not isinstance(hidden_features, Sequence):
             raise TypeError(
-                f"{owner}: hidden_features must be a sequence of ints, got "
+                f"ProjectionHead: hidden_features must be a sequence of ints, got "
                 f"{type(hidden_features).__name__}"
             )
         self.hidden_features = tuple(
-            check_int(owner, f"hidden_features[{i}]", width, minimum=1)
+            check_int("ProjectionHead", f"hidden_features[{i}]", width, minimum=1)
             for i, width in enumerate(hidden_features)
         )
-        self.out_features = check_int(owner, "out_features", out_features, minimum=1)
-        check_layer(owner, "norm_layer", norm_layer)
-        check_layer(owner, "act_layer", act_layer)
+        self.out_features = check_int("ProjectionHead", "out_features", out_features, minimum=1)
+        check_layer("ProjectionHead", "norm_layer", norm_layer)
+        check_layer("ProjectionHead", "act_layer", act_layer)
         self.norm_layer = norm_layer
         self.act_layer = act_layer
-        self.dropout = check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
-        self.normalize = check_bool(owner, "normalize", normalize)
+        self.dropout = check_finite_number("ProjectionHead", "dropout", dropout, low=0.0, high=1.0)
+        self.normalize = check_bool("ProjectionHead", "normalize", normalize)
         specs = [
             LinearSpec(width, norm_layer=norm_layer, act_layer=act_layer, dropout=dropout)
             for width in self.hidden_features
         ]
         specs.append(LinearSpec(self.out_features))
-        self.layers = build_mlp(owner, self.in_features, specs, device=device, dtype=dtype)
+        self.layers = build_mlp(self.in_features, specs, device=device, dtype=dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         """Project (and optionally L2-normalise) a batch of features.
