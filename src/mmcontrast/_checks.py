@@ -20,6 +20,7 @@ __all__ = [
     "check_finite_number",
     "check_int",
     "check_labels",
+    "check_mask",
     "check_modality_dims",
     "check_modality_features",
     "check_modality_inputs",
@@ -367,3 +368,27 @@ def check_modality_inputs(
     xs = check_modality_features(owner, "features", features, dims)
     mask = check_present(owner, present, list(dims), batch=xs[0].shape[0], device=xs[0].device)
     return xs, mask
+
+
+def check_mask(owner: str, mask: object, x: Tensor) -> Tensor | None:
+    """``None`` or a ``"b t"`` bool mask (``True`` at valid steps) matching ``x: "b t ..."``.
+
+    The one check of a padding mask, for every module and function that takes one.
+    """
+    if mask is None:
+        return None
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{owner}: mask must be a torch.Tensor or None, got {type(mask).__name__}")
+    if mask.dtype != torch.bool:
+        raise TypeError(
+            f"{owner}: mask must be a torch.bool tensor (True at valid steps), got {mask.dtype}"
+        )
+    expected = tuple(x.shape[:2])
+    if tuple(mask.shape) != expected:
+        raise ValueError(
+            f'{owner}: mask must have shape "b t" = {expected} to match x, got mask: '
+            f"{tuple(mask.shape)} and x: {tuple(x.shape)}"
+        )
+    if mask.device != x.device:
+        raise ValueError(f"{owner}: mask must be on {x.device} like x, got {mask.device}")
+    return mask
