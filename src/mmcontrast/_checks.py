@@ -370,25 +370,30 @@ def check_modality_inputs(
     return xs, mask
 
 
-def check_mask(owner: str, mask: object, x: Tensor) -> Tensor | None:
+def check_mask(
+    owner: str, mask: object, x: Tensor, *, name: str = "mask", like: str = "x"
+) -> Tensor | None:
     """``None`` or a ``"b t"`` bool mask (``True`` at valid steps) matching ``x: "b t ..."``.
 
-    The one check of a padding mask, for every module and function that takes one.
+    The one check of a padding mask, for every module and function that takes one; ``name``
+    and ``like`` are how the messages call the mask and ``x``.
     """
     if mask is None:
         return None
     if not isinstance(mask, Tensor):
-        raise TypeError(f"{owner}: mask must be a torch.Tensor or None, got {type(mask).__name__}")
+        raise TypeError(
+            f"{owner}: {name} must be a torch.Tensor or None, got {type(mask).__name__}"
+        )
     if mask.dtype != torch.bool:
         raise TypeError(
-            f"{owner}: mask must be a torch.bool tensor (True at valid steps), got {mask.dtype}"
+            f"{owner}: {name} must be a torch.bool tensor (True at valid steps), got {mask.dtype}"
         )
     expected = tuple(x.shape[:2])
     if tuple(mask.shape) != expected:
         raise ValueError(
-            f'{owner}: mask must have shape "b t" = {expected} to match x, got mask: '
-            f"{tuple(mask.shape)} and x: {tuple(x.shape)}"
+            f'{owner}: {name} must have shape "b t" = {expected} to match {like}, got {name}: '
+            f"{tuple(mask.shape)} and {like}: {tuple(x.shape)}"
         )
     if mask.device != x.device:
-        raise ValueError(f"{owner}: mask must be on {x.device} like x, got {mask.device}")
+        raise ValueError(f"{owner}: {name} must be on {x.device} like {like}, got {mask.device}")
     return mask

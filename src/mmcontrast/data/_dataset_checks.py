@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import check_tensor
+from mmcontrast._checks import check_mask, check_tensor
 from mmcontrast.data.standardize import Standardizer
 
 __all__ = [
@@ -119,15 +120,7 @@ def check_masks(
         if value is None:
             checked[name] = torch.ones(expected, dtype=torch.bool)
             continue
-        label = f"{name}_mask"
-        mask = check_tensor(owner, label, value, pattern="n t", floating=False)
-        if mask.dtype != torch.bool:
-            raise TypeError(f"{owner}: {label} must be a bool tensor, got {mask.dtype}")
-        if tuple(mask.shape) != expected:
-            raise ValueError(
-                f"{owner}: {label} must have shape {expected}, got {tuple(mask.shape)}"
-            )
-        checked[name] = mask
+        checked[name] = cast(Tensor, check_mask(owner, value, data, name=f"{name}_mask", like=name))
     return checked
 
 

@@ -28,8 +28,8 @@ from types import ModuleType
 import numpy as np
 from numpy.typing import NDArray
 
-from mmcontrast._checks import check_bool
-from mmcontrast.data._cache import Verify, cached
+from mmcontrast._checks import check_bool, check_choice
+from mmcontrast.data._cache import VERIFY, Verify, cached
 from mmcontrast.data._optional import import_optional
 from mmcontrast.data.paired import PairedDataset
 from mmcontrast.data.preprocessing import Resample
@@ -148,6 +148,7 @@ def read_utd_mhad(
         ((180, 6), (67, 20, 3))
     """
     check_bool("read_utd_mhad", "cache", cache)
+    check_choice("read_utd_mhad", "verify", verify, VERIFY)
     base = Path(root).expanduser()
     folders = {kind: base / folder for kind, folder in _FOLDERS.items()}
     for kind, folder in folders.items():
@@ -166,7 +167,7 @@ def read_utd_mhad(
             stacklevel=2,
         )
     recordings = cached(
-        owner=_OWNER,
+        loader=_OWNER,
         root=base,
         files=files,
         salt="utd_mhad",
