@@ -78,8 +78,7 @@ class GatedMultimodalUnitFusion(nn.Module):
         if len(self.modalities) < 2:
             raise ValueError(
                 "GatedMultimodalUnitFusion: gates one modality with the others and needs at "
-                "least two, got "
-                f"dims={self.dims!r}"
+                f"least two, got dims={self.dims!r}"
             )
         self.projections, widths = build_projections(
             self.dims, hidden, project, device=device, dtype=dtype

@@ -235,8 +235,7 @@ class BidirectionalGRUFusion(nn.Module):
         if len(set(widths.values())) != 1:
             raise ValueError(
                 "BidirectionalGRUFusion: project=False needs every modality to have the same d, "
-                "got "
-                f"dims={self.dims!r}"
+                f"got dims={self.dims!r}"
             )
         self.gru = BiGRUWeights(widths[self.modalities[0]], hidden, device=device, dtype=dtype)
         self.out_features = 2 * hidden

@@ -138,8 +138,7 @@ class QualityGuidedAttention(nn.Module):
         if axis == "token" and len(set(self.dims.values())) != 1:
             raise ValueError(
                 "QualityGuidedAttention: axis='token' needs every modality to have the same d, "
-                "got "
-                f"dims={self.dims!r}"
+                f"got dims={self.dims!r}"
             )
         self.probe_fraction = check_finite_number(
             "QualityGuidedAttention",
@@ -182,8 +181,7 @@ class QualityGuidedAttention(nn.Module):
             if unknown or missing:
                 raise ValueError(
                     "QualityGuidedAttention: quality must name exactly the modalities "
-                    f"{self.modalities}; "
-                    f"unknown {unknown}, missing {missing}"
+                    f"{self.modalities}; unknown {unknown}, missing {missing}"
                 )
             values = [
                 check_finite_number(

@@ -145,8 +145,7 @@ class PrimaryAuxiliaryHead(nn.Module):
             if x.ndim != 2 or x.shape[0] != fused.shape[0]:
                 raise ValueError(
                     f'PrimaryAuxiliaryHead: auxiliary[{name!r}] must have shape "b d" with the '
-                    "batch size "
-                    f"of fused {tuple(fused.shape)}, got {tuple(x.shape)}"
+                    f"batch size of fused {tuple(fused.shape)}, got {tuple(x.shape)}"
                 )
         logits = {
             name: self.auxiliary[name](x)
