@@ -25,6 +25,7 @@ __all__ = [
     "check_modality_features",
     "check_modality_inputs",
     "check_modality_keys",
+    "check_optional_int",
     "check_present",
     "check_pair",
     "check_probability",
@@ -86,15 +87,7 @@ def check_bool(owner: str, name: str, value: object) -> bool:
 
 def check_chunk_size(owner: str, chunk_size: object) -> int | None:
     """``None`` or a positive int."""
-    if chunk_size is None:
-        return None
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
-        raise TypeError(
-            f"{owner}: chunk_size must be an int or None, got {type(chunk_size).__name__}"
-        )
-    if chunk_size < 1:
-        raise ValueError(f"{owner}: chunk_size must be >= 1, got {chunk_size}")
-    return chunk_size
+    return check_optional_int(owner, "chunk_size", chunk_size, minimum=1)
 
 
 def _check_float_tensor(owner: str, name: str, x: object) -> Tensor:
@@ -157,6 +150,17 @@ def check_int(owner: str, name: str, value: object, *, minimum: int | None = Non
     if minimum is not None and value < minimum:
         raise ValueError(f"{owner}: {name} must be >= {minimum}, got {value}")
     return value
+
+
+def check_optional_int(
+    owner: str, name: str, value: object, *, minimum: int | None = None
+) -> int | None:
+    """``None``, or an int (not a bool), optionally ``>= minimum``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{owner}: {name} must be an int or None, got {type(value).__name__}")
+    return check_int(owner, name, value, minimum=minimum)
 
 
 def check_probability(owner: str, name: str, value: object) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["check_class_labels", "check_features", "check_num_classes"]
+__all__ = ["check_class_labels", "check_features"]
 
 
 def check_features(
@@ -32,19 +32,6 @@ def check_features(
     if finite and not bool(torch.isfinite(features).all()):
         raise ValueError(f"{owner}: {name} must be finite, got NaN or infinite values")
     return features
-
-
-def check_num_classes(owner: str, num_classes: object) -> int | None:
-    """``None`` or an int ``>= 1``."""
-    if num_classes is None:
-        return None
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int):
-        raise TypeError(
-            f"{owner}: num_classes must be an int or None, got {type(num_classes).__name__}"
-        )
-    if num_classes < 1:
-        raise ValueError(f"{owner}: num_classes must be >= 1, got {num_classes}")
-    return num_classes
 
 
 def check_class_labels(
