@@ -9,7 +9,6 @@ from mmcontrast._checks import check_mask
 from mmcontrast.encoders import CNNTransformerEncoder
 from mmcontrast.encoders._common import (
     attention_key_mask,
-    masked_mean,
     rms_norm,
     sinusoidal_positions,
 )
@@ -29,15 +28,6 @@ def test_sinusoidal_positions_any_length_and_odd_width() -> None:
     assert long.shape == (500, 5)
     short = sinusoidal_positions(50, 5, device=torch.device("cpu"), dtype=torch.float32)
     torch.testing.assert_close(long[:50], short)  # a prefix: same table for every length
-
-
-def test_masked_mean_and_all_padding_row() -> None:
-    x = torch.tensor([[[1.0], [3.0], [100.0]], [[5.0], [7.0], [9.0]], [[2.0], [2.0], [2.0]]])
-    mask = torch.tensor([[True, True, False], [True, True, True], [False, False, False]])
-    torch.testing.assert_close(masked_mean(x, mask), torch.tensor([[2.0], [7.0], [0.0]]))
-    torch.testing.assert_close(masked_mean(x, None), x.mean(dim=1))
-    x = x.masked_fill(~mask.unsqueeze(-1), float("nan"))  # padding never leaks, even NaN
-    torch.testing.assert_close(masked_mean(x, mask), torch.tensor([[2.0], [7.0], [0.0]]))
 
 
 def test_attention_key_mask_opens_only_empty_rows() -> None:

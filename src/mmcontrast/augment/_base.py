@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from mmcontrast._checks import check_bool, check_tensor
+from mmcontrast._ops import unsqueeze_as
 
 __all__ = [
     "Augmentation",
@@ -55,7 +56,7 @@ def map_params(fn: Callable[[Tensor], Tensor], params: Any) -> Any:
 
 def where_rows(applied: Tensor, value: Tensor, identity: Tensor | float) -> Tensor:
     """Rows of ``value`` where ``applied`` (``"b"`` bool) is true, else ``identity``."""
-    return torch.where(applied.view(-1, *([1] * (value.ndim - 1))), value, identity)
+    return torch.where(unsqueeze_as(applied, value), value, identity)
 
 
 def expect_shape(owner: str, name: str, t: Tensor, shape: tuple[int | None, ...]) -> None:

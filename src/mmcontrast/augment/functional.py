@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from mmcontrast._checks import check_tensor
+from mmcontrast._ops import unsqueeze_as
 from mmcontrast.augment._base import compute_dtype, expect_shape
 from mmcontrast.augment.geometry import (
     axis_angle_to_matrix,
@@ -218,8 +219,7 @@ def time_mask(x: Tensor, start: Tensor, extent: Tensor, *, value: float = 0.0) -
     u = normalised_time(x.shape[1], device=x.device, dtype=dtype)
     begin = start.to(dtype).unsqueeze(-1)
     inside = (u >= begin) & (u < begin + extent.to(dtype).unsqueeze(-1))
-    masked = inside.any(dim=1).view(*x.shape[:2], *([1] * (x.ndim - 2)))
-    return x.masked_fill(masked, value)
+    return x.masked_fill(unsqueeze_as(inside.any(dim=1), x), value)
 
 
 def segment_permute(x: Tensor, cuts: Tensor, order: Tensor) -> Tensor:

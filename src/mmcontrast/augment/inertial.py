@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from mmcontrast._checks import check_finite_number, check_int
+from mmcontrast._ops import unsqueeze_as
 from mmcontrast.augment import functional as AF
 from mmcontrast.augment._base import Augmentation, Draw, where_rows
 
@@ -76,7 +77,7 @@ def _as(out: Tensor, x: Tensor) -> Tensor:
 
 def _row_mask(applied: Tensor, like: Tensor) -> Tensor:
     """``applied`` (``"b"`` bool) as 1 / 0 in the dtype of ``like``, shaped to broadcast."""
-    return applied.view(-1, *([1] * (like.ndim - 1))).to(like.dtype)
+    return unsqueeze_as(applied, like).to(like.dtype)
 
 
 class Jitter(Augmentation[JitterParams]):

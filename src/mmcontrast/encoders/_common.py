@@ -27,6 +27,7 @@ from mmcontrast._checks import (
     check_mask,
     check_tensor,
 )
+from mmcontrast._ops import masked_mean
 from mmcontrast.encoders._stem import ConvStem
 from mmcontrast.encoders.types import Pooling, Positions
 
@@ -117,20 +118,6 @@ def attention_key_mask(mask: Tensor) -> Tensor:
     return mask | ~mask.any(dim=-1, keepdim=True)
 
 
-def masked_mean(x: Tensor, mask: Tensor | None) -> Tensor:
-    """Mean over the valid steps; an all-padding row gives exactly zero.
-
-    Shapes:
-        x: ``"b t d"``; mask: ``"b t"``; output: ``"b d"``.
-    """
-    if mask is None:
-        return x.mean(dim=1)
-    weights = mask.unsqueeze(-1)
-    total = x.masked_fill(~weights, 0.0).sum(dim=1)
-    count = weights.sum(dim=1).clamp(min=1).to(total.dtype)
-    return total / count
-
-
 def embed(
     stem: ConvStem,
     x: Tensor,
@@ -167,7 +154,7 @@ def pool(h: Tensor, mask: Tensor | None, pooling: Pooling) -> Tensor:
         return h[:, 0]
     if pooling == "flatten":
         return rearrange(h, "b t d -> b (d t)")
-    return masked_mean(h, mask)
+    return masked_mean(h, mask, dim=1)
 
 
 def rms_norm(norm: nn.RMSNorm, x: Tensor) -> Tensor:

@@ -12,6 +12,7 @@ from mmcontrast._checks import (
     check_modality_dims,
     check_modality_inputs,
 )
+from mmcontrast._ops import unsqueeze_as
 from mmcontrast.fusion.functional import AXES, Axis, _concat, _concat_problem, mask_features
 
 __all__ = ["ConcatFusion"]
@@ -97,7 +98,7 @@ class ConcatFusion(nn.Module):
         if self.renormalize and mask is not None:
             count = mask.sum(dim=1, keepdim=True).clamp_min(1)
             scale = (len(self.modalities) / count).to(xs[0].dtype)
-            xs = [x * scale.reshape(-1, *([1] * (x.ndim - 1))) for x in xs]
+            xs = [x * unsqueeze_as(scale, x) for x in xs]
         problem = _concat_problem(xs, self.axis, self.modalities)
         if problem is not None:
             raise ValueError(f"ConcatFusion: {problem}")

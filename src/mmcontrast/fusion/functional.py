@@ -22,6 +22,7 @@ from einops import pack, rearrange
 from torch import Tensor
 
 from mmcontrast._checks import check_choice, check_finite_number, check_int
+from mmcontrast._ops import unsqueeze_as
 
 __all__ = [
     "Axis",
@@ -37,11 +38,6 @@ __all__ = [
 
 Axis = Literal["feature", "token"]
 AXES: tuple[str, ...] = ("feature", "token")
-
-
-def _expand(mask: Tensor, like: Tensor) -> Tensor:
-    # "b" -> "b 1" or "b 1 1", to broadcast over the feature (and token) axes of `like`.
-    return mask.reshape(mask.shape[0], *([1] * (like.ndim - 1)))
 
 
 def mask_features(features: Sequence[Tensor], present: Tensor | None) -> list[Tensor]:
@@ -65,7 +61,8 @@ def mask_features(features: Sequence[Tensor], present: Tensor | None) -> list[Te
     if present is None:
         return list(features)
     return [
-        torch.where(_expand(present[:, i], x), x, x.new_zeros(())) for i, x in enumerate(features)
+        torch.where(unsqueeze_as(present[:, i], x), x, x.new_zeros(()))
+        for i, x in enumerate(features)
     ]
 
 
@@ -233,7 +230,7 @@ def scale_features(
             f"{tuple(weights.shape)}"
         )
     return {
-        m: features[m] * _expand(weights[:, i], features[m]).to(features[m].dtype)
+        m: features[m] * unsqueeze_as(weights[:, i], features[m]).to(features[m].dtype)
         for i, m in enumerate(modalities)
     }
 

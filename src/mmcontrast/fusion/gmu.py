@@ -14,6 +14,7 @@ from mmcontrast._checks import (
     check_modality_dims,
     check_modality_inputs,
 )
+from mmcontrast._ops import masked_mean
 from mmcontrast.fusion._projection import build_projections, project_features
 from mmcontrast.fusion.functional import pool_tokens
 
@@ -127,11 +128,7 @@ class GatedMultimodalUnitFusion(nn.Module):
                 [torch.tanh(senders[self.modalities[k]](pooled[k])) for k in others],
                 dim=1,
             )
-            if mask is None:
-                message = messages.mean(dim=1)
-            else:
-                weight = mask[:, others].to(messages.dtype).unsqueeze(-1)
-                message = (messages * weight).sum(dim=1) / weight.sum(dim=1).clamp_min(1)
+            message = masked_mean(messages, None if mask is None else mask[:, others], dim=1)
             fused = pooled[i] + gate * message
             if mask is not None:
                 fused = torch.where(mask[:, i : i + 1], fused, fused.new_zeros(()))

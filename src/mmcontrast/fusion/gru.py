@@ -16,6 +16,7 @@ from mmcontrast._checks import (
     check_modality_dims,
     check_modality_inputs,
 )
+from mmcontrast._ops import masked_mean
 from mmcontrast.fusion._projection import build_projections, project_features
 from mmcontrast.fusion.functional import pool_tokens
 
@@ -270,10 +271,7 @@ class BidirectionalGRUFusion(nn.Module):
         out, last = masked_bigru(seq, valid, self.gru.weights)
         if self.readout == "last":
             return last
-        if valid is None:
-            return out.mean(dim=1)
-        weight = valid.to(out.dtype).unsqueeze(-1)
-        return (out * weight).sum(dim=1) / weight.sum(dim=1).clamp_min(1)
+        return masked_mean(out, valid, dim=1)
 
     def extra_repr(self) -> str:
         """The hyperparameters, shown by ``repr``."""

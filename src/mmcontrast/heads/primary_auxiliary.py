@@ -18,6 +18,7 @@ from mmcontrast._checks import (
     check_probability,
     check_tensor,
 )
+from mmcontrast._ops import masked_mean
 from mmcontrast.heads._mlp import build_mlp, check_layer, layer_name
 from mmcontrast.heads.linear_spec import LinearSpec
 
@@ -219,9 +220,5 @@ def primary_auxiliary_loss(
         per_sample = F.cross_entropy(
             logits.auxiliary[name], labels, reduction="none", label_smoothing=smoothing
         )
-        if mask is None:
-            terms.append(per_sample.mean())
-        else:
-            kept = torch.where(mask[:, i], per_sample, per_sample.new_zeros(()))
-            terms.append(kept.sum() / mask[:, i].sum().clamp_min(1).to(per_sample.dtype))
+        terms.append(masked_mean(per_sample, None if mask is None else mask[:, i], dim=0))
     return loss + alpha * torch.stack(terms).mean()
