@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_bool, check_tensor
+from mmcontrast._checks import check_bool, check_tensor, prefixed
 from mmcontrast._ops import unsqueeze_as
 
 __all__ = [
@@ -59,6 +59,7 @@ def where_rows(applied: Tensor, value: Tensor, identity: Tensor | float) -> Tens
     return torch.where(unsqueeze_as(applied, value), value, identity)
 
 
+@prefixed
 def expect_shape(owner: str, name: str, t: Tensor, shape: tuple[int | None, ...]) -> None:
     """``t`` has ``len(shape)`` dimensions and the given sizes where they are not ``None``."""
     ok = t.ndim == len(shape) and all(
@@ -66,7 +67,7 @@ def expect_shape(owner: str, name: str, t: Tensor, shape: tuple[int | None, ...]
     )
     if not ok:
         want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
-        raise ValueError(f"{owner}: {name} must have shape {want}, got {tuple(t.shape)}")
+        raise ValueError(f"{name} must have shape {want}, got {tuple(t.shape)}")
 
 
 def _leaves(params: Any, found: list[Tensor] | None = None) -> list[Tensor]:

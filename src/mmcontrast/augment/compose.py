@@ -12,18 +12,17 @@ from typing import Any, NamedTuple, cast
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_probability
+from mmcontrast._checks import check_probability, prefixed
 from mmcontrast.augment import functional as AF
 from mmcontrast.augment._base import Augmentation, Draw, where_rows
 
 __all__ = ["Compose", "ComposeParams", "Paired", "PairedParams", "RandomApply", "RandomApplyParams"]
 
 
+@prefixed
 def _check_augmentation(owner: str, name: str, value: object) -> Augmentation[Any]:
     if not isinstance(value, Augmentation):
-        raise TypeError(
-            f"{owner}: {name} must be an mmcontrast Augmentation, got {type(value).__name__}"
-        )
+        raise TypeError(f"{name} must be an mmcontrast Augmentation, got {type(value).__name__}")
     return value
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
-from mmcontrast._checks import check_probability
+from mmcontrast._checks import check_probability, prefixed
 from mmcontrast.augment._base import Augmentation
 from mmcontrast.augment.compose import Compose, RandomApply
 from mmcontrast.augment.inertial import (
@@ -46,12 +46,13 @@ __all__ = [
 A = TypeVar("A", bound=Augmentation[Any])
 
 
+@prefixed
 def _build(owner: str, name: str, value: object, make: Callable[[], A]) -> A:
     """``make()``; a rejected argument is reported under the preset's own name for it."""
     try:
         return make()
     except (TypeError, ValueError) as error:
-        raise type(error)(f"{owner}: {name}={value!r} is invalid ({error})") from error
+        raise type(error)(f"{name}={value!r} is invalid ({error})") from error
 
 
 def _permute(max_segments: int) -> SegmentPermute:

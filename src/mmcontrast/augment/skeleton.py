@@ -16,7 +16,7 @@ from typing import ClassVar, NamedTuple
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import check_finite_number, check_int, check_tensor
+from mmcontrast._checks import check_finite_number, check_int, check_tensor, prefixed
 from mmcontrast.augment import functional as AF
 from mmcontrast.augment._base import Augmentation, Draw, NoParams, compute_dtype, where_rows
 from mmcontrast.augment.inertial import DropParams
@@ -38,10 +38,11 @@ class LinearParams(NamedTuple):
     matrix: Tensor
 
 
+@prefixed
 def _check_joints(owner: str, x: Tensor, layout: JointLayout) -> Tensor:
     if x.shape[2] != layout.num_joints:
         raise ValueError(
-            f'{owner}: x must have shape "b t j c" with j={layout.num_joints} to match the '
+            f'x must have shape "b t j c" with j={layout.num_joints} to match the '
             f"joint layout, got {tuple(x.shape)}"
         )
     return x

@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from mmcontrast._checks import check_choice, check_int
+from mmcontrast._checks import check_choice, check_int, prefixed
 from mmcontrast.data._optional import import_optional
 
 __all__ = ["RESAMPLE_METHODS", "Resample", "recenter_skeleton", "resample"]
@@ -135,8 +135,9 @@ def recenter_skeleton(
     return np.asarray(out, dtype=np.float64)
 
 
+@prefixed
 def _check_joint(owner: str, name: str, joint: object, joints: int) -> int:
     index = check_int(owner, name, joint, minimum=0)
     if index >= joints:
-        raise ValueError(f"{owner}: {name} must be < {joints} (the number of joints), got {index}")
+        raise ValueError(f"{name} must be < {joints} (the number of joints), got {index}")
     return index

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from torch import Tensor
 
-from mmcontrast._checks import check_choice, check_finite_number, check_int
+from mmcontrast._checks import check_choice, check_finite_number, check_int, prefixed
 
 __all__ = [
     "LABEL_FRACTIONS",
@@ -231,6 +231,7 @@ def label_fraction_subset(
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
+@prefixed
 def _as_int_array(owner: str, name: str, value: object) -> NDArray[np.int64]:
     if isinstance(value, Tensor):
         value = value.detach().cpu().numpy()
@@ -238,7 +239,7 @@ def _as_int_array(owner: str, name: str, value: object) -> NDArray[np.int64]:
     if array.size == 0:
         return np.zeros(0, dtype=np.int64)
     if array.ndim != 1:
-        raise ValueError(f'{owner}: {name} must have shape "n", got {array.shape}')
+        raise ValueError(f'{name} must have shape "n", got {array.shape}')
     if not np.issubdtype(array.dtype, np.integer):
-        raise TypeError(f"{owner}: {name} must hold integers, got dtype {array.dtype}")
+        raise TypeError(f"{name} must hold integers, got dtype {array.dtype}")
     return array.astype(np.int64)

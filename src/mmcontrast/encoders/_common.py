@@ -26,6 +26,7 @@ from mmcontrast._checks import (
     check_int,
     check_mask,
     check_tensor,
+    prefixed,
 )
 from mmcontrast._ops import masked_mean
 from mmcontrast.encoders._stem import ConvStem
@@ -43,6 +44,7 @@ POOLINGS: tuple[Pooling, ...] = get_args(Pooling)
 POSITIONS: tuple[Positions, ...] = get_args(Positions)
 
 
+@prefixed
 def check_input_dtype(owner: str, x: Tensor, parameter: Tensor, *, name: str = "x") -> Tensor:
     """``x`` in a dtype the module's parameters (represented by ``parameter``) can take.
 
@@ -63,14 +65,14 @@ def check_input_dtype(owner: str, x: Tensor, parameter: Tensor, *, name: str = "
         autocast_dtype = torch.get_autocast_dtype(device)
         if expected not in (torch.float32, autocast_dtype):
             raise TypeError(
-                f"{owner}: {name} has dtype {x.dtype} but its parameters are {expected} and the "
+                f"{name} has dtype {x.dtype} but its parameters are {expected} and the "
                 f"{device} autocast dtype is {autocast_dtype}; under autocast the parameters "
                 f"must be float32 (encoder.float()) or {autocast_dtype}"
             )
         if x.dtype in (torch.float32, autocast_dtype):
             return x
         raise TypeError(
-            f"{owner}: {name} has dtype {x.dtype} but its parameters are {expected} and the "
+            f"{name} has dtype {x.dtype} but its parameters are {expected} and the "
             f"{device} autocast dtype is {autocast_dtype}; under autocast pass float32 "
             f"({name}.float()) or {autocast_dtype}"
         )
@@ -79,7 +81,7 @@ def check_input_dtype(owner: str, x: Tensor, parameter: Tensor, *, name: str = "
     hint = f"{name}.float()" if expected == torch.float32 else f"{name}.to({expected})"
     half = x.dtype in (torch.float16, torch.bfloat16) and expected == torch.float32
     raise TypeError(
-        f"{owner}: {name} has dtype {x.dtype} but its parameters are {expected}; convert the "
+        f"{name} has dtype {x.dtype} but its parameters are {expected}; convert the "
         f"input ({hint}) or the encoder (encoder.to({x.dtype}))"
         + ("; or run it under torch.autocast" if half else "")
     )

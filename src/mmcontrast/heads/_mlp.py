@@ -7,17 +7,17 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from mmcontrast._checks import prefixed
 from mmcontrast.heads.linear_spec import LinearSpec
 
 __all__ = ["build_mlp", "check_layer", "layer_name"]
 
 
+@prefixed
 def check_layer(owner: str, name: str, layer: object) -> None:
     """``layer`` must be ``None`` or a module class / factory (``TypeError`` otherwise)."""
     if layer is not None and not callable(layer):
-        raise TypeError(
-            f"{owner}: {name} must be a module class such as nn.ReLU, or None, got {layer!r}"
-        )
+        raise TypeError(f"{name} must be a module class such as nn.ReLU, or None, got {layer!r}")
 
 
 def layer_name(layer: object) -> str:
