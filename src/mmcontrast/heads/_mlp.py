@@ -7,17 +7,36 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from mmcontrast._checks import prefixed
+from mmcontrast._checks import check_finite_number, check_int, prefixed
 from mmcontrast.heads.linear_spec import LinearSpec
 
-__all__ = ["build_mlp", "check_layer", "layer_name"]
+__all__ = ["build_mlp", "check_hidden_layers", "check_widths", "layer_name"]
 
 
 @prefixed
-def check_layer(owner: str, name: str, layer: object) -> None:
-    """``layer`` must be ``None`` or a module class / factory (``TypeError`` otherwise)."""
-    if layer is not None and not callable(layer):
-        raise TypeError(f"{name} must be a module class such as nn.ReLU, or None, got {layer!r}")
+def check_widths(owner: str, name: str, widths: object) -> tuple[int, ...]:
+    """A sequence of layer widths, each an int ``>= 1``."""
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence):
+        raise TypeError(f"{name} must be a sequence of ints, got {type(widths).__name__}")
+    return tuple(
+        check_int(owner, f"{name}[{i}]", width, minimum=1) for i, width in enumerate(widths)
+    )
+
+
+@prefixed
+def check_hidden_layers(
+    owner: str, *, norm_layer: object, act_layer: object, dropout: object
+) -> float:
+    """The norm and activation classes (or ``None``) and the dropout of a head's hidden layers.
+
+    Returns the dropout as a float.
+    """
+    for name, layer in (("norm_layer", norm_layer), ("act_layer", act_layer)):
+        if layer is not None and not callable(layer):
+            raise TypeError(
+                f"{name} must be a module class such as nn.ReLU, or None, got {layer!r}"
+            )
+    return check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
 
 
 def layer_name(layer: object) -> str:

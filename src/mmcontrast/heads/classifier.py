@@ -10,14 +10,13 @@ from torch import Tensor, nn
 
 from mmcontrast._checks import (
     check_bool,
-    check_finite_number,
     check_int,
     check_modality_dims,
     check_modality_inputs,
     check_tensor,
 )
 from mmcontrast.fusion.functional import mask_features
-from mmcontrast.heads._mlp import build_mlp, check_layer, layer_name
+from mmcontrast.heads._mlp import build_mlp, check_hidden_layers, layer_name
 from mmcontrast.heads.linear_spec import LinearSpec
 
 __all__ = ["LinearClassifier", "MultimodalClassifier"]
@@ -141,12 +140,10 @@ class MultimodalClassifier(nn.Module):
             if hidden is None
             else check_int("MultimodalClassifier", "hidden", hidden, minimum=1)
         )
-        check_layer("MultimodalClassifier", "norm_layer", norm_layer)
-        check_layer("MultimodalClassifier", "act_layer", act_layer)
         self.norm_layer = norm_layer
         self.act_layer = act_layer
-        self.dropout = check_finite_number(
-            "MultimodalClassifier", "dropout", dropout, low=0.0, high=1.0
+        self.dropout = check_hidden_layers(
+            "MultimodalClassifier", norm_layer=norm_layer, act_layer=act_layer, dropout=dropout
         )
         if self.hidden is None:
             self.branches = None

@@ -19,7 +19,7 @@ from mmcontrast._checks import (
     check_tensor,
 )
 from mmcontrast._ops import masked_mean
-from mmcontrast.heads._mlp import build_mlp, check_layer, layer_name
+from mmcontrast.heads._mlp import build_mlp, check_hidden_layers, check_widths, layer_name
 from mmcontrast.heads.linear_spec import LinearSpec
 
 __all__ = ["PrimaryAuxiliaryHead", "PrimaryAuxiliaryLogits", "primary_auxiliary_loss"]
@@ -96,21 +96,13 @@ class PrimaryAuxiliaryHead(nn.Module):
         self.in_features = check_int("PrimaryAuxiliaryHead", "in_features", in_features, minimum=1)
         self.auxiliary_dims = check_modality_dims("PrimaryAuxiliaryHead", "auxiliary", auxiliary)
         self.num_classes = check_int("PrimaryAuxiliaryHead", "num_classes", num_classes, minimum=1)
-        if isinstance(hidden_features, (str, bytes)) or not isinstance(hidden_features, Sequence):
-            raise TypeError(
-                f"PrimaryAuxiliaryHead: hidden_features must be a sequence of ints, got "
-                f"{type(hidden_features).__name__}"
-            )
-        self.hidden_features = tuple(
-            check_int("PrimaryAuxiliaryHead", f"hidden_features[{i}]", width, minimum=1)
-            for i, width in enumerate(hidden_features)
+        self.hidden_features = check_widths(
+            "PrimaryAuxiliaryHead", "hidden_features", hidden_features
         )
-        check_layer("PrimaryAuxiliaryHead", "norm_layer", norm_layer)
-        check_layer("PrimaryAuxiliaryHead", "act_layer", act_layer)
         self.norm_layer = norm_layer
         self.act_layer = act_layer
-        self.dropout = check_finite_number(
-            "PrimaryAuxiliaryHead", "dropout", dropout, low=0.0, high=1.0
+        self.dropout = check_hidden_layers(
+            "PrimaryAuxiliaryHead", norm_layer=norm_layer, act_layer=act_layer, dropout=dropout
         )
         specs = [
             LinearSpec(width, norm_layer=norm_layer, act_layer=act_layer, dropout=dropout)

@@ -9,12 +9,11 @@ from torch import Tensor, nn
 
 from mmcontrast._checks import (
     check_bool,
-    check_finite_number,
     check_int,
     check_tensor,
 )
 from mmcontrast._ops import l2_normalize
-from mmcontrast.heads._mlp import build_mlp, check_layer, layer_name
+from mmcontrast.heads._mlp import build_mlp, check_hidden_layers, check_widths, layer_name
 from mmcontrast.heads.linear_spec import LinearSpec
 
 __all__ = ["ProjectionHead"]
@@ -77,21 +76,13 @@ class ProjectionHead(nn.Module):
     ) -> None:
         super().__init__()
         self.in_features = check_int("ProjectionHead", "in_features", in_features, minimum=1)
-        if isinstance(hidden_features, (str, bytes)) or not isinstance(hidden_features, Sequence):
-            raise TypeError(
-                f"ProjectionHead: hidden_features must be a sequence of ints, got "
-                f"{type(hidden_features).__name__}"
-            )
-        self.hidden_features = tuple(
-            check_int("ProjectionHead", f"hidden_features[{i}]", width, minimum=1)
-            for i, width in enumerate(hidden_features)
-        )
+        self.hidden_features = check_widths("ProjectionHead", "hidden_features", hidden_features)
         self.out_features = check_int("ProjectionHead", "out_features", out_features, minimum=1)
-        check_layer("ProjectionHead", "norm_layer", norm_layer)
-        check_layer("ProjectionHead", "act_layer", act_layer)
         self.norm_layer = norm_layer
         self.act_layer = act_layer
-        self.dropout = check_finite_number("ProjectionHead", "dropout", dropout, low=0.0, high=1.0)
+        self.dropout = check_hidden_layers(
+            "ProjectionHead", norm_layer=norm_layer, act_layer=act_layer, dropout=dropout
+        )
         self.normalize = check_bool("ProjectionHead", "normalize", normalize)
         specs = [
             LinearSpec(width, norm_layer=norm_layer, act_layer=act_layer, dropout=dropout)
