@@ -23,7 +23,9 @@ __all__ = [
     "check_bool",
     "check_choice",
     "check_chunk_size",
+    "check_dropout",
     "check_finite_number",
+    "check_fraction",
     "check_int",
     "check_labels",
     "check_mask",
@@ -34,6 +36,7 @@ __all__ = [
     "check_optional_int",
     "check_present",
     "check_pair",
+    "check_positive_range",
     "check_probability",
     "check_temperature",
     "check_tensor",
@@ -206,6 +209,36 @@ def check_optional_int(
 def check_probability(owner: str, name: str, value: object) -> float:
     """A real number in ``[0, 1]``."""
     return check_finite_number(owner, name, value, low=0.0, high=1.0, high_open=False)
+
+
+@prefixed
+def check_dropout(owner: str, dropout: object) -> float:
+    """A dropout probability in ``[0, 1)``."""
+    return check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
+
+
+@prefixed
+def check_fraction(owner: str, name: str, value: object) -> float:
+    """A real number in ``(0, 1]``: a share of a window, a data set or a batch."""
+    return check_finite_number(
+        owner, name, value, low=0.0, high=1.0, low_open=True, high_open=False
+    )
+
+
+@prefixed
+def check_positive_range(
+    owner: str, name: str, value: tuple[float, float], *, high: float | None = None
+) -> tuple[float, float]:
+    """A pair ``(low, high)`` with ``0 < low <= high`` (each ``<= high`` when it is given)."""
+    low, top = (
+        check_finite_number(
+            owner, f"{name}[{i}]", v, low=0.0, high=high, low_open=True, high_open=False
+        )
+        for i, v in enumerate(value)
+    )
+    if low > top:
+        raise ValueError(f"{name} must be (low, high) with low <= high, got {value}")
+    return low, top
 
 
 @prefixed

@@ -13,7 +13,7 @@ from typing import ClassVar, NamedTuple
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import check_finite_number, check_int
+from mmcontrast._checks import check_finite_number, check_int, check_probability
 from mmcontrast._ops import unsqueeze_as
 from mmcontrast.augment import functional as AF
 from mmcontrast.augment._base import Augmentation, Draw, where_rows
@@ -329,9 +329,7 @@ class ChannelDropout(Augmentation[DropParams]):
 
     def __init__(self, *, rate: float = 0.1, same_on_batch: bool = False) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        self.rate = check_finite_number(
-            type(self).__name__, "rate", rate, low=0.0, high=1.0, high_open=False
-        )
+        self.rate = check_probability(type(self).__name__, "rate", rate)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> DropParams:
         return DropParams(dropped=draw.uniform(batch, x.shape[2]) < self.rate)

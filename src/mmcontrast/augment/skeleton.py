@@ -16,7 +16,14 @@ from typing import ClassVar, NamedTuple
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import check_finite_number, check_int, check_tensor, prefixed
+from mmcontrast._checks import (
+    check_finite_number,
+    check_int,
+    check_positive_range,
+    check_probability,
+    check_tensor,
+    prefixed,
+)
 from mmcontrast.augment import functional as AF
 from mmcontrast.augment._base import Augmentation, Draw, NoParams, compute_dtype, where_rows
 from mmcontrast.augment.inertial import DropParams
@@ -115,13 +122,7 @@ class SkeletonScale(_LinearMap):
         same_on_batch: bool = False,
     ) -> None:
         super().__init__(pivot=pivot, same_on_batch=same_on_batch)
-        low = check_finite_number("SkeletonScale", "scale[0]", scale[0], low=0.0, low_open=True)
-        high = check_finite_number("SkeletonScale", "scale[1]", scale[1], low=0.0, low_open=True)
-        if low > high:
-            raise ValueError(
-                f"SkeletonScale: scale must be (low, high) with low <= high, got {scale}"
-            )
-        self.scale = (low, high)
+        self.scale = check_positive_range("SkeletonScale", "scale", scale)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> LinearParams:
         factors = draw.uniform(batch, 3, low=self.scale[0], high=self.scale[1])
@@ -255,9 +256,7 @@ class JointMask(Augmentation[DropParams]):
         same_on_batch: bool = False,
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        self.rate = check_finite_number(
-            "JointMask", "rate", rate, low=0.0, high=1.0, high_open=False
-        )
+        self.rate = check_probability("JointMask", "rate", rate)
         if layout is not None and not isinstance(layout, JointLayout):
             raise TypeError(
                 f"JointMask: layout must be a JointLayout or None, got {type(layout).__name__}"

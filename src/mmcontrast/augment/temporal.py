@@ -13,7 +13,13 @@ from typing import ClassVar, Literal, NamedTuple
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import check_choice, check_finite_number, check_int
+from mmcontrast._checks import (
+    check_choice,
+    check_finite_number,
+    check_int,
+    check_positive_range,
+    check_probability,
+)
 from mmcontrast.augment import functional as AF
 from mmcontrast.augment._base import Augmentation, Draw, where_rows
 
@@ -90,24 +96,7 @@ class TemporalCropResize(Augmentation[CropParams]):
         self, *, scale: tuple[float, float] = (0.8, 0.9), same_on_batch: bool = False
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        low, high = scale
-        low = check_finite_number(
-            "TemporalCropResize", "scale[0]", low, low=0.0, high=1.0, low_open=True, high_open=False
-        )
-        high = check_finite_number(
-            "TemporalCropResize",
-            "scale[1]",
-            high,
-            low=0.0,
-            high=1.0,
-            low_open=True,
-            high_open=False,
-        )
-        if low > high:
-            raise ValueError(
-                f"TemporalCropResize: scale must be (low, high) with low <= high, got {scale}"
-            )
-        self.scale = (low, high)
+        self.scale = check_positive_range("TemporalCropResize", "scale", scale, high=1.0)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> CropParams:
         extent = draw.uniform(batch, low=self.scale[0], high=self.scale[1])
@@ -214,9 +203,7 @@ class TimeMask(Augmentation[TimeMaskParams]):
         same_on_batch: bool = False,
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        self.max_extent = check_finite_number(
-            "TimeMask", "max_extent", max_extent, low=0.0, high=1.0, high_open=False
-        )
+        self.max_extent = check_probability("TimeMask", "max_extent", max_extent)
         self.num_masks = check_int("TimeMask", "num_masks", num_masks, minimum=1)
         self.value = check_finite_number("TimeMask", "value", value, low=-float("inf"))
 

@@ -15,7 +15,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from torch import Tensor
 
-from mmcontrast._checks import check_choice, check_finite_number, check_int, prefixed
+from mmcontrast._checks import (
+    check_choice,
+    check_fraction,
+    check_int,
+    prefixed,
+)
 
 __all__ = [
     "LABEL_FRACTIONS",
@@ -210,15 +215,7 @@ def label_fraction_subset(
         [1, 1, 1]
     """
     values = _as_int_array("label_fraction_subset", "labels", labels)
-    fraction = check_finite_number(
-        "label_fraction_subset",
-        "fraction",
-        fraction,
-        low=0.0,
-        high=1.0,
-        low_open=True,
-        high_open=False,
-    )
+    fraction = check_fraction("label_fraction_subset", "fraction", fraction)
     check_int("label_fraction_subset", "seed", seed, minimum=0)
     rng = np.random.default_rng(seed)
     chosen = []

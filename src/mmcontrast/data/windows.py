@@ -13,7 +13,7 @@ from einops import rearrange
 from numpy.typing import NDArray
 from torch import Tensor
 
-from mmcontrast._checks import check_finite_number, check_int
+from mmcontrast._checks import check_fraction, check_int
 
 __all__ = ["Windows", "sliding_windows"]
 
@@ -115,9 +115,7 @@ def sliding_windows(
     """
     window = check_int(_OWNER, "window", window, minimum=1)
     hop = check_int(_OWNER, "hop", hop, minimum=1)
-    purity = check_finite_number(
-        _OWNER, "purity", purity, low=0.0, high=1.0, low_open=True, high_open=False
-    )
+    purity = check_fraction(_OWNER, "purity", purity)
     many = isinstance(x, (list, tuple))
     records = list(x) if many else [x]
     if not records:

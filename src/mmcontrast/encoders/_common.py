@@ -22,7 +22,7 @@ from torch.amp import is_autocast_available
 
 from mmcontrast._checks import (
     check_choice,
-    check_finite_number,
+    check_dropout,
     check_int,
     check_mask,
     check_tensor,
@@ -241,9 +241,7 @@ class SequenceEncoder(nn.Module):
         ``seq_len`` is required with ``pooling="flatten"`` and rejected otherwise.
         """
         self.num_layers = check_int(type(self).__name__, "num_layers", num_layers, minimum=1)
-        self.dropout = check_finite_number(
-            type(self).__name__, "dropout", dropout, low=0.0, high=1.0
-        )
+        self.dropout = check_dropout(type(self).__name__, dropout)
         self.pooling: Pooling = pooling
         check_choice(type(self).__name__, "pooling", pooling, POOLINGS)
         width = self.stem.channels[-1]

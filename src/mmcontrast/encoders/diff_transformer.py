@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from mmcontrast._checks import (
     check_choice,
-    check_finite_number,
+    check_dropout,
     check_int,
     check_mask,
     check_tensor,
@@ -123,11 +123,7 @@ class DifferentialTransformerLayer(nn.Module):
         check_int("DifferentialTransformerLayer", "hidden_dim", self.hidden_dim, minimum=1)
         self.ffn_norm = nn.RMSNorm(dim, eps=1e-5, **factory)
         self.ffn = _SwiGLU(dim, self.hidden_dim, **factory)
-        self.dropout = nn.Dropout(
-            check_finite_number(
-                "DifferentialTransformerLayer", "dropout", dropout, low=0.0, high=1.0
-            )
-        )
+        self.dropout = nn.Dropout(check_dropout("DifferentialTransformerLayer", dropout))
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """Apply the layer.

@@ -10,7 +10,12 @@ from einops import rearrange
 from einops.layers.torch import Rearrange
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_choice, check_finite_number, check_int, check_tensor
+from mmcontrast._checks import (
+    check_choice,
+    check_dropout,
+    check_int,
+    check_tensor,
+)
 from mmcontrast.encoders._common import Factory, check_input_dtype
 from mmcontrast.encoders.types import HCNFusion, HCNPadding, HCNPooling
 
@@ -109,7 +114,7 @@ class HCNEncoder(nn.Module):
         check_choice("HCNEncoder", "fusion", fusion, get_args(HCNFusion))
         self.pooling: HCNPooling = pooling
         check_choice("HCNEncoder", "pooling", pooling, get_args(HCNPooling))
-        self.dropout = check_finite_number("HCNEncoder", "dropout", dropout, low=0.0, high=1.0)
+        self.dropout = check_dropout("HCNEncoder", dropout)
 
         pad = 1 if padding == "same" else 0
         ceil = padding == "same"

@@ -10,7 +10,13 @@ from typing import Any, Literal, NamedTuple, Protocol
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import check_choice, check_finite_number, check_int, check_optional_int
+from mmcontrast._checks import (
+    check_choice,
+    check_finite_number,
+    check_fraction,
+    check_int,
+    check_optional_int,
+)
 from mmcontrast.data import label_fraction_subset
 from mmcontrast.evaluation._stats import mean_interval
 from mmcontrast.evaluation.metrics import classification_scores
@@ -293,12 +299,7 @@ def _check_fractions(fractions: object) -> tuple[float, ...]:
         )
     if len(fractions) == 0:
         raise ValueError(f"{_OWNER}: fractions must hold at least one value, got {fractions!r}")
-    return tuple(
-        check_finite_number(
-            _OWNER, f"fractions[{i}]", f, low=0.0, high=1.0, low_open=True, high_open=False
-        )
-        for i, f in enumerate(fractions)
-    )
+    return tuple(check_fraction(_OWNER, f"fractions[{i}]", f) for i, f in enumerate(fractions))
 
 
 def _check_seeds(seeds: object) -> tuple[int, ...]:

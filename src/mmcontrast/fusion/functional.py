@@ -21,7 +21,12 @@ import torch
 from einops import pack, rearrange
 from torch import Tensor
 
-from mmcontrast._checks import check_choice, check_finite_number, check_int
+from mmcontrast._checks import (
+    check_choice,
+    check_fraction,
+    check_int,
+    check_probability,
+)
 from mmcontrast._ops import unsqueeze_as
 
 __all__ = [
@@ -195,7 +200,7 @@ def guided_weights(
         >>> guided_weights(scores, torch.tensor([0.0, 1.0]), mix=0.5)
         tensor([[0., 1.]])
     """
-    mix = check_finite_number("guided_weights", "mix", mix, low=0.0, high=1.0, high_open=False)
+    mix = check_probability("guided_weights", "mix", mix)
     quality = quality.to(scores.dtype).expand_as(scores)
     support = quality > 0 if present is None else present & (quality > 0)
     attention = masked_softmax(scores, support)
@@ -334,15 +339,7 @@ def quality_prior(
         >>> bool(q[1] > q[0]), round(float(q.sum()), 6)
         (True, 1.0)
     """
-    fraction = check_finite_number(
-        "quality_prior",
-        "probe_fraction",
-        probe_fraction,
-        low=0.0,
-        high=1.0,
-        low_open=True,
-        high_open=False,
-    )
+    fraction = check_fraction("quality_prior", "probe_fraction", probe_fraction)
     draws = check_int("quality_prior", "draws", draws, minimum=1)
     if not isinstance(embeddings, Mapping) or len(embeddings) == 0:
         raise ValueError("quality_prior: embeddings must be a non-empty mapping of tensors")

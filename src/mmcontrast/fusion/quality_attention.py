@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from mmcontrast._checks import (
     check_choice,
     check_finite_number,
+    check_fraction,
     check_int,
     check_modality_dims,
     check_modality_inputs,
@@ -130,9 +131,7 @@ class QualityGuidedAttention(nn.Module):
         self.hidden = check_int("QualityGuidedAttention", "hidden", hidden, minimum=1)
         self.prior: Prior = prior
         check_choice("QualityGuidedAttention", "prior", prior, PRIORS)
-        self.mix = check_finite_number(
-            "QualityGuidedAttention", "mix", mix, low=0.0, high=1.0, high_open=False
-        )
+        self.mix = check_probability("QualityGuidedAttention", "mix", mix)
         self.axis: Axis = axis
         check_choice("QualityGuidedAttention", "axis", axis, AXES)
         if axis == "token" and len(set(self.dims.values())) != 1:
@@ -140,14 +139,8 @@ class QualityGuidedAttention(nn.Module):
                 "QualityGuidedAttention: axis='token' needs every modality to have the same d, "
                 f"got dims={self.dims!r}"
             )
-        self.probe_fraction = check_finite_number(
-            "QualityGuidedAttention",
-            "probe_fraction",
-            probe_fraction,
-            low=0.0,
-            high=1.0,
-            low_open=True,
-            high_open=False,
+        self.probe_fraction = check_fraction(
+            "QualityGuidedAttention", "probe_fraction", probe_fraction
         )
         self.scorer = nn.Sequential(
             nn.Linear(sum(self.dims.values()), self.hidden, device=device, dtype=dtype),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from mmcontrast._checks import check_finite_number, check_int, prefixed
+from mmcontrast._checks import check_dropout, check_int, prefixed
 from mmcontrast.heads.linear_spec import LinearSpec
 
 __all__ = ["build_mlp", "check_hidden_layers", "check_widths", "layer_name"]
@@ -36,7 +36,7 @@ def check_hidden_layers(
             raise TypeError(
                 f"{name} must be a module class such as nn.ReLU, or None, got {layer!r}"
             )
-    return check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
+    return check_dropout(owner, dropout)
 
 
 def layer_name(layer: object) -> str:
