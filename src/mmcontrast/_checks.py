@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 __all__ = [
+    "check_alike",
     "check_bool",
     "check_choice",
     "check_chunk_size",
@@ -369,17 +370,30 @@ def check_modality_features(
                 f"every modality in {name} must have the same batch size; "
                 f"{modality!r} differs from {reference!r}, got {received}"
             )
+    check_alike(
+        owner, f"modality in {name}", {repr(m): x for m, x in zip(dims, tensors, strict=True)}
+    )
+    return tensors
+
+
+@prefixed
+def check_alike(owner: str, what: str, tensors: Mapping[str, Tensor]) -> None:
+    """Every tensor of ``tensors`` has the dtype and the device of the first one.
+
+    Messages read ``"every <what> must have the same dtype; <key> is ... and <first key> is ..."``.
+    """
+    reference, first = next(iter(tensors.items()))
+    for name, x in tensors.items():
         if x.dtype != first.dtype:
             raise TypeError(
-                f"every modality in {name} must have the same dtype; {modality!r} "
-                f"is {x.dtype} and {reference!r} is {first.dtype}"
+                f"every {what} must have the same dtype; {name} is {x.dtype} and "
+                f"{reference} is {first.dtype}"
             )
         if x.device != first.device:
             raise ValueError(
-                f"every modality in {name} must be on one device; {modality!r} is on "
-                f"{x.device} and {reference!r} on {first.device}"
+                f"every {what} must be on one device; {name} is on {x.device} and "
+                f"{reference} on {first.device}"
             )
-    return tensors
 
 
 @prefixed

@@ -13,7 +13,7 @@ from einops import rearrange
 from numpy.typing import NDArray
 from torch import Tensor
 
-from mmcontrast._checks import check_fraction, check_int
+from mmcontrast._checks import check_alike, check_fraction, check_int
 
 __all__ = ["Windows", "sliding_windows"]
 
@@ -249,16 +249,7 @@ def _check_alike(names: list[str], signals: list[Tensor]) -> None:
                 f'{_OWNER}: every recording must share its trailing shape ("c" or "j c"); '
                 f"{name} is {tuple(signal.shape)} and {names[0]} is {tuple(first.shape)}"
             )
-        if signal.dtype != first.dtype:
-            raise TypeError(
-                f"{_OWNER}: every recording must share its dtype; {name} is {signal.dtype} "
-                f"and {names[0]} is {first.dtype}"
-            )
-        if signal.device != first.device:
-            raise ValueError(
-                f"{_OWNER}: every recording must be on one device; {name} is on "
-                f"{signal.device} and {names[0]} on {first.device}"
-            )
+    check_alike(_OWNER, "recording", dict(zip(names, signals, strict=True)))
 
 
 def _labels(name: str, value: object, of: str, steps: int, device: torch.device) -> Tensor:
