@@ -25,6 +25,7 @@ __all__ = [
     "Draw",
     "NoParams",
     "compute_dtype",
+    "expect_joint",
     "expect_shape",
     "map_params",
     "where_rows",
@@ -57,6 +58,13 @@ def map_params(fn: Callable[[Tensor], Tensor], params: Any) -> Any:
 def where_rows(applied: Tensor, value: Tensor, identity: Tensor | float) -> Tensor:
     """Rows of ``value`` where ``applied`` (``"b"`` bool) is true, else ``identity``."""
     return torch.where(unsqueeze_as(applied, value), value, identity)
+
+
+@prefixed
+def expect_joint(owner: str, what: str, joint: int, x: Tensor) -> None:
+    """``joint`` indexes a joint of the skeletons ``x: "b t j c"``; ``what`` names it."""
+    if joint >= x.shape[2]:
+        raise ValueError(f"{what} is not a joint of x with shape {tuple(x.shape)}")
 
 
 @prefixed

@@ -13,7 +13,7 @@ from typing import ClassVar
 from torch import Tensor
 
 from mmcontrast._checks import check_finite_number, check_int
-from mmcontrast.augment._base import Augmentation, Draw, NoParams, compute_dtype
+from mmcontrast.augment._base import Augmentation, Draw, NoParams, compute_dtype, expect_joint
 
 __all__ = ["NormalizeBoneLength", "Recenter"]
 
@@ -45,11 +45,7 @@ class Recenter(Augmentation[NoParams]):
 
     def _check_input(self, x: object) -> Tensor:
         checked = super()._check_input(x)
-        if self.joint >= checked.shape[2]:
-            raise ValueError(
-                f"{type(self).__name__}: joint {self.joint} is not a joint of x with shape "
-                f"{tuple(checked.shape)}"
-            )
+        expect_joint(type(self).__name__, f"joint {self.joint}", self.joint, checked)
         return checked
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> NoParams:
@@ -100,11 +96,8 @@ class NormalizeBoneLength(Augmentation[NoParams]):
 
     def _check_input(self, x: object) -> Tensor:
         checked = super()._check_input(x)
-        if max(self.joints) >= checked.shape[2]:
-            raise ValueError(
-                f"{type(self).__name__}: joints {self.joints} are not joints of x with shape "
-                f"{tuple(checked.shape)}"
-            )
+        last = max(self.joints)
+        expect_joint(type(self).__name__, f"joint {last} of joints {self.joints}", last, checked)
         return checked
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> NoParams:

@@ -25,7 +25,14 @@ from mmcontrast._checks import (
     prefixed,
 )
 from mmcontrast.augment import functional as AF
-from mmcontrast.augment._base import Augmentation, Draw, NoParams, compute_dtype, where_rows
+from mmcontrast.augment._base import (
+    Augmentation,
+    Draw,
+    NoParams,
+    compute_dtype,
+    expect_joint,
+    where_rows,
+)
 from mmcontrast.augment.inertial import DropParams
 from mmcontrast.augment.layout import UTD_MHAD_LAYOUT, JointLayout
 
@@ -78,11 +85,8 @@ class _LinearMap(Augmentation[LinearParams]):
 
     def _check_input(self, x: object) -> Tensor:
         x = check_tensor(type(self).__name__, "x", x, pattern="b t j c", sizes={"c": 3})
-        if self.pivot is not None and self.pivot >= x.shape[2]:
-            raise ValueError(
-                f"{type(self).__name__}: pivot {self.pivot} is not a joint of x with shape "
-                f"{tuple(x.shape)}"
-            )
+        if self.pivot is not None:
+            expect_joint(type(self).__name__, f"pivot {self.pivot}", self.pivot, x)
         return x
 
     def _transform(self, x: Tensor, params: LinearParams) -> Tensor:
