@@ -3,33 +3,74 @@
 Messages follow ``"<Owner>: <argument> must be <constraint>, got <value>"``; shape errors give
 the expected einops pattern and the received shapes. ``TypeError`` for a wrong type,
 ``ValueError`` for a wrong value or shape.
+
+A public class or function checks its arguments once, at its top, and passes its own name as
+the first argument (``owner``) of every check; code behind it assumes checked input. Each
+check is written without the prefix: `prefixed` adds it, once.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import ParamSpec, TypeVar
 
 import torch
 from torch import Tensor, nn
 
 __all__ = [
+    "check_alike",
     "check_bool",
     "check_choice",
     "check_chunk_size",
+    "check_dropout",
     "check_finite_number",
+    "check_fraction",
     "check_int",
     "check_labels",
+    "check_mask",
     "check_modality_dims",
     "check_modality_features",
+    "check_modality_inputs",
+    "check_modality_keys",
+    "check_optional_int",
     "check_present",
     "check_pair",
+    "check_positive_range",
     "check_probability",
     "check_temperature",
     "check_tensor",
+    "prefixed",
 ]
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
+
+def prefixed(check: Callable[P, R]) -> Callable[P, R]:
+    """Put the check's first argument, the public name, in front of its error messages.
+
+    ``check(owner, ...)`` raises ``TypeError``/``ValueError`` messages such as ``"p must be in
+    [0, 1], got 2"``; decorated, they read ``"RandomApply: p must be in [0, 1], got 2"``. A
+    message that already starts with the prefix (a check that calls another) keeps it as is.
+    No cost under ``torch.compile`` when nothing is raised.
+    """
+
+    @functools.wraps(check)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return check(*args, **kwargs)
+        except (TypeError, ValueError) as error:
+            prefix = f"{args[0]}: "
+            if str(error).startswith(prefix):
+                raise
+            raise type(error)(prefix + str(error)) from None
+
+    return checked
+
+
+@prefixed
 def check_finite_number(
     owner: str,
     name: str,
@@ -42,7 +83,7 @@ def check_finite_number(
 ) -> float:
     """Return ``value`` as a float after checking its type and range ``[low, high)``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__}")
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     number = float(value)
     below = number <= low if low_open else number < low
     above = high is not None and (number >= high if high_open else number > high)
@@ -50,82 +91,79 @@ def check_finite_number(
         lo = "(" if low_open else "["
         hi = ")" if high_open else "]"
         bound = f"{lo}{low:g}, {high:g}{hi}" if high is not None else f"{lo}{low:g}, inf)"
-        raise ValueError(f"{owner}: {name} must be in {bound}, got {value!r}")
+        raise ValueError(f"{name} must be in {bound}, got {value!r}")
     return number
 
 
+@prefixed
 def check_temperature(owner: str, temperature: object) -> float | Tensor:
     """Accept a positive float or a 0-d floating tensor (its value is the caller's contract)."""
     if isinstance(temperature, Tensor):
         if temperature.ndim != 0 or not temperature.is_floating_point():
             raise TypeError(
-                f"{owner}: a tensor temperature must be a 0-d floating tensor, got shape "
+                f"a tensor temperature must be a 0-d floating tensor, got shape "
                 f"{tuple(temperature.shape)} and dtype {temperature.dtype}"
             )
         return temperature
     return check_finite_number(owner, "temperature", temperature, low=0.0, low_open=True)
 
 
+@prefixed
 def check_choice(owner: str, name: str, value: object, choices: Sequence[str]) -> str:
     """Check that ``value`` is one of ``choices``."""
     if not isinstance(value, str) or value not in choices:
         valid = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{owner}: {name} must be one of {valid}, got {value!r}")
+        raise ValueError(f"{name} must be one of {valid}, got {value!r}")
     return value
 
 
+@prefixed
 def check_bool(owner: str, name: str, value: object) -> bool:
     """Check that ``value`` is a bool (not merely truthy)."""
     if not isinstance(value, bool):
-        raise TypeError(f"{owner}: {name} must be a bool, got {type(value).__name__}")
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
     return value
 
 
+@prefixed
 def check_chunk_size(owner: str, chunk_size: object) -> int | None:
     """``None`` or a positive int."""
-    if chunk_size is None:
-        return None
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
-        raise TypeError(
-            f"{owner}: chunk_size must be an int or None, got {type(chunk_size).__name__}"
-        )
-    if chunk_size < 1:
-        raise ValueError(f"{owner}: chunk_size must be >= 1, got {chunk_size}")
-    return chunk_size
+    return check_optional_int(owner, "chunk_size", chunk_size, minimum=1)
 
 
-def _check_float_tensor(owner: str, name: str, x: object) -> Tensor:
+def _float_tensor(name: str, x: object) -> Tensor:
     if not isinstance(x, Tensor):
-        raise TypeError(f"{owner}: {name} must be a torch.Tensor, got {type(x).__name__}")
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
-        raise TypeError(f"{owner}: {name} must be a floating-point tensor, got dtype {x.dtype}")
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     return x
 
 
+@prefixed
 def check_pair(owner: str, a: object, b: object) -> tuple[Tensor, Tensor]:
     """Check two embedding batches ``a: "b d"`` and ``b: "b d"``."""
-    a = _check_float_tensor(owner, "a", a)
-    b = _check_float_tensor(owner, "b", b)
+    a = _float_tensor("a", a)
+    b = _float_tensor("b", b)
     if a.ndim != 2 or b.ndim != 2:
         raise ValueError(
-            f'{owner}: a and b must both have shape "b d", got a: {tuple(a.shape)} and '
-            f"b: {tuple(b.shape)}"
+            f'a and b must both have shape "b d", got a: {tuple(a.shape)} and b: {tuple(b.shape)}'
         )
     if a.shape != b.shape:
         raise ValueError(
-            f"{owner}: a and b must have the same shape (b, d), got a: {tuple(a.shape)} and "
+            f"a and b must have the same shape (b, d), got a: {tuple(a.shape)} and "
             f"b: {tuple(b.shape)}"
         )
     if a.shape[0] < 2:
         raise ValueError(
-            f"{owner}: a contrastive loss needs a batch of at least 2 pairs, got a: "
+            f"a contrastive loss needs a batch of at least 2 pairs, got a: "
             f"{tuple(a.shape)} and b: {tuple(b.shape)}"
         )
     if a.device != b.device:
-        raise ValueError(f"{owner}: a and b must be on one device, got {a.device} and {b.device}")
+        raise ValueError(f"a and b must be on one device, got {a.device} and {b.device}")
     return a, b
 
 
+@prefixed
 def check_labels(
     owner: str, labels: object, batch: int, device: torch.device, *, name: str = "labels"
 ) -> Tensor | None:
@@ -134,33 +172,77 @@ def check_labels(
         return None
     if not isinstance(labels, Tensor):
         kind = type(labels).__name__
-        raise TypeError(f"{owner}: {name} must be a torch.Tensor or None, got {kind}")
+        raise TypeError(f"{name} must be a torch.Tensor or None, got {kind}")
     if labels.is_floating_point() or labels.is_complex():
-        raise TypeError(f"{owner}: {name} must have an integer or bool dtype, got {labels.dtype}")
+        raise TypeError(f"{name} must have an integer or bool dtype, got {labels.dtype}")
     if labels.ndim != 1 or labels.shape[0] != batch:
         raise ValueError(
-            f'{owner}: {name} must have shape "b" = ({batch},) to match the batch, got '
-            f"{tuple(labels.shape)}"
+            f'{name} must have shape "b" = ({batch},) to match the batch, got {tuple(labels.shape)}'
         )
     if labels.device != device:
-        raise ValueError(f"{owner}: {name} must be on {device} like a and b, got {labels.device}")
+        raise ValueError(f"{name} must be on {device} like a and b, got {labels.device}")
     return labels
 
 
+@prefixed
 def check_int(owner: str, name: str, value: object, *, minimum: int | None = None) -> int:
     """An int (not a bool), optionally ``>= minimum``."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__}")
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if minimum is not None and value < minimum:
-        raise ValueError(f"{owner}: {name} must be >= {minimum}, got {value}")
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return value
 
 
+@prefixed
+def check_optional_int(
+    owner: str, name: str, value: object, *, minimum: int | None = None
+) -> int | None:
+    """``None``, or an int (not a bool), optionally ``>= minimum``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int or None, got {type(value).__name__}")
+    return check_int(owner, name, value, minimum=minimum)
+
+
+@prefixed
 def check_probability(owner: str, name: str, value: object) -> float:
     """A real number in ``[0, 1]``."""
     return check_finite_number(owner, name, value, low=0.0, high=1.0, high_open=False)
 
 
+@prefixed
+def check_dropout(owner: str, dropout: object) -> float:
+    """A dropout probability in ``[0, 1)``."""
+    return check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
+
+
+@prefixed
+def check_fraction(owner: str, name: str, value: object) -> float:
+    """A real number in ``(0, 1]``: a share of a window, a data set or a batch."""
+    return check_finite_number(
+        owner, name, value, low=0.0, high=1.0, low_open=True, high_open=False
+    )
+
+
+@prefixed
+def check_positive_range(
+    owner: str, name: str, value: tuple[float, float], *, high: float | None = None
+) -> tuple[float, float]:
+    """A pair ``(low, high)`` with ``0 < low <= high`` (each ``<= high`` when it is given)."""
+    low, top = (
+        check_finite_number(
+            owner, f"{name}[{i}]", v, low=0.0, high=high, low_open=True, high_open=False
+        )
+        for i, v in enumerate(value)
+    )
+    if low > top:
+        raise ValueError(f"{name} must be (low, high) with low <= high, got {value}")
+    return low, top
+
+
+@prefixed
 def check_tensor(
     owner: str,
     name: str,
@@ -172,29 +254,33 @@ def check_tensor(
 ) -> Tensor:
     """A tensor whose dimensions match the einops ``pattern`` (e.g. ``"b t c"``).
 
-    ``sizes`` pins named axes (``{"c": 6}``); the message echoes the expected pattern, the
-    pinned sizes and the received shape.
+    A trailing ``...`` accepts any number of further axes (``"b t ..."``). ``sizes`` pins named
+    axes (``{"c": 6}``); the message echoes the expected pattern, the pinned sizes and the
+    received shape.
     """
     if not isinstance(x, Tensor):
-        raise TypeError(f"{owner}: {name} must be a torch.Tensor, got {type(x).__name__}")
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if floating and not x.is_floating_point():
-        raise TypeError(f"{owner}: {name} must be a floating-point tensor, got dtype {x.dtype}")
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     axes = pattern.split()
-    if x.ndim != len(axes):
+    open_ended = axes[-1] == "..."
+    rank = len(axes) - open_ended
+    if x.ndim < rank if open_ended else x.ndim != rank:
+        count = f"at least {rank}" if open_ended else f"{rank}"
         raise ValueError(
-            f'{owner}: {name} must have shape "{pattern}" ({len(axes)} dimensions), got '
-            f"{tuple(x.shape)}"
+            f'{name} must have shape "{pattern}" ({count} dimensions), got {tuple(x.shape)}'
         )
     for axis, size in (sizes or {}).items():
         got = x.shape[axes.index(axis)]
         if got != size:
             pinned = ", ".join(f"{key}={value}" for key, value in (sizes or {}).items())
             raise ValueError(
-                f'{owner}: {name} must have shape "{pattern}" with {pinned}, got {tuple(x.shape)}'
+                f'{name} must have shape "{pattern}" with {pinned}, got {tuple(x.shape)}'
             )
     return x
 
 
+@prefixed
 def check_modality_dims(owner: str, name: str, dims: object) -> dict[str, int]:
     """A non-empty mapping ``modality -> feature size``; names must be usable as module keys.
 
@@ -203,11 +289,11 @@ def check_modality_dims(owner: str, name: str, dims: object) -> dict[str, int]:
     """
     if not isinstance(dims, Mapping):
         raise TypeError(
-            f"{owner}: {name} must be a mapping from modality name to feature size, got "
+            f"{name} must be a mapping from modality name to feature size, got "
             f"{type(dims).__name__}"
         )
     if len(dims) == 0:
-        raise ValueError(f"{owner}: {name} must name at least one modality, got {dict(dims)!r}")
+        raise ValueError(f"{name} must name at least one modality, got {dict(dims)!r}")
     checked: dict[str, int] = {}
     for modality, size in dims.items():
         if (
@@ -216,13 +302,14 @@ def check_modality_dims(owner: str, name: str, dims: object) -> dict[str, int]:
             or hasattr(nn.ModuleDict(), modality)
         ):
             raise ValueError(
-                f"{owner}: modality names in {name} must be Python identifiers that are not "
+                f"modality names in {name} must be Python identifiers that are not "
                 f"nn.ModuleDict attributes, got {modality!r}"
             )
         checked[modality] = check_int(owner, f"{name}[{modality!r}]", size, minimum=1)
     return checked
 
 
+@prefixed
 def check_modality_keys(
     owner: str, name: str, mapping: object, modalities: Iterable[str]
 ) -> Mapping[str, object]:
@@ -232,26 +319,24 @@ def check_modality_keys(
     """
     if not isinstance(mapping, Mapping):
         raise TypeError(
-            f"{owner}: {name} must be a mapping from modality name to tensor, got "
-            f"{type(mapping).__name__}"
+            f"{name} must be a mapping from modality name to tensor, got {type(mapping).__name__}"
         )
     expected_keys = list(modalities)
     expected = ", ".join(repr(m) for m in expected_keys)
     for modality in mapping:
         if modality not in expected_keys:
             raise ValueError(
-                f"{owner}: {name} has the unknown modality {modality!r}; expected the "
-                f"modalities {expected}"
+                f"{name} has the unknown modality {modality!r}; expected the modalities {expected}"
             )
     for modality in expected_keys:
         if modality not in mapping:
             raise ValueError(
-                f"{owner}: {name} is missing the modality {modality!r}; expected the "
-                f"modalities {expected}"
+                f"{name} is missing the modality {modality!r}; expected the modalities {expected}"
             )
     return mapping
 
 
+@prefixed
 def check_modality_features(
     owner: str, name: str, features: object, dims: Mapping[str, int]
 ) -> list[Tensor]:
@@ -267,13 +352,12 @@ def check_modality_features(
         x = features[modality]
         label = f"{name}[{modality!r}]"
         if not isinstance(x, Tensor):
-            raise TypeError(f"{owner}: {label} must be a torch.Tensor, got {type(x).__name__}")
+            raise TypeError(f"{label} must be a torch.Tensor, got {type(x).__name__}")
         if not x.is_floating_point():
-            raise TypeError(f"{owner}: {label} must be a floating-point tensor, got {x.dtype}")
+            raise TypeError(f"{label} must be a floating-point tensor, got {x.dtype}")
         if x.ndim not in (2, 3) or x.shape[-1] != size:
             raise ValueError(
-                f'{owner}: {label} must have shape "b d" or "b t d" with d={size}, got '
-                f"{tuple(x.shape)}"
+                f'{label} must have shape "b d" or "b t d" with d={size}, got {tuple(x.shape)}'
             )
         tensors.append(x)
     first, reference = tensors[0], next(iter(dims))
@@ -283,22 +367,36 @@ def check_modality_features(
                 f"{m}: {tuple(t.shape)}" for m, t in zip(dims, tensors, strict=True)
             )
             raise ValueError(
-                f"{owner}: every modality in {name} must have the same batch size; "
+                f"every modality in {name} must have the same batch size; "
                 f"{modality!r} differs from {reference!r}, got {received}"
             )
-        if x.dtype != first.dtype:
-            raise TypeError(
-                f"{owner}: every modality in {name} must have the same dtype; {modality!r} "
-                f"is {x.dtype} and {reference!r} is {first.dtype}"
-            )
-        if x.device != first.device:
-            raise ValueError(
-                f"{owner}: every modality in {name} must be on one device; {modality!r} is on "
-                f"{x.device} and {reference!r} on {first.device}"
-            )
+    check_alike(
+        owner, f"modality in {name}", {repr(m): x for m, x in zip(dims, tensors, strict=True)}
+    )
     return tensors
 
 
+@prefixed
+def check_alike(owner: str, what: str, tensors: Mapping[str, Tensor]) -> None:
+    """Every tensor of ``tensors`` has the dtype and the device of the first one.
+
+    Messages read ``"every <what> must have the same dtype; <key> is ... and <first key> is ..."``.
+    """
+    reference, first = next(iter(tensors.items()))
+    for name, x in tensors.items():
+        if x.dtype != first.dtype:
+            raise TypeError(
+                f"every {what} must have the same dtype; {name} is {x.dtype} and "
+                f"{reference} is {first.dtype}"
+            )
+        if x.device != first.device:
+            raise ValueError(
+                f"every {what} must be on one device; {name} is on {x.device} and "
+                f"{reference} on {first.device}"
+            )
+
+
+@prefixed
 def check_present(
     owner: str,
     present: object,
@@ -316,15 +414,14 @@ def check_present(
         return None
     if not isinstance(present, Mapping):
         raise TypeError(
-            f"{owner}: present must be None or a mapping from modality name to a bool tensor, "
+            f"present must be None or a mapping from modality name to a bool tensor, "
             f"got {type(present).__name__}"
         )
     expected = ", ".join(repr(m) for m in modalities)
     for modality in present:
         if modality not in modalities:
             raise ValueError(
-                f"{owner}: present has the unknown modality {modality!r}; expected some of "
-                f"{expected}"
+                f"present has the unknown modality {modality!r}; expected some of {expected}"
             )
     columns = []
     for modality in modalities:
@@ -335,15 +432,56 @@ def check_present(
         label = f"present[{modality!r}]"
         if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
             got = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
-            raise TypeError(f"{owner}: {label} must be a bool tensor, got {got}")
+            raise TypeError(f"{label} must be a bool tensor, got {got}")
         if mask.ndim != 1 or mask.shape[0] != batch:
             raise ValueError(
-                f'{owner}: {label} must have shape "b" = ({batch},) to match the features, '
+                f'{label} must have shape "b" = ({batch},) to match the features, '
                 f"got {tuple(mask.shape)}"
             )
         if mask.device != device:
-            raise ValueError(
-                f"{owner}: {label} must be on {device} like the features, got {mask.device}"
-            )
+            raise ValueError(f"{label} must be on {device} like the features, got {mask.device}")
         columns.append(mask)
     return torch.stack(columns, dim=1)
+
+
+@prefixed
+def check_modality_inputs(
+    owner: str, features: object, present: object, dims: Mapping[str, int]
+) -> tuple[list[Tensor], Tensor | None]:
+    """A fusion module's or head's ``features`` and ``present``, checked.
+
+    `check_modality_features` on ``features``, then `check_present` on ``present``. Returns
+    the features in the order of ``dims`` and the ``"b m"`` mask (``None`` when every modality
+    is present).
+    """
+    xs = check_modality_features(owner, "features", features, dims)
+    mask = check_present(owner, present, list(dims), batch=xs[0].shape[0], device=xs[0].device)
+    return xs, mask
+
+
+@prefixed
+def check_mask(
+    owner: str, mask: object, x: Tensor, *, name: str = "mask", like: str = "x"
+) -> Tensor | None:
+    """``None`` or a ``"b t"`` bool mask (``True`` at valid steps) matching ``x: "b t ..."``.
+
+    The one check of a padding mask, for every module and function that takes one; ``name``
+    and ``like`` are how the messages call the mask and ``x``.
+    """
+    if mask is None:
+        return None
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor or None, got {type(mask).__name__}")
+    if mask.dtype != torch.bool:
+        raise TypeError(
+            f"{name} must be a torch.bool tensor (True at valid steps), got {mask.dtype}"
+        )
+    expected = tuple(x.shape[:2])
+    if tuple(mask.shape) != expected:
+        raise ValueError(
+            f'{name} must have shape "b t" = {expected} to match {like}, got {name}: '
+            f"{tuple(mask.shape)} and {like}: {tuple(x.shape)}"
+        )
+    if mask.device != x.device:
+        raise ValueError(f"{name} must be on {x.device} like {like}, got {mask.device}")
+    return mask

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmcontrast.data import Recordings
+from mmcontrast.data import Recordings, read_mmact, read_utd_mhad
 from mmcontrast.data._cache import cached, default_cache_dir
 
 
@@ -40,7 +40,7 @@ def _read(parser: Parser, cache_dir: Path, **options: object) -> Recordings:
     arguments: dict[str, object] = dict(cache=True, cache_dir=cache_dir, verify="stat")
     arguments.update(options)
     return cached(
-        owner="Test", root=root, files=[parser.source], salt="s", parse=parser, **arguments
+        loader="Test", root=root, files=[parser.source], salt="s", parse=parser, **arguments
     )  # type: ignore[arg-type]
 
 
@@ -81,7 +81,7 @@ def test_changed_files_invalidate(source: Path, tmp_path: Path) -> None:
     assert parser.calls == 2
     (source.parent / "new.bin").write_bytes(b"x")  # a file list change is a change too
     files = [source, source.parent / "new.bin"]
-    cached(owner="Test", root=source.parent, files=files, salt="s", cache=True,
+    cached(loader="Test", root=source.parent, files=files, salt="s", cache=True,
            cache_dir=tmp_path / "cache", verify="stat", parse=parser)  # fmt: skip
     assert parser.calls == 3
 
@@ -130,11 +130,14 @@ def test_unwritable_cache_warns_and_still_returns(source: Path, tmp_path: Path) 
     assert len(recordings) == 2
 
 
-def test_bad_options(source: Path, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="^Test: verify must be one of 'stat', 'content'"):
-        _read(Parser(source), tmp_path, verify="mtime")
-    with pytest.raises(TypeError, match="^Test: cache must be a bool"):
-        _read(Parser(source), tmp_path, cache=1)
+def test_bad_options(tmp_path: Path) -> None:
+    # The public loaders check the cache options before they read anything.
+    for read in (read_utd_mhad, read_mmact):
+        name = read.__name__
+        with pytest.raises(ValueError, match=f"^{name}: verify must be one of 'stat', 'content'"):
+            read(tmp_path, verify="mtime")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=f"^{name}: cache must be a bool"):
+            read(tmp_path, cache=1)  # type: ignore[arg-type]
 
 
 def test_default_cache_dir_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

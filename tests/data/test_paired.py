@@ -69,7 +69,7 @@ def test_validation_messages() -> None:
         PairedDataset(**{**fields, "subject": base.subject[:5]})
     with pytest.raises(ValueError, match=r"labels must be in \[0, 2\) for 2 classes"):
         PairedDataset(**fields, classes=("a", "b"))
-    with pytest.raises(ValueError, match=r"inertial_mask must have shape \(6, 5\)"):
+    with pytest.raises(ValueError, match=r'inertial_mask must have shape "b t" = \(6, 5\)'):
         PairedDataset(**fields, inertial_mask=torch.ones(6, 4, dtype=torch.bool))
     with pytest.raises(ValueError, match="extras must not reuse the standard keys"):
         PairedDataset(**fields, extras={"label": base.label})

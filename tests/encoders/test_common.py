@@ -5,12 +5,10 @@ import math
 import pytest
 import torch
 
+from mmcontrast._checks import check_mask
+from mmcontrast.encoders import CNNTransformerEncoder
 from mmcontrast.encoders._common import (
     attention_key_mask,
-    check_mask,
-    check_seq_len,
-    check_sequence,
-    masked_mean,
     rms_norm,
     sinusoidal_positions,
 )
@@ -32,15 +30,6 @@ def test_sinusoidal_positions_any_length_and_odd_width() -> None:
     torch.testing.assert_close(long[:50], short)  # a prefix: same table for every length
 
 
-def test_masked_mean_and_all_padding_row() -> None:
-    x = torch.tensor([[[1.0], [3.0], [100.0]], [[5.0], [7.0], [9.0]], [[2.0], [2.0], [2.0]]])
-    mask = torch.tensor([[True, True, False], [True, True, True], [False, False, False]])
-    torch.testing.assert_close(masked_mean(x, mask), torch.tensor([[2.0], [7.0], [0.0]]))
-    torch.testing.assert_close(masked_mean(x, None), x.mean(dim=1))
-    x = x.masked_fill(~mask.unsqueeze(-1), float("nan"))  # padding never leaks, even NaN
-    torch.testing.assert_close(masked_mean(x, mask), torch.tensor([[2.0], [7.0], [0.0]]))
-
-
 def test_attention_key_mask_opens_only_empty_rows() -> None:
     mask = torch.tensor([[True, False], [False, False]])
     assert attention_key_mask(mask).tolist() == [[True, False], [True, True]]
@@ -59,26 +48,37 @@ def test_check_mask_errors() -> None:
         check_mask("Enc", torch.ones(2, 5, 1, dtype=torch.bool), x)
 
 
-def test_check_sequence_errors() -> None:
-    with pytest.raises(ValueError, match=r'^Enc: x must have shape "b t c" \(3 dimensions\)'):
-        check_sequence("Enc", torch.zeros(5, 6), channels=6, min_length=1)
+def test_sequence_input_errors() -> None:
+    encoder = CNNTransformerEncoder(in_channels=6, channels=(4,), kernel_size=7, padding=0)
+    name = "CNNTransformerEncoder"
+    with pytest.raises(ValueError, match=rf'^{name}: x must have shape "b t c" \(3 dimensions\)'):
+        encoder(torch.zeros(5, 6))
     with pytest.raises(ValueError, match=r"with c=6, got \(2, 5, 3\)"):
-        check_sequence("Enc", torch.zeros(2, 5, 3), channels=6, min_length=1)
+        encoder(torch.zeros(2, 5, 3))
     with pytest.raises(ValueError, match=r"t >= 7 .* got \(2, 5, 6\)"):
-        check_sequence("Enc", torch.zeros(2, 5, 6), channels=6, min_length=7)
+        encoder(torch.zeros(2, 5, 6))
     with pytest.raises(TypeError, match="floating-point"):
-        check_sequence("Enc", torch.zeros(2, 5, 6, dtype=torch.long), channels=6, min_length=1)
+        encoder(torch.zeros(2, 5, 6, dtype=torch.long))
 
 
-def test_check_seq_len() -> None:
-    assert check_seq_len("Enc", None, "mean", 1) is None
-    assert check_seq_len("Enc", 50, "flatten", 7) == 50
-    with pytest.raises(ValueError, match="needs seq_len"):
-        check_seq_len("Enc", None, "flatten", 1)
+def test_seq_len_errors() -> None:
+    def build(pooling: str, seq_len: int | None) -> CNNTransformerEncoder:
+        return CNNTransformerEncoder(
+            channels=(4,),
+            kernel_size=7,
+            padding=0,
+            pooling=pooling,
+            seq_len=seq_len,  # type: ignore[arg-type]
+        )
+
+    assert build("mean", None).seq_len is None
+    assert build("flatten", 50).seq_len == 50
+    with pytest.raises(ValueError, match="^CNNTransformerEncoder: pooling=.flatten. needs seq_len"):
+        build("flatten", None)
     with pytest.raises(ValueError, match="only used with pooling"):
-        check_seq_len("Enc", 50, "cls", 1)
+        build("cls", 50)
     with pytest.raises(ValueError, match="seq_len must be >= 7, got 5"):
-        check_seq_len("Enc", 5, "flatten", 7)
+        build("flatten", 5)
 
 
 def test_rms_norm_keeps_the_input_dtype() -> None:

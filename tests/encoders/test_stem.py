@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch import nn
 
+from mmcontrast.encoders import CNNTransformerEncoder
 from mmcontrast.encoders._stem import ConvStem
 
 
@@ -16,7 +17,6 @@ def _stem(kernel_size: int, padding: int, channels: tuple[int, ...] = (4, 5)) ->
         padding=padding,
         act_layer=nn.ReLU,
         norm_layer=nn.BatchNorm1d,
-        owner="Stem",
     ).eval()
 
 
@@ -56,25 +56,20 @@ def test_min_length() -> None:
 
 
 def test_bad_hyperparameters() -> None:
-    def build(**overrides: object) -> ConvStem:
-        kwargs: dict[str, object] = {
-            "kernel_size": 3,
-            "padding": 1,
-            "act_layer": nn.ReLU,
-            "norm_layer": nn.BatchNorm1d,
-            "owner": "Enc",
-        }
+    # The encoders check the stem's settings (ConvStem itself assumes checked input).
+    def build(**overrides: object) -> CNNTransformerEncoder:
+        kwargs: dict[str, object] = {"channels": (4,), "kernel_size": 3, "padding": 1}
         kwargs.update(overrides)
-        channels = kwargs.pop("channels", (4,))
-        return ConvStem(3, channels, **kwargs)  # type: ignore[arg-type]
+        return CNNTransformerEncoder(**kwargs)  # type: ignore[arg-type]
 
-    with pytest.raises(ValueError, match=r"^Enc: channels must name at least one block"):
+    name = "CNNTransformerEncoder"
+    with pytest.raises(ValueError, match=rf"^{name}: channels must name at least one block"):
         build(channels=())
-    with pytest.raises(TypeError, match=r"^Enc: channels must be a sequence of ints, got int"):
+    with pytest.raises(TypeError, match=rf"^{name}: channels must be a sequence of ints, got int"):
         build(channels=4)
-    with pytest.raises(ValueError, match=r"^Enc: every entry of channels must be >= 1, got 0"):
+    with pytest.raises(ValueError, match=rf"^{name}: every entry of channels must be >= 1, got 0"):
         build(channels=(4, 0))
-    with pytest.raises(ValueError, match=r"^Enc: padding must be >= 0, got -1"):
+    with pytest.raises(ValueError, match=rf"^{name}: padding must be >= 0, got -1"):
         build(padding=-1)
-    with pytest.raises(TypeError, match=r"^Enc: kernel_size must be an int, got float"):
+    with pytest.raises(TypeError, match=rf"^{name}: kernel_size must be an int, got float"):
         build(kernel_size=3.0)

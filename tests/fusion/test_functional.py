@@ -83,11 +83,11 @@ def test_pool_scale_concat() -> None:
     with pytest.raises(ValueError, match='^scale_features: weights must have shape "b m" with m=3'):
         scale_features({"a": x}, torch.ones(2, 2), "abc")
     with pytest.raises(
-        ValueError, match='^f: axis="token" needs .*a: \\(2, 5, 3\\), b: \\(2, 4\\)'
+        ValueError, match='^concat_features: axis="token" needs .*a: \\(2, 5, 3\\), b: \\(2, 4\\)'
     ):
-        concat_features([x, torch.randn(2, 4)], axis="token", names="ab", owner="f")
-    with pytest.raises(ValueError, match="^f: axis must be one of"):
-        concat_features([x], axis="time", owner="f")  # type: ignore[arg-type]
+        concat_features([x, torch.randn(2, 4)], axis="token", names="ab")
+    with pytest.raises(ValueError, match="^concat_features: axis must be one of"):
+        concat_features([x], axis="time")  # type: ignore[arg-type]
 
 
 def test_hopkins_uniform_is_about_half_and_clusters_near_one() -> None:

@@ -17,13 +17,15 @@ from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_bool, check_tensor
+from mmcontrast._checks import check_bool, check_tensor, prefixed
+from mmcontrast._ops import unsqueeze_as
 
 __all__ = [
     "Augmentation",
     "Draw",
     "NoParams",
     "compute_dtype",
+    "expect_joint",
     "expect_shape",
     "map_params",
     "where_rows",
@@ -55,9 +57,17 @@ def map_params(fn: Callable[[Tensor], Tensor], params: Any) -> Any:
 
 def where_rows(applied: Tensor, value: Tensor, identity: Tensor | float) -> Tensor:
     """Rows of ``value`` where ``applied`` (``"b"`` bool) is true, else ``identity``."""
-    return torch.where(applied.view(-1, *([1] * (value.ndim - 1))), value, identity)
+    return torch.where(unsqueeze_as(applied, value), value, identity)
 
 
+@prefixed
+def expect_joint(owner: str, what: str, joint: int, x: Tensor) -> None:
+    """``joint`` indexes a joint of the skeletons ``x: "b t j c"``; ``what`` names it."""
+    if joint >= x.shape[2]:
+        raise ValueError(f"{what} is not a joint of x with shape {tuple(x.shape)}")
+
+
+@prefixed
 def expect_shape(owner: str, name: str, t: Tensor, shape: tuple[int | None, ...]) -> None:
     """``t`` has ``len(shape)`` dimensions and the given sizes where they are not ``None``."""
     ok = t.ndim == len(shape) and all(
@@ -65,7 +75,7 @@ def expect_shape(owner: str, name: str, t: Tensor, shape: tuple[int | None, ...]
     )
     if not ok:
         want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
-        raise ValueError(f"{owner}: {name} must have shape {want}, got {tuple(t.shape)}")
+        raise ValueError(f"{name} must have shape {want}, got {tuple(t.shape)}")
 
 
 def _leaves(params: Any, found: list[Tensor] | None = None) -> list[Tensor]:
@@ -196,31 +206,20 @@ class Augmentation(nn.Module, Generic[P], metaclass=abc.ABCMeta):
         """Apply validated parameters to a validated input."""
 
     def _check_input(self, x: object) -> Tensor:
-        owner = type(self).__name__
-        axes = self.pattern.split()
-        if axes[-1] != "...":
-            return check_tensor(owner, "x", x, pattern=self.pattern)
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{owner}: x must be a torch.Tensor, got {type(x).__name__}")
-        if not x.is_floating_point():
-            raise TypeError(f"{owner}: x must be a floating-point tensor, got dtype {x.dtype}")
-        if x.ndim < len(axes) - 1:
-            raise ValueError(
-                f'{owner}: x must have shape "{self.pattern}" (at least {len(axes) - 1} '
-                f"dimensions), got {tuple(x.shape)}"
-            )
-        return x
+        """``x`` checked against ``pattern``; subclasses add their own constraints."""
+        return check_tensor(type(self).__name__, "x", x, pattern=self.pattern)
 
     def _check_params(self, x: Tensor, params: object) -> None:
-        owner = type(self).__name__
         for leaf in _leaves(params):
             if leaf.ndim == 0 or leaf.shape[0] != x.shape[0]:
                 raise ValueError(
-                    f"{owner}: params were drawn for another batch: x has shape "
+                    f"{type(self).__name__}: params were drawn for another batch: x has shape "
                     f"{tuple(x.shape)} but a parameter has shape {tuple(leaf.shape)}"
                 )
             if leaf.device != x.device:
-                raise ValueError(f"{owner}: params must be on {x.device} like x, got {leaf.device}")
+                raise ValueError(
+                    f"{type(self).__name__}: params must be on {x.device} like x, got {leaf.device}"
+                )
 
     def _neutralize(self, params: P, applied: Tensor) -> P | None:
         """Parameters that leave the rows with ``applied == False`` unchanged, or ``None``.

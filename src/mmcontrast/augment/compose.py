@@ -12,18 +12,17 @@ from typing import Any, NamedTuple, cast
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_probability
+from mmcontrast._checks import check_probability, prefixed
 from mmcontrast.augment import functional as AF
 from mmcontrast.augment._base import Augmentation, Draw, where_rows
 
 __all__ = ["Compose", "ComposeParams", "Paired", "PairedParams", "RandomApply", "RandomApplyParams"]
 
 
+@prefixed
 def _check_augmentation(owner: str, name: str, value: object) -> Augmentation[Any]:
     if not isinstance(value, Augmentation):
-        raise TypeError(
-            f"{owner}: {name} must be an mmcontrast Augmentation, got {type(value).__name__}"
-        )
+        raise TypeError(f"{name} must be an mmcontrast Augmentation, got {type(value).__name__}")
     return value
 
 
@@ -68,14 +67,13 @@ class Compose(Augmentation[ComposeParams]):
 
     def __init__(self, transforms: Sequence[Augmentation[Any]]) -> None:
         super().__init__()
-        owner = type(self).__name__
         if isinstance(transforms, Augmentation) or not isinstance(transforms, Sequence):
             raise TypeError(
-                f"{owner}: transforms must be a sequence of augmentations, got "
+                f"Compose: transforms must be a sequence of augmentations, got "
                 f"{type(transforms).__name__}"
             )
         steps = [
-            _check_augmentation(owner, f"transforms[{i}]", t) for i, t in enumerate(transforms)
+            _check_augmentation("Compose", f"transforms[{i}]", t) for i, t in enumerate(transforms)
         ]
         self.transforms = nn.ModuleList(steps)
 
@@ -89,14 +87,13 @@ class Compose(Augmentation[ComposeParams]):
 
     def _check_params(self, x: Tensor, params: object) -> None:
         # Only the structure here: each step checks its own parameters in ``_transform``.
-        owner = type(self).__name__
         if not isinstance(params, ComposeParams):
             raise TypeError(
-                f"{owner}: params must be ComposeParams (from sample), got {type(params).__name__}"
+                f"Compose: params must be ComposeParams (from sample), got {type(params).__name__}"
             )
         if len(params.steps) != len(self.transforms):
             raise ValueError(
-                f"{owner}: params hold {len(params.steps)} steps for {len(self.transforms)} "
+                f"Compose: params hold {len(params.steps)} steps for {len(self.transforms)} "
                 "transforms"
             )
 
@@ -205,9 +202,8 @@ class RandomApply(Augmentation[RandomApplyParams]):
         self, transform: Augmentation[Any], *, p: float = 0.5, same_on_batch: bool = False
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        owner = type(self).__name__
-        self.transform = _check_augmentation(owner, "transform", transform)
-        self.p = check_probability(owner, "p", p)
+        self.transform = _check_augmentation("RandomApply", "transform", transform)
+        self.p = check_probability("RandomApply", "p", p)
 
     @property
     def temporal(self) -> bool:
@@ -282,43 +278,41 @@ class Paired(nn.Module):
         own: Mapping[str, Augmentation[Any]] | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
         if shared is not None:
-            _check_augmentation(owner, "shared", shared)
+            _check_augmentation("Paired", "shared", shared)
             if not shared.temporal:
                 raise ValueError(
-                    f"{owner}: shared must act on the time axis only (TemporalCropResize, "
+                    f"Paired: shared must act on the time axis only (TemporalCropResize, "
                     f"TimeWarp, TimeMask, SegmentPermute or containers of them), got {shared!r}"
                 )
         self.shared = shared
         own = {} if own is None else own
         if not isinstance(own, Mapping):
-            raise TypeError(f"{owner}: own must be a mapping, got {type(own).__name__}")
+            raise TypeError(f"Paired: own must be a mapping, got {type(own).__name__}")
         self.own = nn.ModuleDict(
-            {name: _check_augmentation(owner, f"own[{name!r}]", t) for name, t in own.items()}
+            {name: _check_augmentation("Paired", f"own[{name!r}]", t) for name, t in own.items()}
         )
 
     def _check_inputs(self, inputs: object) -> dict[str, Tensor]:
-        owner = type(self).__name__
         if not isinstance(inputs, Mapping) or not inputs:
-            raise TypeError(f"{owner}: inputs must be a non-empty mapping of modality -> tensor")
+            raise TypeError("Paired: inputs must be a non-empty mapping of modality -> tensor")
         checked = dict(inputs)
         for name, value in checked.items():
             if not isinstance(value, Tensor) or value.ndim < 2:
                 shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
                 raise ValueError(
-                    f'{owner}: inputs[{name!r}] must be a "b t ..." tensor, got {shape}'
+                    f'Paired: inputs[{name!r}] must be a "b t ..." tensor, got {shape}'
                 )
         shapes = {name: tuple(value.shape) for name, value in checked.items()}
         if len({value.shape[0] for value in checked.values()}) != 1:
-            raise ValueError(f"{owner}: all inputs must share the batch size, got {shapes}")
+            raise ValueError(f"Paired: all inputs must share the batch size, got {shapes}")
         if len({value.device for value in checked.values()}) != 1:
             devices = {name: str(value.device) for name, value in checked.items()}
-            raise ValueError(f"{owner}: all inputs must be on one device, got {devices}")
+            raise ValueError(f"Paired: all inputs must be on one device, got {devices}")
         missing = sorted(set(self.own) - set(checked))
         if missing:
             raise ValueError(
-                f"{owner}: no input for the modalities {missing}; got {sorted(checked)}"
+                f"Paired: no input for the modalities {missing}; got {sorted(checked)}"
             )
         return checked
 

@@ -17,6 +17,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from mmcontrast._checks import check_tensor
+from mmcontrast._ops import unsqueeze_as
 from mmcontrast.augment._base import compute_dtype, expect_shape
 from mmcontrast.augment.geometry import (
     axis_angle_to_matrix,
@@ -38,11 +40,6 @@ __all__ = [
     "time_mask",
     "time_warp",
 ]
-
-
-def _time_input(owner: str, x: Tensor) -> None:
-    if x.ndim < 2:
-        raise ValueError(f'{owner}: x must have shape "b t ..." , got {tuple(x.shape)}')
 
 
 def normalised_time(length: int, *, device: torch.device, dtype: torch.dtype) -> Tensor:
@@ -94,9 +91,8 @@ def resample_time(x: Tensor, positions: Tensor) -> Tensor:
         >>> resample_time(x, torch.tensor([[0.0, 0.5, 3.25, 9.0]])).flatten().tolist()
         [0.0, 0.5, 3.25, 4.0]
     """
-    owner = "resample_time"
-    _time_input(owner, x)
-    expect_shape(owner, "positions", positions, (x.shape[0], None))
+    check_tensor("resample_time", "x", x, pattern="b t ...", floating=False)
+    expect_shape("resample_time", "positions", positions, (x.shape[0], None))
     batch, length = x.shape[:2]
     if x.numel() == 0:  # nothing to read (and no rows for embedding_bag)
         return x.new_empty(batch, positions.shape[1], *x.shape[2:])
@@ -138,13 +134,12 @@ def crop_resize(x: Tensor, start: Tensor, extent: Tensor, *, size: int | None = 
         >>> crop_resize(x, torch.tensor([0.5]), torch.tensor([0.5]), size=3).flatten().tolist()
         [2.0, 3.0, 4.0]
     """
-    owner = "crop_resize"
-    _time_input(owner, x)
-    expect_shape(owner, "start", start, (x.shape[0],))
-    expect_shape(owner, "extent", extent, (x.shape[0],))
+    check_tensor("crop_resize", "x", x, pattern="b t ...", floating=False)
+    expect_shape("crop_resize", "start", start, (x.shape[0],))
+    expect_shape("crop_resize", "extent", extent, (x.shape[0],))
     out_len = x.shape[1] if size is None else size
     if out_len < 1:
-        raise ValueError(f"{owner}: size must be >= 1, got {size}")
+        raise ValueError(f"crop_resize: size must be >= 1, got {size}")
     dtype = compute_dtype(x.dtype)
     span = x.shape[1] - 1
     steps = torch.arange(out_len, device=x.device, dtype=dtype)
@@ -178,11 +173,10 @@ def time_warp(x: Tensor, knots: Tensor) -> Tensor:
         >>> time_warp(x, torch.tensor([[0.0, 0.25, 1.0]])).flatten().tolist()
         [0.0, 0.5, 1.0, 2.5, 4.0]
     """
-    owner = "time_warp"
-    _time_input(owner, x)
-    expect_shape(owner, "knots", knots, (x.shape[0], None))
+    check_tensor("time_warp", "x", x, pattern="b t ...", floating=False)
+    expect_shape("time_warp", "knots", knots, (x.shape[0], None))
     if knots.shape[1] < 2:
-        raise ValueError(f"{owner}: knots needs at least 2 columns, got {tuple(knots.shape)}")
+        raise ValueError(f"time_warp: knots needs at least 2 columns, got {tuple(knots.shape)}")
     dtype = compute_dtype(x.dtype)
     length, segments = x.shape[1], knots.shape[1] - 1
     u = normalised_time(length, device=x.device, dtype=dtype)
@@ -218,16 +212,14 @@ def time_mask(x: Tensor, start: Tensor, extent: Tensor, *, value: float = 0.0) -
         >>> time_mask(x, torch.tensor([[0.25]]), torch.tensor([[0.5]])).flatten().tolist()
         [1.0, 0.0, 0.0, 1.0, 1.0]
     """
-    owner = "time_mask"
-    _time_input(owner, x)
-    expect_shape(owner, "start", start, (x.shape[0], None))
-    expect_shape(owner, "extent", extent, tuple(start.shape))
+    check_tensor("time_mask", "x", x, pattern="b t ...", floating=False)
+    expect_shape("time_mask", "start", start, (x.shape[0], None))
+    expect_shape("time_mask", "extent", extent, tuple(start.shape))
     dtype = compute_dtype(x.dtype)
     u = normalised_time(x.shape[1], device=x.device, dtype=dtype)
     begin = start.to(dtype).unsqueeze(-1)
     inside = (u >= begin) & (u < begin + extent.to(dtype).unsqueeze(-1))
-    masked = inside.any(dim=1).view(*x.shape[:2], *([1] * (x.ndim - 2)))
-    return x.masked_fill(masked, value)
+    return x.masked_fill(unsqueeze_as(inside.any(dim=1), x), value)
 
 
 def segment_permute(x: Tensor, cuts: Tensor, order: Tensor) -> Tensor:
@@ -252,10 +244,9 @@ def segment_permute(x: Tensor, cuts: Tensor, order: Tensor) -> Tensor:
         >>> segment_permute(x, cuts, order).flatten().tolist()
         [3.0, 4.0, 5.0, 0.0, 1.0, 2.0]
     """
-    owner = "segment_permute"
-    _time_input(owner, x)
-    expect_shape(owner, "order", order, (x.shape[0], None))
-    expect_shape(owner, "cuts", cuts, (x.shape[0], order.shape[1] - 1))
+    check_tensor("segment_permute", "x", x, pattern="b t ...", floating=False)
+    expect_shape("segment_permute", "order", order, (x.shape[0], None))
+    expect_shape("segment_permute", "cuts", cuts, (x.shape[0], order.shape[1] - 1))
     batch, length = x.shape[:2]
     # round(c T) for c in [0, 1]: truncating c T + 1/2 (>= 0) is flooring it
     edge = (cuts.to(compute_dtype(x.dtype)) * length + 0.5).long().clamp_(0, length)
@@ -313,12 +304,11 @@ def magnitude_warp(x: Tensor, knots: Tensor) -> Tensor:
         >>> magnitude_warp(x, torch.tensor([[[1.0], [2.0]]])).flatten().tolist()
         [1.0, 1.203125, 1.5, 1.796875, 2.0]
     """
-    owner = "magnitude_warp"
     if x.ndim != 3:
-        raise ValueError(f'{owner}: x must have shape "b t c", got {tuple(x.shape)}')
-    expect_shape(owner, "knots", knots, (x.shape[0], None, x.shape[2]))
+        raise ValueError(f'magnitude_warp: x must have shape "b t c", got {tuple(x.shape)}')
+    expect_shape("magnitude_warp", "knots", knots, (x.shape[0], None, x.shape[2]))
     if knots.shape[1] < 2:
-        raise ValueError(f"{owner}: knots needs at least 2 rows, got {tuple(knots.shape)}")
+        raise ValueError(f"magnitude_warp: knots needs at least 2 rows, got {tuple(knots.shape)}")
     dtype = compute_dtype(x.dtype)
     weights = _catmull_rom_weights(x.shape[1], knots.shape[1], device=x.device, dtype=dtype)
     curve = torch.einsum("tk,bkc->btc", weights, knots.to(dtype) - 1) + 1

@@ -29,9 +29,8 @@ def axis_angle_to_matrix(axis: Tensor, angle: Tensor) -> Tensor:
         >>> (r[0] @ torch.tensor([1.0, 0.0, 0.0])).round(decimals=6).tolist()
         [0.0, 1.0, 0.0]
     """
-    owner = "axis_angle_to_matrix"
-    expect_shape(owner, "axis", axis, (None, 3))
-    expect_shape(owner, "angle", angle, (axis.shape[0],))
+    expect_shape("axis_angle_to_matrix", "axis", axis, (None, 3))
+    expect_shape("axis_angle_to_matrix", "angle", angle, (axis.shape[0],))
     unit = axis / axis.norm(dim=1, keepdim=True).clamp_min(torch.finfo(axis.dtype).tiny)
     ax, ay, az = unit.unbind(1)
     zero = torch.zeros_like(ax)
@@ -82,13 +81,12 @@ def rotate_triads(x: Tensor, rotation: Tensor) -> Tensor:
         >>> torch.equal(rotate_triads(x, torch.eye(3).expand(2, 3, 3)), x)
         True
     """
-    owner = "rotate_triads"
     if x.ndim != 3 or x.shape[2] % 3 != 0:
         raise ValueError(
-            f'{owner}: x must have shape "b t (g 3)" (channels in 3-axis triads), got '
+            f'rotate_triads: x must have shape "b t (g 3)" (channels in 3-axis triads), got '
             f"{tuple(x.shape)}"
         )
-    expect_shape(owner, "rotation", rotation, (x.shape[0], 3, 3))
+    expect_shape("rotate_triads", "rotation", rotation, (x.shape[0], 3, 3))
     dtype = compute_dtype(x.dtype)
     triads = x.reshape(x.shape[0], -1, 3).to(dtype)
     out = triads @ rotation.to(dtype).transpose(1, 2)
@@ -123,17 +121,16 @@ def linear_about(
         >>> torch.allclose(y, 2 * x - x[:, :, :1])
         True
     """
-    owner = "linear_about"
     if pivot is None and pivot_matrix is not None:
-        raise ValueError(f"{owner}: pivot_matrix needs a pivot joint, got pivot=None")
+        raise ValueError("linear_about: pivot_matrix needs a pivot joint, got pivot=None")
     if x.ndim != 4:
-        raise ValueError(f'{owner}: x must have shape "b t j c", got {tuple(x.shape)}')
+        raise ValueError(f'linear_about: x must have shape "b t j c", got {tuple(x.shape)}')
     batch, frames, joints, coords = x.shape
-    expect_shape(owner, "matrix", matrix, (batch, coords, coords))
+    expect_shape("linear_about", "matrix", matrix, (batch, coords, coords))
     if pivot_matrix is not None:
-        expect_shape(owner, "pivot_matrix", pivot_matrix, (batch, coords, coords))
+        expect_shape("linear_about", "pivot_matrix", pivot_matrix, (batch, coords, coords))
     if pivot is not None and not -x.shape[2] <= pivot < x.shape[2]:
-        raise ValueError(f"{owner}: pivot must index one of {x.shape[2]} joints, got {pivot}")
+        raise ValueError(f"linear_about: pivot must index one of {x.shape[2]} joints, got {pivot}")
     dtype = compute_dtype(x.dtype)
     points = x.to(dtype)
     m_t = matrix.to(dtype).transpose(1, 2)

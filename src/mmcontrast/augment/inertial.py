@@ -13,7 +13,8 @@ from typing import ClassVar, NamedTuple
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import check_finite_number, check_int
+from mmcontrast._checks import check_finite_number, check_int, check_probability
+from mmcontrast._ops import unsqueeze_as
 from mmcontrast.augment import functional as AF
 from mmcontrast.augment._base import Augmentation, Draw, where_rows
 
@@ -76,16 +77,7 @@ def _as(out: Tensor, x: Tensor) -> Tensor:
 
 def _row_mask(applied: Tensor, like: Tensor) -> Tensor:
     """``applied`` (``"b"`` bool) as 1 / 0 in the dtype of ``like``, shaped to broadcast."""
-    return applied.view(-1, *([1] * (like.ndim - 1))).to(like.dtype)
-
-
-def _check_triads(owner: str, x: Tensor) -> Tensor:
-    if x.shape[2] % 3 != 0:
-        raise ValueError(
-            f'{owner}: x must have shape "b t (g 3)": channels in 3-axis triads, so a channel '
-            f"count that is a multiple of 3, got {tuple(x.shape)}"
-        )
-    return x
+    return unsqueeze_as(applied, like).to(like.dtype)
 
 
 class Jitter(Augmentation[JitterParams]):
@@ -200,9 +192,8 @@ class MagnitudeWarp(Augmentation[MagnitudeWarpParams]):
         self, *, sigma: float = 0.2, num_knots: int = 4, same_on_batch: bool = False
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        owner = type(self).__name__
-        self.sigma = check_finite_number(owner, "sigma", sigma, low=0.0)
-        self.num_knots = check_int(owner, "num_knots", num_knots, minimum=0)
+        self.sigma = check_finite_number("MagnitudeWarp", "sigma", sigma, low=0.0)
+        self.num_knots = check_int("MagnitudeWarp", "num_knots", num_knots, minimum=0)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> MagnitudeWarpParams:
         knots = draw.normal(batch, self.num_knots + 2, x.shape[2], mean=1.0, std=self.sigma)
@@ -290,7 +281,13 @@ class TriadRotate(Augmentation[RotationParams]):
         )
 
     def _check_input(self, x: object) -> Tensor:
-        return _check_triads(type(self).__name__, super()._check_input(x))
+        x = super()._check_input(x)
+        if x.shape[2] % 3 != 0:
+            raise ValueError(
+                'TriadRotate: x must have shape "b t (g 3)": channels in 3-axis triads, so a '
+                f"channel count that is a multiple of 3, got {tuple(x.shape)}"
+            )
+        return x
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> RotationParams:
         axis = draw.normal(batch, 3)
@@ -332,9 +329,7 @@ class ChannelDropout(Augmentation[DropParams]):
 
     def __init__(self, *, rate: float = 0.1, same_on_batch: bool = False) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        self.rate = check_finite_number(
-            type(self).__name__, "rate", rate, low=0.0, high=1.0, high_open=False
-        )
+        self.rate = check_probability(type(self).__name__, "rate", rate)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> DropParams:
         return DropParams(dropped=draw.uniform(batch, x.shape[2]) < self.rate)

@@ -34,26 +34,27 @@ class JointLayout:
     limbs: tuple[tuple[int, ...], ...]
 
     def __post_init__(self) -> None:
-        owner = "JointLayout"
         n = len(self.names)
         if n == 0 or len(set(self.names)) != n:
-            raise ValueError(f"{owner}: names must be non-empty and unique, got {self.names!r}")
+            raise ValueError(f"JointLayout: names must be non-empty and unique, got {self.names!r}")
         if sorted(self.mirror) != list(range(n)):
             raise ValueError(
-                f"{owner}: mirror must be a permutation of range({n}) (one entry per joint), "
+                f"JointLayout: mirror must be a permutation of range({n}) (one entry per joint), "
                 f"got {self.mirror!r}"
             )
         if any(self.mirror[self.mirror[i]] != i for i in range(n)):
-            raise ValueError(f"{owner}: mirror must be its own inverse, got {self.mirror!r}")
+            raise ValueError(f"JointLayout: mirror must be its own inverse, got {self.mirror!r}")
         for name, groups in (("bones", self.bones), ("limbs", self.limbs)):
             for group in groups:
                 if len(group) == 0 or any(not 0 <= j < n for j in group):
                     raise ValueError(
-                        f"{owner}: every entry of {name} must hold joint indices in "
+                        f"JointLayout: every entry of {name} must hold joint indices in "
                         f"[0, {n}), got {group!r}"
                     )
         if any(len(bone) != 2 for bone in self.bones):
-            raise ValueError(f"{owner}: bones must be (parent, child) pairs, got {self.bones!r}")
+            raise ValueError(
+                f"JointLayout: bones must be (parent, child) pairs, got {self.bones!r}"
+            )
 
     @property
     def num_joints(self) -> int:

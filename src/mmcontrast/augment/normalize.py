@@ -13,7 +13,7 @@ from typing import ClassVar
 from torch import Tensor
 
 from mmcontrast._checks import check_finite_number, check_int
-from mmcontrast.augment._base import Augmentation, Draw, NoParams, compute_dtype
+from mmcontrast.augment._base import Augmentation, Draw, NoParams, compute_dtype, expect_joint
 
 __all__ = ["NormalizeBoneLength", "Recenter"]
 
@@ -45,11 +45,7 @@ class Recenter(Augmentation[NoParams]):
 
     def _check_input(self, x: object) -> Tensor:
         checked = super()._check_input(x)
-        if self.joint >= checked.shape[2]:
-            raise ValueError(
-                f"{type(self).__name__}: joint {self.joint} is not a joint of x with shape "
-                f"{tuple(checked.shape)}"
-            )
+        expect_joint(type(self).__name__, f"joint {self.joint}", self.joint, checked)
         return checked
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> NoParams:
@@ -88,22 +84,20 @@ class NormalizeBoneLength(Augmentation[NoParams]):
 
     def __init__(self, *, joints: tuple[int, int] = (1, 2), eps: float = 1e-6) -> None:
         super().__init__()
-        owner = type(self).__name__
         if len(joints) != 2 or joints[0] == joints[1]:
-            raise ValueError(f"{owner}: joints must be two different joints, got {joints!r}")
+            raise ValueError(
+                f"NormalizeBoneLength: joints must be two different joints, got {joints!r}"
+            )
         self.joints = (
-            check_int(owner, "joints[0]", joints[0], minimum=0),
-            check_int(owner, "joints[1]", joints[1], minimum=0),
+            check_int("NormalizeBoneLength", "joints[0]", joints[0], minimum=0),
+            check_int("NormalizeBoneLength", "joints[1]", joints[1], minimum=0),
         )
-        self.eps = check_finite_number(owner, "eps", eps, low=0.0, low_open=True)
+        self.eps = check_finite_number("NormalizeBoneLength", "eps", eps, low=0.0, low_open=True)
 
     def _check_input(self, x: object) -> Tensor:
         checked = super()._check_input(x)
-        if max(self.joints) >= checked.shape[2]:
-            raise ValueError(
-                f"{type(self).__name__}: joints {self.joints} are not joints of x with shape "
-                f"{tuple(checked.shape)}"
-            )
+        last = max(self.joints)
+        expect_joint(type(self).__name__, f"joint {last} of joints {self.joints}", last, checked)
         return checked
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> NoParams:

@@ -20,9 +20,10 @@ variance, and never moves a channel to another sensor's triad. The pipelines are
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
-from mmcontrast._checks import check_probability
+from mmcontrast._checks import check_probability, prefixed
 from mmcontrast.augment._base import Augmentation
 from mmcontrast.augment.compose import Compose, RandomApply
 from mmcontrast.augment.inertial import (
@@ -45,21 +46,17 @@ __all__ = [
 A = TypeVar("A", bound=Augmentation[Any])
 
 
+@prefixed
 def _build(owner: str, name: str, value: object, make: Callable[[], A]) -> A:
     """``make()``; a rejected argument is reported under the preset's own name for it."""
     try:
         return make()
     except (TypeError, ValueError) as error:
-        raise type(error)(f"{owner}: {name}={value!r} is invalid ({error})") from error
+        raise type(error)(f"{name}={value!r} is invalid ({error})") from error
 
 
-def _permute(owner: str, max_segments: int) -> SegmentPermute:
-    return _build(
-        owner,
-        "max_segments",
-        max_segments,
-        lambda: SegmentPermute(min_segments=1, max_segments=max_segments, cuts="equal"),
-    )
+def _permute(max_segments: int) -> SegmentPermute:
+    return SegmentPermute(min_segments=1, max_segments=max_segments, cuts="equal")
 
 
 def cmc_cmkm_inertial_augment(
@@ -100,16 +97,20 @@ def cmc_cmkm_inertial_augment(
         >>> cmc_cmkm_inertial_augment(jitter_sigma=0.5).transforms[0].transform
         Jitter(sigma=0.5)
     """
-    owner = "cmc_cmkm_inertial_augment"
-    p = check_probability(owner, "p", p)
-    jitter_p = p if jitter_p is None else check_probability(owner, "jitter_p", jitter_p)
-    jitter = _build(owner, "jitter_sigma", jitter_sigma, lambda: Jitter(sigma=jitter_sigma))
-    scale = _build(owner, "scale_sigma", scale_sigma, lambda: ChannelScale(sigma=scale_sigma))
+    build = partial(_build, "cmc_cmkm_inertial_augment")
+    p = check_probability("cmc_cmkm_inertial_augment", "p", p)
+    jitter_p = (
+        p
+        if jitter_p is None
+        else check_probability("cmc_cmkm_inertial_augment", "jitter_p", jitter_p)
+    )
+    jitter = build("jitter_sigma", jitter_sigma, lambda: Jitter(sigma=jitter_sigma))
+    scale = build("scale_sigma", scale_sigma, lambda: ChannelScale(sigma=scale_sigma))
     return Compose(
         [
             RandomApply(jitter, p=jitter_p),
             RandomApply(scale, p=p),
-            RandomApply(_permute(owner, max_segments), p=p),
+            RandomApply(build("max_segments", max_segments, lambda: _permute(max_segments)), p=p),
             RandomApply(ChannelShuffle(), p=p),
         ]
     )
@@ -150,17 +151,15 @@ def cmc_cmkm_skeleton_augment(
         >>> augment(torch.randn(4, 50, 20, 3), generator=torch.Generator().manual_seed(0)).shape
         torch.Size([4, 50, 20, 3])
     """
-    owner = "cmc_cmkm_skeleton_augment"
-    p = check_probability(owner, "p", p)
-    jitter = _build(owner, "jitter_sigma", jitter_sigma, lambda: Jitter(sigma=jitter_sigma))
-    crop = _build(owner, "crop_scale", crop_scale, lambda: TemporalCropResize(scale=crop_scale))
-    scale = _build(
-        owner, "scale_range", scale_range, lambda: SkeletonScale(scale=scale_range, pivot=0)
+    build = partial(_build, "cmc_cmkm_skeleton_augment")
+    p = check_probability("cmc_cmkm_skeleton_augment", "p", p)
+    jitter = build("jitter_sigma", jitter_sigma, lambda: Jitter(sigma=jitter_sigma))
+    crop = build("crop_scale", crop_scale, lambda: TemporalCropResize(scale=crop_scale))
+    scale = build("scale_range", scale_range, lambda: SkeletonScale(scale=scale_range, pivot=0))
+    rotate = build(
+        "max_degrees", max_degrees, lambda: SkeletonRotate(max_degrees=max_degrees, pivot=0)
     )
-    rotate = _build(
-        owner, "max_degrees", max_degrees, lambda: SkeletonRotate(max_degrees=max_degrees, pivot=0)
-    )
-    shear = _build(owner, "shear_sigma", shear_sigma, lambda: SkeletonShear(sigma=shear_sigma))
+    shear = build("shear_sigma", shear_sigma, lambda: SkeletonShear(sigma=shear_sigma))
     return Compose(
         [
             jitter,
@@ -198,13 +197,12 @@ def cmc_cmkm_supervised_skeleton_augment(
         >>> cmc_cmkm_supervised_skeleton_augment()(torch.randn(2, 50, 20, 3)).shape
         torch.Size([2, 50, 20, 3])
     """
-    owner = "cmc_cmkm_supervised_skeleton_augment"
+    build = partial(_build, "cmc_cmkm_supervised_skeleton_augment")
     return Compose(
         [
-            _build(owner, "crop_scale", crop_scale, lambda: TemporalCropResize(scale=crop_scale)),
-            _build(owner, "jitter_sigma", jitter_sigma, lambda: Jitter(sigma=jitter_sigma)),
-            _build(
-                owner,
+            build("crop_scale", crop_scale, lambda: TemporalCropResize(scale=crop_scale)),
+            build("jitter_sigma", jitter_sigma, lambda: Jitter(sigma=jitter_sigma)),
+            build(
                 "max_degrees",
                 max_degrees,
                 lambda: SkeletonRotate(max_degrees=max_degrees, pivot=0),
@@ -267,20 +265,20 @@ def standardized_inertial_augment(
         >>> len(standardized_inertial_augment(max_degrees=30.0, magnitude_sigma=0.2).transforms)
         5
     """
-    owner = "standardized_inertial_augment"
-    p = check_probability(owner, "p", p)
-    jitter = _build(owner, "jitter_sigma", jitter_sigma, lambda: Jitter(sigma=jitter_sigma))
-    scale = _build(owner, "scale_sigma", scale_sigma, lambda: ChannelScale(sigma=scale_sigma))
+    build = partial(_build, "standardized_inertial_augment")
+    p = check_probability("standardized_inertial_augment", "p", p)
+    jitter = build("jitter_sigma", jitter_sigma, lambda: Jitter(sigma=jitter_sigma))
+    scale = build("scale_sigma", scale_sigma, lambda: ChannelScale(sigma=scale_sigma))
     steps: list[Augmentation[Any]] = [RandomApply(jitter, p=p), RandomApply(scale, p=p)]
     if magnitude_sigma is not None:
-        warp = _build(
-            owner, "magnitude_sigma", magnitude_sigma, lambda: MagnitudeWarp(sigma=magnitude_sigma)
+        warp = build(
+            "magnitude_sigma", magnitude_sigma, lambda: MagnitudeWarp(sigma=magnitude_sigma)
         )
         steps.append(RandomApply(warp, p=p))
-    steps.append(RandomApply(_permute(owner, max_segments), p=p))
+    steps.append(
+        RandomApply(build("max_segments", max_segments, lambda: _permute(max_segments)), p=p)
+    )
     if max_degrees is not None:
-        rotate = _build(
-            owner, "max_degrees", max_degrees, lambda: TriadRotate(max_degrees=max_degrees)
-        )
+        rotate = build("max_degrees", max_degrees, lambda: TriadRotate(max_degrees=max_degrees))
         steps.append(RandomApply(rotate, p=p))
     return Compose(steps)

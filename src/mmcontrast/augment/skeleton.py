@@ -16,9 +16,23 @@ from typing import ClassVar, NamedTuple
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import check_finite_number, check_int
+from mmcontrast._checks import (
+    check_finite_number,
+    check_int,
+    check_positive_range,
+    check_probability,
+    check_tensor,
+    prefixed,
+)
 from mmcontrast.augment import functional as AF
-from mmcontrast.augment._base import Augmentation, Draw, NoParams, compute_dtype, where_rows
+from mmcontrast.augment._base import (
+    Augmentation,
+    Draw,
+    NoParams,
+    compute_dtype,
+    expect_joint,
+    where_rows,
+)
 from mmcontrast.augment.inertial import DropParams
 from mmcontrast.augment.layout import UTD_MHAD_LAYOUT, JointLayout
 
@@ -38,22 +52,13 @@ class LinearParams(NamedTuple):
     matrix: Tensor
 
 
-def _check_pivot(owner: str, pivot: int | None) -> int | None:
-    return None if pivot is None else check_int(owner, "pivot", pivot, minimum=0)
-
-
+@prefixed
 def _check_joints(owner: str, x: Tensor, layout: JointLayout) -> Tensor:
     if x.shape[2] != layout.num_joints:
         raise ValueError(
-            f'{owner}: x must have shape "b t j c" with j={layout.num_joints} to match the '
+            f'x must have shape "b t j c" with j={layout.num_joints} to match the '
             f"joint layout, got {tuple(x.shape)}"
         )
-    return x
-
-
-def _check_xyz(owner: str, x: Tensor) -> Tensor:
-    if x.shape[3] != 3:
-        raise ValueError(f'{owner}: x must have shape "b t j c" with c=3, got {tuple(x.shape)}')
     return x
 
 
@@ -63,25 +68,26 @@ def _neutral_linear(params: LinearParams, applied: Tensor) -> LinearParams:
     return LinearParams(matrix=where_rows(applied, matrix, eye))
 
 
-def _check_geometric(owner: str, x: Tensor, pivot: int | None) -> Tensor:
-    _check_xyz(owner, x)
-    if pivot is not None and pivot >= x.shape[2]:
-        raise ValueError(f"{owner}: pivot {pivot} is not a joint of x with shape {tuple(x.shape)}")
-    return x
-
-
 class _LinearMap(Augmentation[LinearParams]):
     """A per-sample 3 x 3 map of the coordinates about ``self.pivot`` (a joint, or the origin).
 
-    Subclasses set ``self.pivot`` and draw the matrices in ``_sample``; `Compose` multiplies
+    Subclasses pass ``pivot`` up and draw the matrices in ``_sample``; `Compose` multiplies
     consecutive maps into one pass through ``_linear``.
     """
 
     pattern: ClassVar[str] = "b t j c"
-    pivot: int | None
+
+    def __init__(self, *, pivot: int | None, same_on_batch: bool) -> None:
+        super().__init__(same_on_batch=same_on_batch)
+        if pivot is not None:
+            pivot = check_int(type(self).__name__, "pivot", pivot, minimum=0)
+        self.pivot = pivot
 
     def _check_input(self, x: object) -> Tensor:
-        return _check_geometric(type(self).__name__, super()._check_input(x), self.pivot)
+        x = check_tensor(type(self).__name__, "x", x, pattern="b t j c", sizes={"c": 3})
+        if self.pivot is not None:
+            expect_joint(type(self).__name__, f"pivot {self.pivot}", self.pivot, x)
+        return x
 
     def _transform(self, x: Tensor, params: LinearParams) -> Tensor:
         return AF.linear_about(x, params.matrix, pivot=self.pivot)
@@ -119,14 +125,8 @@ class SkeletonScale(_LinearMap):
         pivot: int | None = None,
         same_on_batch: bool = False,
     ) -> None:
-        super().__init__(same_on_batch=same_on_batch)
-        owner = type(self).__name__
-        self.pivot = _check_pivot(owner, pivot)
-        low = check_finite_number(owner, "scale[0]", scale[0], low=0.0, low_open=True)
-        high = check_finite_number(owner, "scale[1]", scale[1], low=0.0, low_open=True)
-        if low > high:
-            raise ValueError(f"{owner}: scale must be (low, high) with low <= high, got {scale}")
-        self.scale = (low, high)
+        super().__init__(pivot=pivot, same_on_batch=same_on_batch)
+        self.scale = check_positive_range("SkeletonScale", "scale", scale)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> LinearParams:
         factors = draw.uniform(batch, 3, low=self.scale[0], high=self.scale[1])
@@ -164,14 +164,16 @@ class SkeletonRotate(_LinearMap):
         pivot: int | None = None,
         same_on_batch: bool = False,
     ) -> None:
-        super().__init__(same_on_batch=same_on_batch)
-        owner = type(self).__name__
-        self.pivot = _check_pivot(owner, pivot)
+        super().__init__(pivot=pivot, same_on_batch=same_on_batch)
         limits = max_degrees if isinstance(max_degrees, tuple) else (max_degrees,) * 3
         if len(limits) != 3:
-            raise ValueError(f"{owner}: max_degrees must be a float or 3 floats, got {limits}")
+            raise ValueError(
+                f"SkeletonRotate: max_degrees must be a float or 3 floats, got {limits}"
+            )
         self.max_degrees = tuple(
-            check_finite_number(owner, "max_degrees", v, low=0.0, high=180.0, high_open=False)
+            check_finite_number(
+                "SkeletonRotate", "max_degrees", v, low=0.0, high=180.0, high_open=False
+            )
             for v in limits
         )
 
@@ -212,9 +214,8 @@ class SkeletonShear(_LinearMap):
     def __init__(
         self, *, sigma: float = 0.2, pivot: int | None = None, same_on_batch: bool = False
     ) -> None:
-        super().__init__(same_on_batch=same_on_batch)
-        self.pivot = _check_pivot(type(self).__name__, pivot)
-        self.sigma = check_finite_number(type(self).__name__, "sigma", sigma, low=0.0)
+        super().__init__(pivot=pivot, same_on_batch=same_on_batch)
+        self.sigma = check_finite_number("SkeletonShear", "sigma", sigma, low=0.0)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> LinearParams:
         factors = draw.normal(batch, 3, std=self.sigma)
@@ -259,14 +260,13 @@ class JointMask(Augmentation[DropParams]):
         same_on_batch: bool = False,
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        owner = type(self).__name__
-        self.rate = check_finite_number(owner, "rate", rate, low=0.0, high=1.0, high_open=False)
+        self.rate = check_probability("JointMask", "rate", rate)
         if layout is not None and not isinstance(layout, JointLayout):
             raise TypeError(
-                f"{owner}: layout must be a JointLayout or None, got {type(layout).__name__}"
+                f"JointMask: layout must be a JointLayout or None, got {type(layout).__name__}"
             )
         self.layout = layout
-        self.value = check_finite_number(owner, "value", value, low=-float("inf"))
+        self.value = check_finite_number("JointMask", "value", value, low=-float("inf"))
         members = torch.zeros(0, 0)
         if layout is not None:
             members = torch.zeros(len(layout.limbs), layout.num_joints)
@@ -277,7 +277,7 @@ class JointMask(Augmentation[DropParams]):
     def _check_input(self, x: object) -> Tensor:
         checked = super()._check_input(x)
         if self.layout is not None:
-            _check_joints(type(self).__name__, checked, self.layout)
+            _check_joints("JointMask", checked, self.layout)
         return checked
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> DropParams:
@@ -325,19 +325,19 @@ class SkeletonFlip(Augmentation[NoParams]):
 
     def __init__(self, *, layout: JointLayout = UTD_MHAD_LAYOUT, axis: int = 0) -> None:
         super().__init__()
-        owner = type(self).__name__
         if not isinstance(layout, JointLayout):
-            raise TypeError(f"{owner}: layout must be a JointLayout, got {type(layout).__name__}")
+            raise TypeError(
+                f"SkeletonFlip: layout must be a JointLayout, got {type(layout).__name__}"
+            )
         self.layout = layout
-        self.axis = check_int(owner, "axis", axis, minimum=0)
+        self.axis = check_int("SkeletonFlip", "axis", axis, minimum=0)
         self.register_buffer("mirror", torch.tensor(layout.mirror), persistent=False)
 
     def _check_input(self, x: object) -> Tensor:
-        owner = type(self).__name__
-        checked = _check_joints(owner, super()._check_input(x), self.layout)
+        checked = _check_joints("SkeletonFlip", super()._check_input(x), self.layout)
         if self.axis >= checked.shape[3]:
             raise ValueError(
-                f"{owner}: axis {self.axis} is not a coordinate of x with shape "
+                f"SkeletonFlip: axis {self.axis} is not a coordinate of x with shape "
                 f"{tuple(checked.shape)}"
             )
         return checked

@@ -13,7 +13,13 @@ from typing import ClassVar, Literal, NamedTuple
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import check_choice, check_finite_number, check_int
+from mmcontrast._checks import (
+    check_choice,
+    check_finite_number,
+    check_int,
+    check_positive_range,
+    check_probability,
+)
 from mmcontrast.augment import functional as AF
 from mmcontrast.augment._base import Augmentation, Draw, where_rows
 
@@ -90,17 +96,7 @@ class TemporalCropResize(Augmentation[CropParams]):
         self, *, scale: tuple[float, float] = (0.8, 0.9), same_on_batch: bool = False
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        owner = type(self).__name__
-        low, high = scale
-        low = check_finite_number(
-            owner, "scale[0]", low, low=0.0, high=1.0, low_open=True, high_open=False
-        )
-        high = check_finite_number(
-            owner, "scale[1]", high, low=0.0, high=1.0, low_open=True, high_open=False
-        )
-        if low > high:
-            raise ValueError(f"{owner}: scale must be (low, high) with low <= high, got {scale}")
-        self.scale = (low, high)
+        self.scale = check_positive_range("TemporalCropResize", "scale", scale, high=1.0)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> CropParams:
         extent = draw.uniform(batch, low=self.scale[0], high=self.scale[1])
@@ -150,9 +146,8 @@ class TimeWarp(Augmentation[TimeWarpParams]):
         self, *, sigma: float = 0.2, num_knots: int = 4, same_on_batch: bool = False
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        owner = type(self).__name__
-        self.sigma = check_finite_number(owner, "sigma", sigma, low=0.0)
-        self.num_knots = check_int(owner, "num_knots", num_knots, minimum=0)
+        self.sigma = check_finite_number("TimeWarp", "sigma", sigma, low=0.0)
+        self.num_knots = check_int("TimeWarp", "num_knots", num_knots, minimum=0)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> TimeWarpParams:
         speed = torch.exp(draw.normal(batch, self.num_knots + 1, std=self.sigma))
@@ -208,12 +203,9 @@ class TimeMask(Augmentation[TimeMaskParams]):
         same_on_batch: bool = False,
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        owner = type(self).__name__
-        self.max_extent = check_finite_number(
-            owner, "max_extent", max_extent, low=0.0, high=1.0, high_open=False
-        )
-        self.num_masks = check_int(owner, "num_masks", num_masks, minimum=1)
-        self.value = check_finite_number(owner, "value", value, low=-float("inf"))
+        self.max_extent = check_probability("TimeMask", "max_extent", max_extent)
+        self.num_masks = check_int("TimeMask", "num_masks", num_masks, minimum=1)
+        self.value = check_finite_number("TimeMask", "value", value, low=-float("inf"))
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> TimeMaskParams:
         extent = draw.uniform(batch, self.num_masks, high=self.max_extent)
@@ -274,11 +266,12 @@ class SegmentPermute(Augmentation[SegmentPermuteParams]):
         same_on_batch: bool = False,
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        owner = type(self).__name__
-        self.min_segments = check_int(owner, "min_segments", min_segments, minimum=1)
-        self.max_segments = check_int(owner, "max_segments", max_segments, minimum=min_segments)
+        self.min_segments = check_int("SegmentPermute", "min_segments", min_segments, minimum=1)
+        self.max_segments = check_int(
+            "SegmentPermute", "max_segments", max_segments, minimum=min_segments
+        )
         self.cuts: Cuts = cuts
-        check_choice(owner, "cuts", cuts, ("random", "equal"))
+        check_choice("SegmentPermute", "cuts", cuts, ("random", "equal"))
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> SegmentPermuteParams:
         low, high = self.min_segments, self.max_segments

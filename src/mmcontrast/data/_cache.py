@@ -22,7 +22,6 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from mmcontrast._checks import check_bool, check_choice
 from mmcontrast.data.recordings import Recordings
 
 __all__ = ["CACHE_ENV", "VERIFY", "Verify", "cached", "default_cache_dir"]
@@ -45,7 +44,7 @@ def default_cache_dir() -> Path:
 
 def cached(
     *,
-    owner: str,
+    loader: str,
     root: Path,
     files: Sequence[Path],
     salt: str,
@@ -57,15 +56,14 @@ def cached(
     """Return the cached recordings of ``root`` if ``files`` are unchanged, else ``parse()``.
 
     ``salt`` names the loader and its configuration, so two configurations of one folder
-    get two cache files.
+    get two cache files; ``loader`` (e.g. ``"UTD-MHAD"``) names the file and the warning. The
+    public loaders check ``cache`` and ``verify``.
     """
-    check_bool(owner, "cache", cache)
-    check_choice(owner, "verify", verify, VERIFY)
     if not cache:
         return parse()
     folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     key = hashlib.sha256(f"{root.resolve()}\n{salt}".encode()).hexdigest()[:20]
-    path = folder / f"{owner.lower().replace('-', '_')}-{key}.npz"
+    path = folder / f"{loader.lower().replace('-', '_')}-{key}.npz"
     stamp = _fingerprint(root, files, verify=verify, salt=salt)
     hit = _load(path, stamp)
     if hit is not None:
@@ -75,7 +73,7 @@ def cached(
         _save(path, stamp, recordings)
     except OSError as error:
         warnings.warn(
-            f"{owner}: could not write the cache {path} ({error}); the data was parsed but "
+            f"{loader}: could not write the cache {path} ({error}); the data was parsed but "
             f"will be parsed again next time. Pass cache_dir=... or set ${CACHE_ENV}.",
             stacklevel=3,
         )

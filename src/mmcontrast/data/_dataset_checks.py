@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import check_tensor
+from mmcontrast._checks import check_mask, check_tensor, prefixed
 from mmcontrast.data.standardize import Standardizer
 
 __all__ = [
@@ -26,17 +27,17 @@ INDEX_KEYS = ("label", "subject", "trial")
 PATTERNS = {"inertial": "n t c", "skeleton": "n t j c"}
 
 
+@prefixed
 def check_modalities(owner: str, modalities: object) -> dict[str, Tensor]:
     """A non-empty mapping ``name -> "n t ..."`` float tensors sharing ``n``."""
     if not isinstance(modalities, Mapping):
         raise TypeError(
-            f"{owner}: modalities must be a mapping from modality name to tensor, got "
+            f"modalities must be a mapping from modality name to tensor, got "
             f"{type(modalities).__name__}"
         )
     if not modalities:
         raise ValueError(
-            f"{owner}: modalities must hold at least one modality (e.g. "
-            f"{{'inertial': x}}), got none"
+            "modalities must hold at least one modality (e.g. {'inertial': x}), got none"
         )
     checked: dict[str, Tensor] = {}
     for name, value in modalities.items():
@@ -47,7 +48,7 @@ def check_modalities(owner: str, modalities: object) -> dict[str, Tensor]:
             or name.endswith("_mask")
         ):
             raise ValueError(
-                f"{owner}: modality names must be Python identifiers other than "
+                f"modality names must be Python identifiers other than "
                 f"{', '.join(INDEX_KEYS)} and not ending in '_mask', got {name!r}"
             )
         if name in PATTERNS:
@@ -55,61 +56,60 @@ def check_modalities(owner: str, modalities: object) -> dict[str, Tensor]:
             continue
         label = f"modalities[{name!r}]"
         if not isinstance(value, Tensor):
-            raise TypeError(f"{owner}: {label} must be a torch.Tensor, got {type(value).__name__}")
+            raise TypeError(f"{label} must be a torch.Tensor, got {type(value).__name__}")
         if not value.is_floating_point():
-            raise TypeError(f"{owner}: {label} must be a floating-point tensor, got {value.dtype}")
+            raise TypeError(f"{label} must be a floating-point tensor, got {value.dtype}")
         if value.ndim < 3:
             raise ValueError(
-                f'{owner}: {label} must have shape "n t ..." (at least 3 dimensions), got '
+                f'{label} must have shape "n t ..." (at least 3 dimensions), got '
                 f"{tuple(value.shape)}"
             )
         checked[name] = value
     counts = {name: tensor.shape[0] for name, tensor in checked.items()}
     if len(set(counts.values())) > 1:
         received = ", ".join(f"{name}: {tuple(t.shape)}" for name, t in checked.items())
-        raise ValueError(
-            f"{owner}: every modality must hold the same number of sequences, got {received}"
-        )
+        raise ValueError(f"every modality must hold the same number of sequences, got {received}")
     return checked
 
 
+@prefixed
 def paired_tensor(owner: str, name: str, value: object) -> Tensor:
     """The inertial or skeleton tensor of a `PairedDataset`, with a hint when it is absent."""
     if value is None:
         other = "skeleton" if name == "inertial" else "inertial"
         raise TypeError(
-            f"{owner}: {name} must be a torch.Tensor, got NoneType; for data without a "
+            f"{name} must be a torch.Tensor, got NoneType; for data without a "
             f"{name} use MultimodalDataset(modalities={{{other!r}: ...}}, ...)"
         )
     return check_tensor(owner, name, value, pattern=PATTERNS[name])
 
 
+@prefixed
 def index_tensor(owner: str, name: str, value: object, count: int) -> Tensor:
     """An integer ``"n"`` tensor of length ``count``, as int64."""
     tensor = check_tensor(owner, name, value, pattern="n", floating=False)
     if tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool:
-        raise TypeError(f"{owner}: {name} must have an integer dtype, got {tensor.dtype}")
+        raise TypeError(f"{name} must have an integer dtype, got {tensor.dtype}")
     if tensor.shape[0] != count:
-        raise ValueError(
-            f'{owner}: {name} must have shape "n" = ({count},), got {tuple(tensor.shape)}'
-        )
+        raise ValueError(f'{name} must have shape "n" = ({count},), got {tuple(tensor.shape)}')
     return tensor.long()
 
 
+@prefixed
 def check_masks(
     owner: str, masks: Mapping[str, Tensor] | None, modalities: Mapping[str, Tensor]
 ) -> dict[str, Tensor]:
     """One ``"n t"`` bool mask per modality; all ``True`` where none is given."""
     if masks is not None and not isinstance(masks, Mapping):
         raise TypeError(
-            f"{owner}: masks must be a mapping from modality name to a bool tensor, got "
+            f"masks must be a mapping from modality name to a bool tensor, got "
             f"{type(masks).__name__}"
         )
     given = dict(masks or {})
     unknown = sorted(set(given) - set(modalities))
     if unknown:
         raise ValueError(
-            f"{owner}: masks has the unknown modality {unknown[0]!r}; the dataset holds "
+            f"masks has the unknown modality {unknown[0]!r}; the dataset holds "
             f"{', '.join(repr(name) for name in modalities)}"
         )
     checked: dict[str, Tensor] = {}
@@ -119,18 +119,11 @@ def check_masks(
         if value is None:
             checked[name] = torch.ones(expected, dtype=torch.bool)
             continue
-        label = f"{name}_mask"
-        mask = check_tensor(owner, label, value, pattern="n t", floating=False)
-        if mask.dtype != torch.bool:
-            raise TypeError(f"{owner}: {label} must be a bool tensor, got {mask.dtype}")
-        if tuple(mask.shape) != expected:
-            raise ValueError(
-                f"{owner}: {label} must have shape {expected}, got {tuple(mask.shape)}"
-            )
-        checked[name] = mask
+        checked[name] = cast(Tensor, check_mask(owner, value, data, name=f"{name}_mask", like=name))
     return checked
 
 
+@prefixed
 def check_extras(
     owner: str, extras: Mapping[str, Tensor] | None, modalities: Mapping[str, Tensor], count: int
 ) -> dict[str, Tensor]:
@@ -140,39 +133,42 @@ def check_extras(
     reserved = {*INDEX_KEYS, *names, *(f"{name}_mask" for name in names)}
     clashes = sorted(set(checked) & reserved)
     if clashes:
-        raise ValueError(f"{owner}: extras must not reuse the standard keys, got {clashes}")
+        raise ValueError(f"extras must not reuse the standard keys, got {clashes}")
     return checked
 
 
+@prefixed
 def as_names(owner: str, names: Sequence[str] | None, count: int) -> tuple[str, ...]:
     """``count`` sequence names, ``"#0"``, ``"#1"``, ... by default."""
     if names is None:
         return tuple(f"#{i}" for i in range(count))
     result = tuple(names)
     if len(result) != count or not all(isinstance(name, str) for name in result):
-        raise ValueError(f"{owner}: names must be {count} strings, got {len(result)} entries")
+        raise ValueError(f"names must be {count} strings, got {len(result)} entries")
     return result
 
 
+@prefixed
 def check_classes(owner: str, classes: Sequence[str] | None, label: Tensor) -> tuple[str, ...]:
     """Class names covering every label (``"0"``, ``"1"``, ... by default)."""
     top = int(label.max()) if label.numel() else -1
     low = int(label.min()) if label.numel() else 0
     if classes is None:
         if low < 0:
-            raise ValueError(f"{owner}: labels must be >= 0 (0-based classes), got {low}")
+            raise ValueError(f"labels must be >= 0 (0-based classes), got {low}")
         return tuple(str(i) for i in range(top + 1))
     result = tuple(classes)
     if not all(isinstance(name, str) for name in result):
-        raise TypeError(f"{owner}: classes must be strings, got {result!r}")
+        raise TypeError(f"classes must be strings, got {result!r}")
     if low < 0 or top >= len(result):
         raise ValueError(
-            f"{owner}: labels must be in [0, {len(result)}) for {len(result)} classes, got "
+            f"labels must be in [0, {len(result)}) for {len(result)} classes, got "
             f"the range [{low}, {top}]"
         )
     return result
 
 
+@prefixed
 def check_standardizers(
     owner: str, standardizers: Mapping[str, Standardizer] | None, modalities: Mapping[str, Tensor]
 ) -> dict[str, Standardizer]:
@@ -181,24 +177,24 @@ def check_standardizers(
     for name, scaler in (standardizers or {}).items():
         if name not in modalities:
             raise ValueError(
-                f"{owner}: standardizers has the unknown modality {name!r}; the dataset holds "
+                f"standardizers has the unknown modality {name!r}; the dataset holds "
                 f"{', '.join(repr(m) for m in modalities)}"
             )
         if not isinstance(scaler, Standardizer):
             raise TypeError(
-                f"{owner}: standardizers[{name!r}] must be a Standardizer, got "
-                f"{type(scaler).__name__}"
+                f"standardizers[{name!r}] must be a Standardizer, got {type(scaler).__name__}"
             )
         shape, data = scaler.channel_shape, modalities[name]
         if data.ndim - len(shape) < 2 or tuple(data.shape[data.ndim - len(shape) :]) != shape:
             raise ValueError(
-                f"{owner}: standardizers[{name!r}] has the channel shape {shape}, which does "
+                f"standardizers[{name!r}] has the channel shape {shape}, which does "
                 f"not fit {name} {tuple(data.shape)}"
             )
         checked[name] = scaler
     return checked
 
 
+@prefixed
 def statistic(owner: str, name: str, value: object, channels: int) -> Tensor:
     """A ``"c"`` float statistic of ``channels`` entries."""
     return check_tensor(owner, name, value, pattern="c", sizes={"c": channels})

@@ -191,12 +191,15 @@ class MultimodalDataset(Dataset[dict[str, Tensor]]):
         return int(self.label.shape[0])
 
     def __getitem__(self, index: int) -> dict[str, Tensor]:
-        owner = type(self).__name__
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"{owner}: index must be an int, got {type(index).__name__}")
+            raise TypeError(
+                f"{type(self).__name__}: index must be an int, got {type(index).__name__}"
+            )
         count = len(self)
         if not -count <= index < count:
-            raise IndexError(f"{owner}: index {index} is out of range for {count} sequences")
+            raise IndexError(
+                f"{type(self).__name__}: index {index} is out of range for {count} sequences"
+            )
         item = {name: value[index] for name, value in self._modalities.items()}
         item.update({f"{name}_mask": mask[index] for name, mask in self._masks.items()})
         item["label"] = self.label[index]
@@ -255,19 +258,22 @@ class MultimodalDataset(Dataset[dict[str, Tensor]]):
 
     def standardize(self, modality: str, standardizer: Standardizer) -> Self:
         """A copy with ``modality`` standardised on real steps (padding stays 0)."""
-        owner = type(self).__name__
         self._present(modality)
         if not isinstance(standardizer, Standardizer):
             raise TypeError(
-                f"{owner}: standardizer must be a Standardizer, got {type(standardizer).__name__}"
+                f"{type(self).__name__}: standardizer must be a Standardizer, got "
+                f"{type(standardizer).__name__}"
             )
         if modality in self._standardizers:
-            raise ValueError(f"{owner}: the {modality} channels are already standardised")
+            raise ValueError(
+                f"{type(self).__name__}: the {modality} channels are already standardised"
+            )
         data = self._modalities[modality]
         shape = standardizer.channel_shape
         if data.ndim - len(shape) < 2 or tuple(data.shape[data.ndim - len(shape) :]) != shape:
             raise ValueError(
-                f"{owner}: the standardizer's channel shape {shape} does not fit {modality} "
+                f"{type(self).__name__}: the standardizer's channel shape {shape} does not fit "
+                f"{modality} "
                 f"{tuple(data.shape)}"
             )
         modalities = dict(self._modalities)
@@ -293,14 +299,13 @@ class MultimodalDataset(Dataset[dict[str, Tensor]]):
 
     def normalize_inertial(self, mean: Tensor, std: Tensor) -> Self:
         """A copy with ``(inertial - mean) / std`` on real steps (padding stays 0)."""
-        owner = type(self).__name__
         if self.normalized:
-            raise ValueError(f"{owner}: the inertial channels are already normalised")
+            raise ValueError(f"{type(self).__name__}: the inertial channels are already normalised")
         channels = self.inertial.shape[-1]
-        mean = check_tensor(owner, "mean", mean, pattern="c", sizes={"c": channels})
-        std = check_tensor(owner, "std", std, pattern="c", sizes={"c": channels})
+        mean = check_tensor(type(self).__name__, "mean", mean, pattern="c", sizes={"c": channels})
+        std = check_tensor(type(self).__name__, "std", std, pattern="c", sizes={"c": channels})
         if not bool((std > 0).all()):
-            raise ValueError(f"{owner}: std must be positive, got {std.tolist()}")
+            raise ValueError(f"{type(self).__name__}: std must be positive, got {std.tolist()}")
         return self.standardize("inertial", Standardizer(mean, std))
 
     def split(
@@ -338,13 +343,14 @@ class MultimodalDataset(Dataset[dict[str, Tensor]]):
             >>> torch.equal(test.inertial_mean, train.inertial_mean)
             True
         """
-        owner = type(self).__name__
         if not isinstance(split, Split):
-            raise TypeError(f"{owner}: split must be a Split, got {type(split).__name__}")
-        check_bool(owner, "normalize_inertial", normalize_inertial)
+            raise TypeError(
+                f"{type(self).__name__}: split must be a Split, got {type(split).__name__}"
+            )
+        check_bool(type(self).__name__, "normalize_inertial", normalize_inertial)
         if isinstance(standardize, str) or not isinstance(standardize, Sequence):
             raise TypeError(
-                f"{owner}: standardize must be a sequence of modality names, e.g. "
+                f"{type(self).__name__}: standardize must be a sequence of modality names, e.g. "
                 f"('skeleton',), got {standardize!r}"
             )
         names = list(dict.fromkeys(standardize))
@@ -355,7 +361,8 @@ class MultimodalDataset(Dataset[dict[str, Tensor]]):
         top = int(max((int(part.max()) for part in split if part.size), default=-1))
         if top >= len(self):
             raise IndexError(
-                f"{owner}: the split indexes sequence {top}, but the dataset has {len(self)}"
+                f"{type(self).__name__}: the split indexes sequence {top}, but the dataset has "
+                f"{len(self)}"
             )
         sides = [self.subset(part) for part in split]
         for name in names:

@@ -60,13 +60,12 @@ def simulate_imu(
         >>> np.round(acc[0], 6).tolist(), np.round(gyro[0], 6).tolist()
         ([0.0, 1.0, 0.0], [0.0, 90.0, 0.0])
     """
-    owner = "simulate_imu"
     if not callable(motion):
-        raise TypeError(f"{owner}: motion must be callable, got {type(motion).__name__}")
-    step = check_finite_number(owner, "step", step, low=0.0, low_open=True)
+        raise TypeError(f"simulate_imu: motion must be callable, got {type(motion).__name__}")
+    step = check_finite_number("simulate_imu", "step", step, low=0.0, low_open=True)
     down = np.asarray(gravity, dtype=np.float64)
     if down.shape != (3,) or not np.isfinite(down).all():
-        raise ValueError(f"{owner}: gravity must be 3 finite numbers, got {gravity!r}")
+        raise ValueError(f"simulate_imu: gravity must be 3 finite numbers, got {gravity!r}")
     moments = np.asarray(times, dtype=np.float64)
     position, rotation = motion(np.stack([moments - step, moments, moments + step]))
     position = np.asarray(position, dtype=np.float64)
@@ -74,9 +73,9 @@ def simulate_imu(
     expected = (3, *moments.shape)
     if position.shape != (*expected, 3) or rotation.shape != (*expected, 3, 3):
         raise ValueError(
-            f"{owner}: motion(times) must return positions {(*moments.shape, 3)} and rotations "
-            f"{(*moments.shape, 3, 3)} for times {moments.shape}, got {position.shape[1:]} and "
-            f"{rotation.shape[1:]}"
+            f"simulate_imu: motion(times) must return positions {(*moments.shape, 3)} and "
+            f"rotations {(*moments.shape, 3, 3)} for times {moments.shape}, got "
+            f"{position.shape[1:]} and {rotation.shape[1:]}"
         )
     acceleration = (position[2] - 2.0 * position[1] + position[0]) / step**2
     specific_force = np.einsum("...ji,...j->...i", rotation[1], acceleration - down)

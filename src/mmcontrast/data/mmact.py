@@ -32,8 +32,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from mmcontrast._checks import check_choice
-from mmcontrast.data._cache import Verify, cached
+from mmcontrast._checks import check_bool, check_choice
+from mmcontrast.data._cache import VERIFY, Verify, cached
 from mmcontrast.data._mmact_files import Align, align_streams, read_pose, read_stream
 from mmcontrast.data.dataset import MultimodalDataset
 from mmcontrast.data.paired import PairedDataset
@@ -112,24 +112,23 @@ class MMActLayout:
     session_prefix: str = "session"
 
     def __post_init__(self) -> None:
-        owner = "MMActLayout"
         if not self.streams or len(self.stream_rates) != len(self.streams):
             raise ValueError(
-                f"{owner}: streams and stream_rates must be non-empty and of equal length, got "
+                f"MMActLayout: streams and stream_rates must be non-empty and of equal length, got "
                 f"{self.streams!r} and {self.stream_rates!r}"
             )
         if not all(r > 0 for r in (*self.stream_rates, self.rate, self.timestamp_unit)):
             raise ValueError(
-                f"{owner}: rates and timestamp_unit must be positive, got stream_rates="
+                f"MMActLayout: rates and timestamp_unit must be positive, got stream_rates="
                 f"{self.stream_rates!r}, rate={self.rate!r}, timestamp_unit={self.timestamp_unit!r}"
             )
         if not self.person_keys or self.num_joints < 1 or not self.activities:
             raise ValueError(
-                f"{owner}: person_keys and activities must be non-empty and num_joints >= 1, "
+                f"MMActLayout: person_keys and activities must be non-empty and num_joints >= 1, "
                 f"got {self.person_keys!r}, {len(self.activities)} activities, {self.num_joints}"
             )
         if len(set(self.activities)) != len(self.activities):
-            raise ValueError(f"{owner}: activities must be distinct, got {self.activities!r}")
+            raise ValueError(f"MMActLayout: activities must be distinct, got {self.activities!r}")
 
 
 def read_mmact(
@@ -186,6 +185,8 @@ def read_mmact(
         raise TypeError(f"read_mmact: layout must be an MMActLayout, got {type(layout).__name__}")
     check_choice("read_mmact", "align", align, ("samples", "timestamps"))
     check_choice("read_mmact", "resample", resample, RESAMPLE_METHODS)
+    check_bool("read_mmact", "cache", cache)
+    check_choice("read_mmact", "verify", verify, VERIFY)
     base = Path(root).expanduser()
     folders = [base / stream for stream in layout.streams] + [base / layout.pose_dir]
     for folder in folders:
@@ -195,7 +196,7 @@ def read_mmact(
     pose_files = sorted((base / layout.pose_dir).glob(f"*/{layout.camera}/*/*/*.json"))
     every = [path for paths in stream_files.values() for path in paths] + pose_files
     recordings = cached(
-        owner=_OWNER,
+        loader=_OWNER,
         root=base,
         files=every,
         salt=f"mmact\n{layout!r}\n{align}\n{resample}",

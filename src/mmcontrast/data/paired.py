@@ -82,29 +82,28 @@ class PairedDataset(MultimodalDataset):
         inertial_mean: Tensor | None = None,
         inertial_std: Tensor | None = None,
     ) -> None:
-        owner = type(self).__name__
-        inertial = paired_tensor(owner, "inertial", inertial)
-        skeleton = paired_tensor(owner, "skeleton", skeleton)
+        inertial = paired_tensor("PairedDataset", "inertial", inertial)
+        skeleton = paired_tensor("PairedDataset", "skeleton", skeleton)
         if inertial.shape[0] != skeleton.shape[0]:
             raise ValueError(
-                f"{owner}: inertial and skeleton must hold the same number of sequences, got "
+                f"PairedDataset: inertial and skeleton must hold the same number of sequences, got "
                 f"inertial: {tuple(inertial.shape)} and skeleton: {tuple(skeleton.shape)}"
             )
         if (inertial_mean is None) != (inertial_std is None):
-            raise ValueError(f"{owner}: give both inertial_mean and inertial_std, or neither")
+            raise ValueError("PairedDataset: give both inertial_mean and inertial_std, or neither")
         standardizers = {}
         if inertial_mean is not None and inertial_std is not None:
             channels = inertial.shape[-1]
             standardizers["inertial"] = Standardizer(
-                statistic(owner, "inertial_mean", inertial_mean, channels),
-                statistic(owner, "inertial_std", inertial_std, channels),
+                statistic("PairedDataset", "inertial_mean", inertial_mean, channels),
+                statistic("PairedDataset", "inertial_std", inertial_std, channels),
             )
         masks = {"inertial": inertial_mask, "skeleton": skeleton_mask}
         super().__init__(
             modalities={"inertial": inertial, "skeleton": skeleton},
             label=label,
             subject=subject,
-            trial=index_tensor(owner, "trial", trial, inertial.shape[0]),
+            trial=index_tensor("PairedDataset", "trial", trial, inertial.shape[0]),
             masks={name: mask for name, mask in masks.items() if mask is not None},
             names=names,
             classes=classes,

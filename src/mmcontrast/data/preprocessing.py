@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from mmcontrast._checks import check_choice, check_int
+from mmcontrast._checks import check_choice, check_int, prefixed
 from mmcontrast.data._optional import import_optional
 
 __all__ = ["RESAMPLE_METHODS", "Resample", "recenter_skeleton", "resample"]
@@ -47,13 +47,12 @@ def resample(x: ArrayLike, length: int, *, method: Resample = "fft") -> NDArray[
         >>> resample(np.ones((180, 6)), 50).shape
         (50, 6)
     """
-    owner = "resample"
-    check_int(owner, "length", length, minimum=1)
-    check_choice(owner, "method", method, RESAMPLE_METHODS)
+    check_int("resample", "length", length, minimum=1)
+    check_choice("resample", "method", method, RESAMPLE_METHODS)
     array = np.asarray(x, dtype=np.float64)
     if array.ndim < 1 or array.shape[0] < 1:
         raise ValueError(
-            f'{owner}: x must have shape "t ..." with at least one step, got {array.shape}'
+            f'resample: x must have shape "t ..." with at least one step, got {array.shape}'
         )
     steps = array.shape[0]
     if steps == length:
@@ -107,35 +106,38 @@ def recenter_skeleton(
         >>> out[0, 1].tolist(), out[1, 2].tolist()
         ([0.0, 1.0, 0.0], [2.0, 2.0, 2.0])
     """
-    owner = "recenter_skeleton"
     array = np.asarray(skeleton, dtype=np.float64)
     if array.ndim != 3 or array.shape[0] < 1:
         raise ValueError(
-            f'{owner}: skeleton must have shape "t j c" with at least one frame, got {array.shape}'
+            'recenter_skeleton: skeleton must have shape "t j c" with at least one frame, got '
+            f"{array.shape}"
         )
     joints = array.shape[1]
     out = array.copy()
     if anchor_joint is not None:
-        _check_joint(owner, "anchor_joint", anchor_joint, joints)
+        _check_joint("recenter_skeleton", "anchor_joint", anchor_joint, joints)
         out -= array[0, anchor_joint]
     if scale_joints is not None:
         if not isinstance(scale_joints, tuple) or len(scale_joints) != 2:
-            raise TypeError(f"{owner}: scale_joints must be a pair of ints, got {scale_joints!r}")
+            raise TypeError(
+                f"recenter_skeleton: scale_joints must be a pair of ints, got {scale_joints!r}"
+            )
         first, second = scale_joints
-        _check_joint(owner, "scale_joints[0]", first, joints)
-        _check_joint(owner, "scale_joints[1]", second, joints)
+        _check_joint("recenter_skeleton", "scale_joints[0]", first, joints)
+        _check_joint("recenter_skeleton", "scale_joints[1]", second, joints)
         distance = float(np.linalg.norm(array[0, first] - array[0, second]))
         if not np.isfinite(distance) or distance <= 0.0:
             raise ValueError(
-                f"{owner}: the first-frame distance between joints {first} and {second} must "
-                f"be positive and finite to scale by it, got {distance!r}"
+                f"recenter_skeleton: the first-frame distance between joints {first} and {second} "
+                f"must be positive and finite to scale by it, got {distance!r}"
             )
         out /= distance
     return np.asarray(out, dtype=np.float64)
 
 
+@prefixed
 def _check_joint(owner: str, name: str, joint: object, joints: int) -> int:
     index = check_int(owner, name, joint, minimum=0)
     if index >= joints:
-        raise ValueError(f"{owner}: {name} must be < {joints} (the number of joints), got {index}")
+        raise ValueError(f"{name} must be < {joints} (the number of joints), got {index}")
     return index

@@ -15,7 +15,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from torch import Tensor
 
-from mmcontrast._checks import check_choice, check_finite_number, check_int
+from mmcontrast._checks import (
+    check_choice,
+    check_fraction,
+    check_int,
+    prefixed,
+)
 
 __all__ = [
     "LABEL_FRACTIONS",
@@ -109,8 +114,7 @@ def subject_split(
         >>> subject_split([1, 2, 3, 1, 2, 3], train=[1], val=[2], test=[3])
         Split(train=2, val=2, test=2)
     """
-    owner = "subject_split"
-    values = _as_int_array(owner, "subjects", subjects)
+    values = _as_int_array("subject_split", "subjects", subjects)
     sides = {
         name: sorted({int(s) for s in side})
         for name, side in (("train", train), ("val", val), ("test", test))
@@ -119,14 +123,15 @@ def subject_split(
         shared = sorted(set(sides[first]) & set(sides[second]))
         if shared:
             raise ValueError(
-                f"{owner}: subjects must be on one side only, got {shared} in both {first} "
+                f"subject_split: subjects must be on one side only, got {shared} in both {first} "
                 f"and {second}"
             )
     present = set(np.unique(values).tolist())
     absent = sorted({s for side in sides.values() for s in side} - present)
     if absent:
         raise ValueError(
-            f"{owner}: subjects {absent} have no sequence; the data has subjects {sorted(present)}"
+            f"subject_split: subjects {absent} have no sequence; the data has subjects "
+            f"{sorted(present)}"
         )
     return Split(**{name: np.flatnonzero(np.isin(values, side)) for name, side in sides.items()})
 
@@ -157,23 +162,24 @@ def cross_subject_split(subjects: ArrayLike | Tensor, *, protocol: Protocol = "o
         >>> cross_subject_split(subjects, protocol="cmc-cmkm").val.tolist()
         [6]
     """
-    owner = "cross_subject_split"
-    check_choice(owner, "protocol", protocol, PROTOCOLS)
-    present = sorted(set(np.unique(_as_int_array(owner, "subjects", subjects)).tolist()))
+    check_choice("cross_subject_split", "protocol", protocol, PROTOCOLS)
+    present = sorted(
+        set(np.unique(_as_int_array("cross_subject_split", "subjects", subjects)).tolist())
+    )
     odd = [s for s in present if s % 2 == 1]
     even = [s for s in present if s % 2 == 0]
     val: list[int] = []
     if protocol == "cmc-cmkm":
         if 7 not in present:
             raise ValueError(
-                f'{owner}: protocol "cmc-cmkm" validates on subject 7, but the data has '
-                f"subjects {present}"
+                'cross_subject_split: protocol "cmc-cmkm" validates on subject 7, but the data '
+                f"has subjects {present}"
             )
         odd, val = [s for s in odd if s != 7], [7]
     if not odd or not even:
         raise ValueError(
-            f"{owner}: protocol {protocol!r} needs training and test subjects, got subjects "
-            f"{present}"
+            f"cross_subject_split: protocol {protocol!r} needs training and test subjects, got "
+            f"subjects {present}"
         )
     return subject_split(subjects, train=odd, val=val, test=even)
 
@@ -208,12 +214,9 @@ def label_fraction_subset(
         >>> np.bincount(labels[label_fraction_subset(labels, fraction=0.02, seed=0)]).tolist()
         [1, 1, 1]
     """
-    owner = "label_fraction_subset"
-    values = _as_int_array(owner, "labels", labels)
-    fraction = check_finite_number(
-        owner, "fraction", fraction, low=0.0, high=1.0, low_open=True, high_open=False
-    )
-    check_int(owner, "seed", seed, minimum=0)
+    values = _as_int_array("label_fraction_subset", "labels", labels)
+    fraction = check_fraction("label_fraction_subset", "fraction", fraction)
+    check_int("label_fraction_subset", "seed", seed, minimum=0)
     rng = np.random.default_rng(seed)
     chosen = []
     for label in np.unique(values):
@@ -225,6 +228,7 @@ def label_fraction_subset(
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
+@prefixed
 def _as_int_array(owner: str, name: str, value: object) -> NDArray[np.int64]:
     if isinstance(value, Tensor):
         value = value.detach().cpu().numpy()
@@ -232,7 +236,7 @@ def _as_int_array(owner: str, name: str, value: object) -> NDArray[np.int64]:
     if array.size == 0:
         return np.zeros(0, dtype=np.int64)
     if array.ndim != 1:
-        raise ValueError(f'{owner}: {name} must have shape "n", got {array.shape}')
+        raise ValueError(f'{name} must have shape "n", got {array.shape}')
     if not np.issubdtype(array.dtype, np.integer):
-        raise TypeError(f"{owner}: {name} must hold integers, got dtype {array.dtype}")
+        raise TypeError(f"{name} must hold integers, got dtype {array.dtype}")
     return array.astype(np.int64)

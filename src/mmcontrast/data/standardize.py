@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from mmcontrast._checks import check_int
+from mmcontrast._ops import unsqueeze_as
 
 __all__ = ["Standardizer"]
 
@@ -192,5 +193,5 @@ def _zero_padding(values: Tensor, mask: Tensor, x: Tensor) -> Tensor:
             f'{_OWNER}: mask must have the leading shape of x (e.g. "b t"), got mask: '
             f"{tuple(mask.shape)} and x: {tuple(x.shape)}"
         )
-    expanded = mask.reshape(*mask.shape, *([1] * (x.ndim - mask.ndim))).to(values.device)
+    expanded = unsqueeze_as(mask, x).to(values.device)
     return torch.where(expanded, values, torch.zeros_like(values))

@@ -28,8 +28,9 @@ from types import ModuleType
 import numpy as np
 from numpy.typing import NDArray
 
-from mmcontrast._checks import check_bool
-from mmcontrast.data._cache import Verify, cached
+from mmcontrast._checks import check_bool, check_choice
+from mmcontrast.augment.layout import UTD_MHAD_LAYOUT
+from mmcontrast.data._cache import VERIFY, Verify, cached
 from mmcontrast.data._optional import import_optional
 from mmcontrast.data.paired import PairedDataset
 from mmcontrast.data.preprocessing import Resample
@@ -54,14 +55,12 @@ UTD_MHAD_CLASSES: tuple[str, ...] = (
 )  # fmt: skip
 """The 27 action names (CMC-CMKM's short names), in label order (label = action - 1)."""
 
-UTD_MHAD_JOINTS: tuple[str, ...] = (
-    "head", "shoulder_center", "spine", "hip_center",
-    "left_shoulder", "left_elbow", "left_wrist", "left_hand",
-    "right_shoulder", "right_elbow", "right_wrist", "right_hand",
-    "left_hip", "left_knee", "left_ankle", "left_foot",
-    "right_hip", "right_knee", "right_ankle", "right_foot",
-)  # fmt: skip
-"""The 20 Kinect v1 joints in file order (``Skeleton_joint_order.txt``), 0-based."""
+UTD_MHAD_JOINTS: tuple[str, ...] = UTD_MHAD_LAYOUT.names
+"""The 20 Kinect v1 joints in file order (``Skeleton_joint_order.txt``), 0-based.
+
+The names of `mmcontrast.augment.UTD_MHAD_LAYOUT`: ``("head", "shoulder_center", "spine",
+"hip_center", "left_shoulder", ...)``.
+"""
 
 UTD_MHAD_MISSING: tuple[str, ...] = ("a8_s1_t4", "a23_s6_t4", "a27_s8_t4")
 """The three sequences (corrupted in the recording) that the official release leaves out."""
@@ -148,6 +147,7 @@ def read_utd_mhad(
         ((180, 6), (67, 20, 3))
     """
     check_bool("read_utd_mhad", "cache", cache)
+    check_choice("read_utd_mhad", "verify", verify, VERIFY)
     base = Path(root).expanduser()
     folders = {kind: base / folder for kind, folder in _FOLDERS.items()}
     for kind, folder in folders.items():
@@ -166,7 +166,7 @@ def read_utd_mhad(
             stacklevel=2,
         )
     recordings = cached(
-        owner=_OWNER,
+        loader=_OWNER,
         root=base,
         files=files,
         salt="utd_mhad",

@@ -13,7 +13,7 @@ from einops import rearrange
 from numpy.typing import NDArray
 from torch import Tensor
 
-from mmcontrast._checks import check_finite_number, check_int
+from mmcontrast._checks import check_alike, check_fraction, check_int
 
 __all__ = ["Windows", "sliding_windows"]
 
@@ -115,9 +115,7 @@ def sliding_windows(
     """
     window = check_int(_OWNER, "window", window, minimum=1)
     hop = check_int(_OWNER, "hop", hop, minimum=1)
-    purity = check_finite_number(
-        _OWNER, "purity", purity, low=0.0, high=1.0, low_open=True, high_open=False
-    )
+    purity = check_fraction(_OWNER, "purity", purity)
     many = isinstance(x, (list, tuple))
     records = list(x) if many else [x]
     if not records:
@@ -251,16 +249,7 @@ def _check_alike(names: list[str], signals: list[Tensor]) -> None:
                 f'{_OWNER}: every recording must share its trailing shape ("c" or "j c"); '
                 f"{name} is {tuple(signal.shape)} and {names[0]} is {tuple(first.shape)}"
             )
-        if signal.dtype != first.dtype:
-            raise TypeError(
-                f"{_OWNER}: every recording must share its dtype; {name} is {signal.dtype} "
-                f"and {names[0]} is {first.dtype}"
-            )
-        if signal.device != first.device:
-            raise ValueError(
-                f"{_OWNER}: every recording must be on one device; {name} is on "
-                f"{signal.device} and {names[0]} on {first.device}"
-            )
+    check_alike(_OWNER, "recording", dict(zip(names, signals, strict=True)))
 
 
 def _labels(name: str, value: object, of: str, steps: int, device: torch.device) -> Tensor:

@@ -20,7 +20,15 @@ from einops import rearrange
 from torch import Tensor, nn
 from torch.amp import is_autocast_available
 
-from mmcontrast._checks import check_choice, check_finite_number, check_int, check_tensor
+from mmcontrast._checks import (
+    check_choice,
+    check_dropout,
+    check_int,
+    check_mask,
+    check_tensor,
+    prefixed,
+)
+from mmcontrast._ops import masked_mean
 from mmcontrast.encoders._stem import ConvStem
 from mmcontrast.encoders.types import Pooling, Positions
 
@@ -36,17 +44,7 @@ POOLINGS: tuple[Pooling, ...] = get_args(Pooling)
 POSITIONS: tuple[Positions, ...] = get_args(Positions)
 
 
-def check_sequence(owner: str, x: object, *, channels: int, min_length: int) -> Tensor:
-    """Check an inertial batch ``x: "b t c"`` with ``c == channels`` and ``t >= min_length``."""
-    x = check_tensor(owner, "x", x, pattern="b t c", sizes={"c": channels})
-    if x.shape[1] < min_length:
-        raise ValueError(
-            f'{owner}: x must have shape "b t c" with t >= {min_length} (the convolution stem '
-            f"needs it), got {tuple(x.shape)}"
-        )
-    return x
-
-
+@prefixed
 def check_input_dtype(owner: str, x: Tensor, parameter: Tensor, *, name: str = "x") -> Tensor:
     """``x`` in a dtype the module's parameters (represented by ``parameter``) can take.
 
@@ -67,14 +65,14 @@ def check_input_dtype(owner: str, x: Tensor, parameter: Tensor, *, name: str = "
         autocast_dtype = torch.get_autocast_dtype(device)
         if expected not in (torch.float32, autocast_dtype):
             raise TypeError(
-                f"{owner}: {name} has dtype {x.dtype} but its parameters are {expected} and the "
+                f"{name} has dtype {x.dtype} but its parameters are {expected} and the "
                 f"{device} autocast dtype is {autocast_dtype}; under autocast the parameters "
                 f"must be float32 (encoder.float()) or {autocast_dtype}"
             )
         if x.dtype in (torch.float32, autocast_dtype):
             return x
         raise TypeError(
-            f"{owner}: {name} has dtype {x.dtype} but its parameters are {expected} and the "
+            f"{name} has dtype {x.dtype} but its parameters are {expected} and the "
             f"{device} autocast dtype is {autocast_dtype}; under autocast pass float32 "
             f"({name}.float()) or {autocast_dtype}"
         )
@@ -83,31 +81,10 @@ def check_input_dtype(owner: str, x: Tensor, parameter: Tensor, *, name: str = "
     hint = f"{name}.float()" if expected == torch.float32 else f"{name}.to({expected})"
     half = x.dtype in (torch.float16, torch.bfloat16) and expected == torch.float32
     raise TypeError(
-        f"{owner}: {name} has dtype {x.dtype} but its parameters are {expected}; convert the "
+        f"{name} has dtype {x.dtype} but its parameters are {expected}; convert the "
         f"input ({hint}) or the encoder (encoder.to({x.dtype}))"
         + ("; or run it under torch.autocast" if half else "")
     )
-
-
-def check_mask(owner: str, mask: object, x: Tensor) -> Tensor | None:
-    """``None`` or a boolean ``"b t"`` mask matching the first two dimensions of ``x``."""
-    if mask is None:
-        return None
-    if not isinstance(mask, Tensor):
-        raise TypeError(f"{owner}: mask must be a torch.Tensor or None, got {type(mask).__name__}")
-    if mask.dtype != torch.bool:
-        raise TypeError(
-            f"{owner}: mask must be a torch.bool tensor (True at valid steps), got {mask.dtype}"
-        )
-    expected = tuple(x.shape[:2])
-    if tuple(mask.shape) != expected:
-        raise ValueError(
-            f'{owner}: mask must have shape "b t" = {expected} to match x, got mask: '
-            f"{tuple(mask.shape)} and x: {tuple(x.shape)}"
-        )
-    if mask.device != x.device:
-        raise ValueError(f"{owner}: mask must be on {x.device} like x, got {mask.device}")
-    return mask
 
 
 def sinusoidal_positions(
@@ -141,70 +118,6 @@ def attention_key_mask(mask: Tensor) -> Tensor:
         mask: ``"b t"``; output: ``"b t"``.
     """
     return mask | ~mask.any(dim=-1, keepdim=True)
-
-
-def masked_mean(x: Tensor, mask: Tensor | None) -> Tensor:
-    """Mean over the valid steps; an all-padding row gives exactly zero.
-
-    Shapes:
-        x: ``"b t d"``; mask: ``"b t"``; output: ``"b d"``.
-    """
-    if mask is None:
-        return x.mean(dim=1)
-    weights = mask.unsqueeze(-1)
-    total = x.masked_fill(~weights, 0.0).sum(dim=1)
-    count = weights.sum(dim=1).clamp(min=1).to(total.dtype)
-    return total / count
-
-
-def check_seq_len(owner: str, seq_len: object, pooling: str, min_length: int) -> int | None:
-    """``seq_len`` is required with ``pooling="flatten"`` and rejected otherwise."""
-    if pooling != "flatten":
-        if seq_len is not None:
-            raise ValueError(
-                f'{owner}: seq_len is only used with pooling="flatten" (any length works with '
-                f"{pooling!r}), got seq_len={seq_len!r}"
-            )
-        return None
-    if seq_len is None:
-        raise ValueError(
-            f'{owner}: pooling="flatten" needs seq_len (the output size depends on it), got None'
-        )
-    return check_int(owner, "seq_len", seq_len, minimum=min_length)
-
-
-def check_sequence_inputs(
-    owner: str,
-    x: object,
-    mask: object,
-    *,
-    channels: int,
-    min_length: int,
-    pooling: Pooling,
-    seq_len: int | None,
-    parameter: Tensor | None,
-) -> tuple[Tensor, Tensor | None]:
-    """Validate the ``forward`` inputs of a pooled sequence encoder.
-
-    ``parameter`` is one of the encoder's parameters: ``x`` must suit its dtype
-    (`check_input_dtype`); ``None`` skips that check (the caller has made it).
-    """
-    x = check_sequence(owner, x, channels=channels, min_length=min_length)
-    if parameter is not None:
-        x = check_input_dtype(owner, x, parameter)
-    checked = check_mask(owner, mask, x)
-    if pooling == "flatten":
-        if x.shape[1] != seq_len:
-            raise ValueError(
-                f'{owner}: with pooling="flatten" x must have shape "b t c" with '
-                f"t = seq_len = {seq_len}, got {tuple(x.shape)}"
-            )
-        if checked is not None:
-            raise ValueError(
-                f'{owner}: pooling="flatten" keeps every step and takes no mask; use '
-                f'pooling="mean" or "cls" for padded batches'
-            )
-    return x, checked
 
 
 def embed(
@@ -243,7 +156,7 @@ def pool(h: Tensor, mask: Tensor | None, pooling: Pooling) -> Tensor:
         return h[:, 0]
     if pooling == "flatten":
         return rearrange(h, "b t d -> b (d t)")
-    return masked_mean(h, mask)
+    return masked_mean(h, mask, dim=1)
 
 
 def rms_norm(norm: nn.RMSNorm, x: Tensor) -> Tensor:
@@ -274,7 +187,6 @@ class SequenceEncoder(nn.Module):
 
     def build_stem(
         self,
-        owner: str,
         in_channels: int,
         channels: Sequence[int],
         *,
@@ -284,16 +196,32 @@ class SequenceEncoder(nn.Module):
         norm_layer: Callable[..., nn.Module],
         factory: Factory,
     ) -> int:
-        """Create ``self.stem`` (``padding`` defaults to "same"); returns the model width."""
-        check_int(owner, "kernel_size", kernel_size, minimum=1)
+        """Check the stem's settings and create ``self.stem`` (``padding`` defaults to "same").
+
+        Returns the model width.
+        """
+        check_int(type(self).__name__, "in_channels", in_channels, minimum=1)
+        if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence):
+            raise TypeError(
+                f"{type(self).__name__}: channels must be a sequence of ints, got "
+                f"{type(channels).__name__}"
+            )
+        if len(channels) == 0:
+            raise ValueError(
+                f"{type(self).__name__}: channels must name at least one block, got {channels!r}"
+            )
+        for width in channels:
+            check_int(type(self).__name__, "every entry of channels", width, minimum=1)
+        check_int(type(self).__name__, "kernel_size", kernel_size, minimum=1)
+        padding = kernel_size // 2 if padding is None else padding
+        check_int(type(self).__name__, "padding", padding, minimum=0)
         self.stem = ConvStem(
             in_channels,
-            channels,
+            tuple(channels),
             kernel_size=kernel_size,
-            padding=kernel_size // 2 if padding is None else padding,
+            padding=padding,
             act_layer=act_layer,
             norm_layer=norm_layer,
-            owner=owner,
             **factory,
         )
         self.in_channels = in_channels
@@ -301,7 +229,6 @@ class SequenceEncoder(nn.Module):
 
     def build_embedding(
         self,
-        owner: str,
         *,
         num_layers: int,
         dropout: float,
@@ -309,15 +236,31 @@ class SequenceEncoder(nn.Module):
         seq_len: int | None,
         factory: Factory,
     ) -> None:
-        """Check the shared settings; create the position dropout and the CLS token."""
-        check_int(owner, "num_layers", num_layers, minimum=1)
-        self.num_layers = num_layers
-        self.dropout = check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
+        """Check the shared settings; create the position dropout and the CLS token.
+
+        ``seq_len`` is required with ``pooling="flatten"`` and rejected otherwise.
+        """
+        self.num_layers = check_int(type(self).__name__, "num_layers", num_layers, minimum=1)
+        self.dropout = check_dropout(type(self).__name__, dropout)
         self.pooling: Pooling = pooling
-        check_choice(owner, "pooling", pooling, POOLINGS)
+        check_choice(type(self).__name__, "pooling", pooling, POOLINGS)
         width = self.stem.channels[-1]
         self.min_length = self.stem.min_length
-        self.seq_len = check_seq_len(owner, seq_len, pooling, self.min_length)
+        if pooling != "flatten" and seq_len is not None:
+            raise ValueError(
+                f'{type(self).__name__}: seq_len is only used with pooling="flatten" (any length '
+                f"works with {pooling!r}), got seq_len={seq_len!r}"
+            )
+        if pooling == "flatten" and seq_len is None:
+            raise ValueError(
+                f'{type(self).__name__}: pooling="flatten" needs seq_len (the output size depends '
+                "on it), got None"
+            )
+        self.seq_len = (
+            None
+            if seq_len is None
+            else check_int(type(self).__name__, "seq_len", seq_len, minimum=self.min_length)
+        )
         self.out_features = (
             width * self.stem.output_length(self.seq_len) if self.seq_len is not None else width
         )
@@ -333,16 +276,28 @@ class SequenceEncoder(nn.Module):
 
         ``check_dtype=False`` leaves out the dtype check, for a wrapper that has made it.
         """
-        x, mask = check_sequence_inputs(
-            type(self).__name__,
-            x,
-            mask,
-            channels=self.in_channels,
-            min_length=self.min_length,
-            pooling=self.pooling,
-            seq_len=self.seq_len,
-            parameter=self.stem.first_weight if check_dtype else None,
+        x = check_tensor(
+            type(self).__name__, "x", x, pattern="b t c", sizes={"c": self.in_channels}
         )
+        if x.shape[1] < self.min_length:
+            raise ValueError(
+                f'{type(self).__name__}: x must have shape "b t c" with t >= {self.min_length} '
+                f"(the convolution stem needs it), got {tuple(x.shape)}"
+            )
+        if check_dtype:
+            x = check_input_dtype(type(self).__name__, x, self.stem.first_weight)
+        mask = check_mask(type(self).__name__, mask, x)
+        if self.pooling == "flatten":
+            if x.shape[1] != self.seq_len:
+                raise ValueError(
+                    f'{type(self).__name__}: with pooling="flatten" x must have shape "b t c" with '
+                    f"t = seq_len = {self.seq_len}, got {tuple(x.shape)}"
+                )
+            if mask is not None:
+                raise ValueError(
+                    f'{type(self).__name__}: pooling="flatten" keeps every step and takes no '
+                    'mask; use pooling="mean" or "cls" for padded batches'
+                )
         return embed(
             self.stem,
             x,

@@ -8,8 +8,6 @@ from typing import cast
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_int
-
 __all__ = ["ConvStem"]
 
 
@@ -41,22 +39,10 @@ class ConvStem(nn.Module):
         padding: int,
         act_layer: Callable[[], nn.Module],
         norm_layer: Callable[..., nn.Module],
-        owner: str,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        check_int(owner, "in_channels", in_channels, minimum=1)
-        if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence):
-            raise TypeError(
-                f"{owner}: channels must be a sequence of ints, got {type(channels).__name__}"
-            )
-        if len(channels) == 0:
-            raise ValueError(f"{owner}: channels must name at least one block, got {channels!r}")
-        for width in channels:
-            check_int(owner, "every entry of channels", width, minimum=1)
-        check_int(owner, "kernel_size", kernel_size, minimum=1)
-        check_int(owner, "padding", padding, minimum=0)
         self.channels = tuple(channels)
         self.kernel_size = kernel_size
         self.padding = padding

@@ -96,10 +96,8 @@ class CNNTransformerEncoder(SequenceEncoder):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
         factory: Factory = {"device": device, "dtype": dtype}
         width = self.build_stem(
-            owner,
             in_channels,
             channels,
             kernel_size=kernel_size,
@@ -108,14 +106,13 @@ class CNNTransformerEncoder(SequenceEncoder):
             norm_layer=norm_layer,
             factory=factory,
         )
-        check_int(owner, "num_heads", num_heads, minimum=1)
+        check_int("CNNTransformerEncoder", "num_heads", num_heads, minimum=1)
         if width % num_heads:
             raise ValueError(
-                f"{owner}: num_heads must divide the model width channels[-1] = {width}, "
-                f"got {num_heads}"
+                "CNNTransformerEncoder: num_heads must divide the model width channels[-1] = "
+                f"{width}, got {num_heads}"
             )
         self.build_embedding(
-            owner,
             num_layers=num_layers,
             dropout=dropout,
             pooling=pooling,
@@ -123,12 +120,12 @@ class CNNTransformerEncoder(SequenceEncoder):
             factory=factory,
         )
         ff = 4 * width if dim_feedforward is None else dim_feedforward
-        check_int(owner, "dim_feedforward", ff, minimum=1)
-        self.norm_first = check_bool(owner, "norm_first", norm_first)
+        check_int("CNNTransformerEncoder", "dim_feedforward", ff, minimum=1)
+        self.norm_first = check_bool("CNNTransformerEncoder", "norm_first", norm_first)
         if not callable(ff_act_layer):
             raise TypeError(
-                f"{owner}: ff_act_layer must be a module class or factory such as nn.GELU, "
-                f"got {ff_act_layer!r}"
+                "CNNTransformerEncoder: ff_act_layer must be a module class or factory such as "
+                f"nn.GELU, got {ff_act_layer!r}"
             )
         self.num_heads = num_heads
         self.dim_feedforward = ff

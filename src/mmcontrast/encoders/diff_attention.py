@@ -9,12 +9,11 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_bool, check_int, check_tensor
+from mmcontrast._checks import check_bool, check_int, check_mask, check_tensor
 from mmcontrast.encoders._common import (
     Factory,
     attention_key_mask,
     check_input_dtype,
-    check_mask,
     rms_norm,
 )
 
@@ -97,26 +96,25 @@ class DifferentialAttention(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        check_int(owner, "dim", dim, minimum=1)
-        check_int(owner, "num_heads", num_heads, minimum=1)
+        check_int("DifferentialAttention", "dim", dim, minimum=1)
+        check_int("DifferentialAttention", "num_heads", num_heads, minimum=1)
         if dim % (2 * num_heads):
             raise ValueError(
-                f"{owner}: dim must be divisible by 2 * num_heads = {2 * num_heads} (two "
-                f"query/key sub-heads per differential head), got dim={dim}"
+                f"DifferentialAttention: dim must be divisible by 2 * num_heads = {2 * num_heads} "
+                f"(two query/key sub-heads per differential head), got dim={dim}"
             )
-        check_int(owner, "depth", depth, minimum=0)
+        check_int("DifferentialAttention", "depth", depth, minimum=0)
         self.dim = dim
         self.num_heads = num_heads
         self.head_dim = dim // (2 * num_heads)
         self.depth = depth
         self.lambda_init = lambda_init_for_depth(depth)
-        self.norm_affine = check_bool(owner, "norm_affine", norm_affine)
-        self.rope = check_bool(owner, "rope", rope)
+        self.norm_affine = check_bool("DifferentialAttention", "norm_affine", norm_affine)
+        self.rope = check_bool("DifferentialAttention", "rope", rope)
         if rope and self.head_dim % 2:
             raise ValueError(
-                f"{owner}: rope needs an even sub-head size dim / (2 * num_heads), got "
-                f"{self.head_dim}"
+                "DifferentialAttention: rope needs an even sub-head size dim / (2 * num_heads), "
+                f"got {self.head_dim}"
             )
         factory: Factory = {"device": device, "dtype": dtype}
         self.qkv_proj = nn.Linear(dim, 3 * dim, bias=False, **factory)
@@ -142,10 +140,9 @@ class DifferentialAttention(nn.Module):
         Shapes:
             x: ``"b t d"``; mask: ``"b t"``; output: ``"b t d"``.
         """
-        owner = type(self).__name__
-        x = check_tensor(owner, "x", x, pattern="b t d", sizes={"d": self.dim})
-        x = check_input_dtype(owner, x, self.qkv_proj.weight)
-        mask = check_mask(owner, mask, x)
+        x = check_tensor("DifferentialAttention", "x", x, pattern="b t d", sizes={"d": self.dim})
+        x = check_input_dtype("DifferentialAttention", x, self.qkv_proj.weight)
+        mask = check_mask("DifferentialAttention", mask, x)
         return self._forward(x, mask)
 
     def _forward(self, x: Tensor, mask: Tensor | None) -> Tensor:
@@ -181,8 +178,7 @@ class DifferentialAttention(nn.Module):
         """The hyperparameters, for ``repr``."""
         return (
             f"dim={self.dim}, num_heads={self.num_heads}, depth={self.depth}, "
-            f"lambda_init={self.lambda_init:.4f}, norm_affine={self.norm_affine}, "
-            f"rope={self.rope}"
+            f"lambda_init={self.lambda_init:.4f}, norm_affine={self.norm_affine}, rope={self.rope}"
         )
 
 

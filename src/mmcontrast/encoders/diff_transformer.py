@@ -18,13 +18,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_choice, check_finite_number, check_int, check_tensor
+from mmcontrast._checks import (
+    check_choice,
+    check_dropout,
+    check_int,
+    check_mask,
+    check_tensor,
+)
 from mmcontrast.encoders._common import (
     POSITIONS,
     Factory,
     SequenceEncoder,
     check_input_dtype,
-    check_mask,
     pool,
     rms_norm,
 )
@@ -104,7 +109,6 @@ class DifferentialTransformerLayer(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
         factory: Factory = {"device": device, "dtype": dtype}
         self.attn_norm = nn.RMSNorm(dim, eps=1e-5, **factory)
         self.attn = DifferentialAttention(
@@ -116,10 +120,10 @@ class DifferentialTransformerLayer(nn.Module):
             **factory,
         )
         self.hidden_dim = swiglu_hidden(dim) if hidden_dim is None else hidden_dim
-        check_int(owner, "hidden_dim", self.hidden_dim, minimum=1)
+        check_int("DifferentialTransformerLayer", "hidden_dim", self.hidden_dim, minimum=1)
         self.ffn_norm = nn.RMSNorm(dim, eps=1e-5, **factory)
         self.ffn = _SwiGLU(dim, self.hidden_dim, **factory)
-        self.dropout = nn.Dropout(check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0))
+        self.dropout = nn.Dropout(check_dropout("DifferentialTransformerLayer", dropout))
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """Apply the layer.
@@ -127,10 +131,11 @@ class DifferentialTransformerLayer(nn.Module):
         Shapes:
             x: ``"b t d"``; mask: ``"b t"``; output: ``"b t d"``.
         """
-        owner = type(self).__name__
-        x = check_tensor(owner, "x", x, pattern="b t d", sizes={"d": self.attn.dim})
-        x = check_input_dtype(owner, x, self.attn.qkv_proj.weight)
-        return self._forward(x, check_mask(owner, mask, x))
+        x = check_tensor(
+            "DifferentialTransformerLayer", "x", x, pattern="b t d", sizes={"d": self.attn.dim}
+        )
+        x = check_input_dtype("DifferentialTransformerLayer", x, self.attn.qkv_proj.weight)
+        return self._forward(x, check_mask("DifferentialTransformerLayer", mask, x))
 
     def _forward(self, x: Tensor, mask: Tensor | None) -> Tensor:
         """`forward` without the input checks, for a caller that has made them."""
@@ -220,10 +225,8 @@ class CNNDiffTransformerEncoder(SequenceEncoder):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
         factory: Factory = {"device": device, "dtype": dtype}
         width = self.build_stem(
-            owner,
             in_channels,
             channels,
             kernel_size=kernel_size,
@@ -232,14 +235,13 @@ class CNNDiffTransformerEncoder(SequenceEncoder):
             norm_layer=norm_layer,
             factory=factory,
         )
-        check_int(owner, "num_heads", num_heads, minimum=1)
+        check_int("CNNDiffTransformerEncoder", "num_heads", num_heads, minimum=1)
         if width % (2 * num_heads):
             raise ValueError(
-                f"{owner}: 2 * num_heads = {2 * num_heads} must divide the model width "
-                f"channels[-1] = {width}, got num_heads={num_heads}"
+                f"CNNDiffTransformerEncoder: 2 * num_heads = {2 * num_heads} must divide the "
+                f"model width channels[-1] = {width}, got num_heads={num_heads}"
             )
         self.build_embedding(
-            owner,
             num_layers=num_layers,
             dropout=dropout,
             pooling=pooling,
@@ -247,7 +249,7 @@ class CNNDiffTransformerEncoder(SequenceEncoder):
             factory=factory,
         )
         self.positions: Positions = positions
-        check_choice(owner, "positions", positions, POSITIONS)
+        check_choice("CNNDiffTransformerEncoder", "positions", positions, POSITIONS)
         self.layers = nn.ModuleList(
             DifferentialTransformerLayer(
                 width,
@@ -290,7 +292,6 @@ class CNNDiffTransformerEncoder(SequenceEncoder):
         return (
             f"in_channels={self.in_channels}, channels={self.stem.channels}, "
             f"kernel_size={self.stem.kernel_size}, padding={self.stem.padding}, "
-            f"num_layers={self.num_layers}, dropout={self.dropout}, "
-            f"positions={self.positions!r}, pooling={self.pooling!r}, seq_len={self.seq_len}, "
-            f"out_features={self.out_features}"
+            f"num_layers={self.num_layers}, dropout={self.dropout}, positions={self.positions!r}, "
+            f"pooling={self.pooling!r}, seq_len={self.seq_len}, out_features={self.out_features}"
         )

@@ -10,7 +10,12 @@ from einops import rearrange
 from einops.layers.torch import Rearrange
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_choice, check_finite_number, check_int, check_tensor
+from mmcontrast._checks import (
+    check_choice,
+    check_dropout,
+    check_int,
+    check_tensor,
+)
 from mmcontrast.encoders._common import Factory, check_input_dtype
 from mmcontrast.encoders.types import HCNFusion, HCNPadding, HCNPooling
 
@@ -92,25 +97,24 @@ class HCNEncoder(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.in_channels = check_int(owner, "in_channels", in_channels, minimum=1)
-        self.num_joints = check_int(owner, "num_joints", num_joints, minimum=1)
+        self.in_channels = check_int("HCNEncoder", "in_channels", in_channels, minimum=1)
+        self.num_joints = check_int("HCNEncoder", "num_joints", num_joints, minimum=1)
         if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence):
             raise TypeError(
-                f"{owner}: channels must be a sequence of 6 ints, got {type(channels).__name__}"
+                f"HCNEncoder: channels must be a sequence of 6 ints, got {type(channels).__name__}"
             )
         if len(channels) != 6:
-            raise ValueError(f"{owner}: channels must have 6 entries, got {channels!r}")
+            raise ValueError(f"HCNEncoder: channels must have 6 entries, got {channels!r}")
         for width in channels:
-            check_int(owner, "every entry of channels", width, minimum=1)
+            check_int("HCNEncoder", "every entry of channels", width, minimum=1)
         self.channels = tuple(channels)
         self.padding: HCNPadding = padding
-        check_choice(owner, "padding", padding, get_args(HCNPadding))
+        check_choice("HCNEncoder", "padding", padding, get_args(HCNPadding))
         self.fusion: HCNFusion = fusion
-        check_choice(owner, "fusion", fusion, get_args(HCNFusion))
+        check_choice("HCNEncoder", "fusion", fusion, get_args(HCNFusion))
         self.pooling: HCNPooling = pooling
-        check_choice(owner, "pooling", pooling, get_args(HCNPooling))
-        self.dropout = check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
+        check_choice("HCNEncoder", "pooling", pooling, get_args(HCNPooling))
+        self.dropout = check_dropout("HCNEncoder", dropout)
 
         pad = 1 if padding == "same" else 0
         ceil = padding == "same"
@@ -120,7 +124,7 @@ class HCNEncoder(nn.Module):
         self._final_height = _propagate(fused_height, _TRUNK_STAGES, pad, ceil)
         if stream_height < 1 or self._final_height < 1:
             raise ValueError(
-                f"{owner}: the feature axis (channels[1] = {self.channels[1]}) is too small for "
+                f"HCNEncoder: the feature axis (channels[1] = {self.channels[1]}) is too small for "
                 f'padding={padding!r} and fusion={fusion!r}; use padding="same" or a larger '
                 "channels[1]"
             )
@@ -128,16 +132,18 @@ class HCNEncoder(nn.Module):
         if pooling == "flatten":
             if seq_len is None:
                 raise ValueError(
-                    f'{owner}: pooling="flatten" needs seq_len (the output size depends on '
+                    'HCNEncoder: pooling="flatten" needs seq_len (the output size depends on '
                     "it), got None"
                 )
-            self.seq_len: int | None = check_int(owner, "seq_len", seq_len, minimum=self.min_length)
+            self.seq_len: int | None = check_int(
+                "HCNEncoder", "seq_len", seq_len, minimum=self.min_length
+            )
             self._final_width: int | None = _propagate(seq_len, _TIME_STAGES, pad, ceil)
             self.out_features = self.channels[5] * self._final_height * self._final_width
         else:
             if seq_len is not None:
                 raise ValueError(
-                    f'{owner}: seq_len is only used with pooling="flatten" (any length works '
+                    f'HCNEncoder: seq_len is only used with pooling="flatten" (any length works '
                     f"with {pooling!r}), got seq_len={seq_len!r}"
                 )
             self.seq_len = None
@@ -186,18 +192,17 @@ class HCNEncoder(nn.Module):
         Shapes:
             x: ``"b t j c"``; output: ``"b d"``.
         """
-        owner = type(self).__name__
         x = check_tensor(
-            owner,
+            "HCNEncoder",
             "x",
             x,
             pattern="b t j c",
             sizes={"j": self.num_joints, "c": self.in_channels},
         )
-        x = check_input_dtype(owner, x, cast("nn.Conv2d", self.position_stream[0]).weight)
+        x = check_input_dtype("HCNEncoder", x, cast("nn.Conv2d", self.position_stream[0]).weight)
         if x.shape[1] < self.min_length:
             raise ValueError(
-                f'{owner}: x must have shape "b t j c" with t >= {self.min_length} (the '
+                f'HCNEncoder: x must have shape "b t j c" with t >= {self.min_length} (the '
                 f"unpadded convolutions and pools need it), got {tuple(x.shape)}"
             )
         if self._final_width is not None:
@@ -205,7 +210,7 @@ class HCNEncoder(nn.Module):
             width = _propagate(x.shape[1], _TIME_STAGES, pad, self.padding == "same")
             if width != self._final_width:
                 raise ValueError(
-                    f'{owner}: with pooling="flatten" and seq_len={self.seq_len} the input must '
+                    f'HCNEncoder: with pooling="flatten" and seq_len={self.seq_len} the input must '
                     f"give a final map of width {self._final_width}, but x of shape "
                     f"{tuple(x.shape)} gives {width}; resample to t = {self.seq_len}"
                 )

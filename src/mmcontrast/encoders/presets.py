@@ -222,8 +222,7 @@ def clmm_style_skeleton(
         >>> sum(p.numel() for p in encoder.parameters())
         457504
     """
-    owner = "clmm_style_skeleton"
-    num_joints = check_int(owner, "num_joints", num_joints, minimum=1)
-    in_channels = check_int(owner, "in_channels", in_channels, minimum=1)
+    num_joints = check_int("clmm_style_skeleton", "num_joints", num_joints, minimum=1)
+    in_channels = check_int("clmm_style_skeleton", "in_channels", in_channels, minimum=1)
     encoder = clmm_style_inertial(in_channels=num_joints * in_channels, device=device, dtype=dtype)
     return _FlattenedSkeleton(encoder, num_joints=num_joints, in_channels=in_channels)

@@ -10,10 +10,15 @@ from typing import Any, Literal, NamedTuple, Protocol
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import check_choice, check_finite_number, check_int
+from mmcontrast._checks import (
+    check_choice,
+    check_finite_number,
+    check_fraction,
+    check_int,
+    check_optional_int,
+)
 from mmcontrast.data import label_fraction_subset
 from mmcontrast.evaluation._stats import mean_interval
-from mmcontrast.evaluation._validate import check_num_classes
 from mmcontrast.evaluation.metrics import classification_scores
 
 __all__ = ["Classifier", "FewLabelCurve", "FewLabelSummary", "Metric", "few_label_curve"]
@@ -89,10 +94,9 @@ class FewLabelCurve:
         self, metric: Metric = "accuracy", *, confidence: float = 0.95
     ) -> list[FewLabelSummary]:
         """Mean, std and interval of ``metric`` per fraction, in the order of ``fractions``."""
-        owner = "FewLabelCurve.summary"
-        check_choice(owner, "metric", metric, _METRICS)
+        check_choice("FewLabelCurve.summary", "metric", metric, _METRICS)
         level = check_finite_number(
-            owner, "confidence", confidence, low=0.0, high=1.0, low_open=True
+            "FewLabelCurve.summary", "confidence", confidence, low=0.0, high=1.0, low_open=True
         )
         scores = self.accuracy if metric == "accuracy" else self.macro_f1
         out = []
@@ -218,7 +222,7 @@ def few_label_curve(
     test_y = _check_labels("test_labels", test_labels, _length("test_features", test_features))
     fraction_values = _check_fractions(fractions)
     seed_values = _check_seeds(seeds)
-    k = check_num_classes(_OWNER, num_classes)
+    k = check_optional_int(_OWNER, "num_classes", num_classes, minimum=1)
     highest = max(int(train_y.max()), int(test_y.max()))
     if k is None:
         k = highest + 1
@@ -295,12 +299,7 @@ def _check_fractions(fractions: object) -> tuple[float, ...]:
         )
     if len(fractions) == 0:
         raise ValueError(f"{_OWNER}: fractions must hold at least one value, got {fractions!r}")
-    return tuple(
-        check_finite_number(
-            _OWNER, f"fractions[{i}]", f, low=0.0, high=1.0, low_open=True, high_open=False
-        )
-        for i, f in enumerate(fractions)
-    )
+    return tuple(check_fraction(_OWNER, f"fractions[{i}]", f) for i, f in enumerate(fractions))
 
 
 def _check_seeds(seeds: object) -> tuple[int, ...]:

@@ -10,8 +10,8 @@ from einops import einsum
 from torch import Tensor
 from typing_extensions import Self
 
-from mmcontrast._checks import check_finite_number, check_int
-from mmcontrast.evaluation._validate import check_class_labels, check_features, check_num_classes
+from mmcontrast._checks import check_finite_number, check_int, check_optional_int
+from mmcontrast.evaluation._validate import check_class_labels, check_features
 
 __all__ = ["KNNClassifier"]
 
@@ -80,7 +80,7 @@ class KNNClassifier:
             _OWNER, "temperature", temperature, low=0.0, low_open=True
         )
         self.chunk_size = check_int(_OWNER, "chunk_size", chunk_size, minimum=1)
-        self.num_classes = check_num_classes(_OWNER, num_classes)
+        self.num_classes = check_optional_int(_OWNER, "num_classes", num_classes, minimum=1)
         self._bank: _Bank | None = None
 
     def fit(self, features: Tensor, labels: Tensor) -> Self:

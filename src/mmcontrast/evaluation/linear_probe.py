@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from typing_extensions import Self
 
-from mmcontrast._checks import check_bool, check_finite_number, check_int
-from mmcontrast.evaluation._validate import check_class_labels, check_features, check_num_classes
+from mmcontrast._checks import check_bool, check_finite_number, check_int, check_optional_int
+from mmcontrast.evaluation._validate import check_class_labels, check_features
 
 __all__ = ["L2_GRID", "LinearProbe", "LinearProbeInfo"]
 
@@ -141,7 +141,7 @@ class LinearProbe:
         self.max_iter = check_int(_OWNER, "max_iter", max_iter, minimum=1)
         self.tol = check_finite_number(_OWNER, "tol", tol, low=0.0, low_open=True)
         self.standardize = check_bool(_OWNER, "standardize", standardize)
-        self.num_classes = check_num_classes(_OWNER, num_classes)
+        self.num_classes = check_optional_int(_OWNER, "num_classes", num_classes, minimum=1)
         self.folds = check_int(_OWNER, "folds", folds, minimum=2)
         if isinstance(l2_grid, (str, bytes)) or not isinstance(l2_grid, Sequence):
             raise TypeError(

@@ -58,24 +58,29 @@ def classification_scores(
         >>> round(float(scores.accuracy), 4), round(float(scores.macro_f1), 4)
         (0.75, 0.7778)
     """
-    owner = "classification_scores"
-    k = check_int(owner, "num_classes", num_classes, minimum=1)
+    k = check_int("classification_scores", "num_classes", num_classes, minimum=1)
     for name, value in (("predicted", predicted), ("target", target)):
         if not isinstance(value, Tensor):
-            raise TypeError(f"{owner}: {name} must be a torch.Tensor, got {type(value).__name__}")
+            raise TypeError(
+                f"classification_scores: {name} must be a torch.Tensor, got {type(value).__name__}"
+            )
         if value.is_floating_point() or value.is_complex() or value.dtype == torch.bool:
-            raise TypeError(f"{owner}: {name} must hold integer class indices, got {value.dtype}")
+            raise TypeError(
+                f"classification_scores: {name} must hold integer class indices, got {value.dtype}"
+            )
         if value.ndim != 1:
-            raise ValueError(f'{owner}: {name} must have shape "n", got {tuple(value.shape)}')
+            raise ValueError(
+                f'classification_scores: {name} must have shape "n", got {tuple(value.shape)}'
+            )
     if predicted.shape != target.shape or predicted.numel() == 0:
         raise ValueError(
-            f"{owner}: predicted and target must be non-empty and of equal length, got "
-            f"predicted: {tuple(predicted.shape)} and target: {tuple(target.shape)}"
+            "classification_scores: predicted and target must be non-empty and of equal length, "
+            f"got predicted: {tuple(predicted.shape)} and target: {tuple(target.shape)}"
         )
     if predicted.device != target.device:
         raise ValueError(
-            f"{owner}: predicted and target must be on one device, got {predicted.device} and "
-            f"{target.device}"
+            "classification_scores: predicted and target must be on one device, got "
+            f"{predicted.device} and {target.device}"
         )
     pairs = target.long() * k + predicted.long()
     # An index outside [0, k) would silently land in another cell of the confusion matrix.
@@ -84,8 +89,8 @@ def classification_scores(
     if bool(outside.any()):
         bad = indices[outside]
         raise ValueError(
-            f"{owner}: class indices must lie in [0, {k}) for num_classes={k}, got values "
-            f"{sorted(set(bad.tolist()))[:10]}"
+            f"classification_scores: class indices must lie in [0, {k}) for num_classes={k}, got "
+            f"values {sorted(set(bad.tolist()))[:10]}"
         )
     confusion = torch.bincount(pairs, minlength=k * k).reshape(k, k)
     true_positive = confusion.diagonal().double()

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_modality_features, check_present
 from mmcontrast.fusion.functional import mask_features
 
 
@@ -40,21 +39,3 @@ def project_features(
         return hs
     projected = [projections[m](h) for m, h in zip(modalities, hs, strict=True)]
     return mask_features(projected, present)
-
-
-def checked_projections(
-    owner: str,
-    projections: nn.ModuleDict | None,
-    dims: Mapping[str, int],
-    features: Mapping[str, Tensor],
-    present: Mapping[str, Tensor] | None,
-) -> tuple[list[Tensor], Tensor | None]:
-    """Check a gated fusion's inputs, then project them (`project_features`).
-
-    Returns the projected features in the order of ``dims`` and the ``"b m"`` presence mask
-    (``None`` when every modality is present).
-    """
-    modalities = list(dims)
-    xs = check_modality_features(owner, "features", features, dims)
-    mask = check_present(owner, present, modalities, batch=xs[0].shape[0], device=xs[0].device)
-    return project_features(projections, modalities, xs, mask), mask

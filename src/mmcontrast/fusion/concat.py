@@ -10,10 +10,10 @@ from mmcontrast._checks import (
     check_bool,
     check_choice,
     check_modality_dims,
-    check_modality_features,
-    check_present,
+    check_modality_inputs,
 )
-from mmcontrast.fusion.functional import AXES, Axis, concat_features, mask_features
+from mmcontrast._ops import unsqueeze_as
+from mmcontrast.fusion.functional import AXES, Axis, _concat, _concat_problem, mask_features
 
 __all__ = ["ConcatFusion"]
 
@@ -61,17 +61,16 @@ class ConcatFusion(nn.Module):
         renormalize: bool = False,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.dims = check_modality_dims(owner, "dims", dims)
+        self.dims = check_modality_dims("ConcatFusion", "dims", dims)
         self.modalities = tuple(self.dims)
         self.axis: Axis = axis
-        check_choice(owner, "axis", axis, AXES)
+        check_choice("ConcatFusion", "axis", axis, AXES)
         if axis == "token" and len(set(self.dims.values())) != 1:
             raise ValueError(
-                f"{owner}: axis='token' needs every modality to have the same d, got "
+                f"ConcatFusion: axis='token' needs every modality to have the same d, got "
                 f"dims={self.dims!r}"
             )
-        self.renormalize = check_bool(owner, "renormalize", renormalize)
+        self.renormalize = check_bool("ConcatFusion", "renormalize", renormalize)
 
     @property
     def out_features(self) -> int:
@@ -94,17 +93,16 @@ class ConcatFusion(nn.Module):
             features[m]: ``"b d_m"`` or ``"b t d_m"``; present[m]: ``"b"``; output: see the
             class docstring.
         """
-        owner = type(self).__name__
-        xs = check_modality_features(owner, "features", features, self.dims)
-        mask = check_present(
-            owner, present, self.modalities, batch=xs[0].shape[0], device=xs[0].device
-        )
+        xs, mask = check_modality_inputs("ConcatFusion", features, present, self.dims)
         xs = mask_features(xs, mask)
         if self.renormalize and mask is not None:
             count = mask.sum(dim=1, keepdim=True).clamp_min(1)
             scale = (len(self.modalities) / count).to(xs[0].dtype)
-            xs = [x * scale.reshape(-1, *([1] * (x.ndim - 1))) for x in xs]
-        return concat_features(xs, axis=self.axis, names=self.modalities, owner=owner)
+            xs = [x * unsqueeze_as(scale, x) for x in xs]
+        problem = _concat_problem(xs, self.axis, self.modalities)
+        if problem is not None:
+            raise ValueError(f"ConcatFusion: {problem}")
+        return _concat(xs, self.axis)
 
     def extra_repr(self) -> str:
         """The hyperparameters, shown by ``repr``."""

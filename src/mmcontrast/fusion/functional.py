@@ -21,7 +21,13 @@ import torch
 from einops import pack, rearrange
 from torch import Tensor
 
-from mmcontrast._checks import check_finite_number, check_int
+from mmcontrast._checks import (
+    check_choice,
+    check_fraction,
+    check_int,
+    check_probability,
+)
+from mmcontrast._ops import unsqueeze_as
 
 __all__ = [
     "Axis",
@@ -37,11 +43,6 @@ __all__ = [
 
 Axis = Literal["feature", "token"]
 AXES: tuple[str, ...] = ("feature", "token")
-
-
-def _expand(mask: Tensor, like: Tensor) -> Tensor:
-    # "b" -> "b 1" or "b 1 1", to broadcast over the feature (and token) axes of `like`.
-    return mask.reshape(mask.shape[0], *([1] * (like.ndim - 1)))
 
 
 def mask_features(features: Sequence[Tensor], present: Tensor | None) -> list[Tensor]:
@@ -65,7 +66,8 @@ def mask_features(features: Sequence[Tensor], present: Tensor | None) -> list[Te
     if present is None:
         return list(features)
     return [
-        torch.where(_expand(present[:, i], x), x, x.new_zeros(())) for i, x in enumerate(features)
+        torch.where(unsqueeze_as(present[:, i], x), x, x.new_zeros(()))
+        for i, x in enumerate(features)
     ]
 
 
@@ -82,12 +84,35 @@ def pool_tokens(x: Tensor) -> Tensor:
     return x.mean(dim=1) if x.ndim == 3 else x
 
 
+def _concat_problem(features: Sequence[Tensor], axis: str, names: Sequence[str]) -> str | None:
+    """Why ``features`` cannot be concatenated along ``axis`` (``None`` if they can)."""
+    received = ", ".join(f"{n}: {tuple(x.shape)}" for n, x in zip(names, features, strict=True))
+    first = features[0]
+    if axis == "feature" and any(
+        x.ndim != first.ndim or (x.ndim == 3 and x.shape[1] != first.shape[1]) for x in features
+    ):
+        return (
+            'axis="feature" needs every modality to be "b d", or every modality to be "b t d" '
+            f'with one t; got {received} (use axis="token")'
+        )
+    if axis == "token" and any(x.shape[-1] != first.shape[-1] for x in features):
+        return (
+            f'axis="token" needs every modality to have the same d, got {received} '
+            '(use axis="feature")'
+        )
+    return None
+
+
+def _concat(features: Sequence[Tensor], axis: str) -> Tensor:
+    """`concat_features` for checked input."""
+    if axis == "feature":
+        return torch.cat(list(features), dim=-1)
+    packed, _ = pack(list(features), "b * d")
+    return packed
+
+
 def concat_features(
-    features: Sequence[Tensor],
-    *,
-    axis: Axis = "feature",
-    names: Sequence[str] | None = None,
-    owner: str = "concat_features",
+    features: Sequence[Tensor], *, axis: Axis = "feature", names: Sequence[str] | None = None
 ) -> Tensor:
     """Concatenate per-modality features along the feature or the token axis.
 
@@ -100,7 +125,6 @@ def concat_features(
         features: one tensor per modality, in a fixed modality order.
         axis: ``"feature"`` or ``"token"``.
         names: modality names, used in error messages.
-        owner: the caller's name, used in error messages.
 
     Shapes:
         features[i]: ``"b d"`` or ``"b t d"``; output: ``"b d"``/``"b t d"`` (feature) or
@@ -113,30 +137,12 @@ def concat_features(
         >>> concat_features([torch.randn(4, 3), torch.randn(4, 7, 3)], axis="token").shape
         torch.Size([4, 8, 3])
     """
+    check_choice("concat_features", "axis", axis, AXES)
     labels = list(names) if names is not None else [str(i) for i in range(len(features))]
-
-    def received() -> str:
-        return ", ".join(f"{n}: {tuple(x.shape)}" for n, x in zip(labels, features, strict=True))
-
-    if axis == "feature":
-        first = features[0]
-        for x in features[1:]:
-            if x.ndim != first.ndim or (x.ndim == 3 and x.shape[1] != first.shape[1]):
-                raise ValueError(
-                    f'{owner}: axis="feature" needs every modality to be "b d", or every '
-                    f'modality to be "b t d" with one t; got {received()} (use axis="token")'
-                )
-        return torch.cat(list(features), dim=-1)
-    if axis == "token":
-        for x in features[1:]:
-            if x.shape[-1] != features[0].shape[-1]:
-                raise ValueError(
-                    f'{owner}: axis="token" needs every modality to have the same d, got '
-                    f'{received()} (use axis="feature")'
-                )
-        packed, _ = pack(list(features), "b * d")
-        return packed
-    raise ValueError(f"{owner}: axis must be one of 'feature', 'token', got {axis!r}")
+    problem = _concat_problem(features, axis, labels)
+    if problem is not None:
+        raise ValueError(f"concat_features: {problem}")
+    return _concat(features, axis)
 
 
 def masked_softmax(scores: Tensor, support: Tensor | None) -> Tensor:
@@ -194,7 +200,7 @@ def guided_weights(
         >>> guided_weights(scores, torch.tensor([0.0, 1.0]), mix=0.5)
         tensor([[0., 1.]])
     """
-    mix = check_finite_number("guided_weights", "mix", mix, low=0.0, high=1.0, high_open=False)
+    mix = check_probability("guided_weights", "mix", mix)
     quality = quality.to(scores.dtype).expand_as(scores)
     support = quality > 0 if present is None else present & (quality > 0)
     attention = masked_softmax(scores, support)
@@ -229,7 +235,7 @@ def scale_features(
             f"{tuple(weights.shape)}"
         )
     return {
-        m: features[m] * _expand(weights[:, i], features[m]).to(features[m].dtype)
+        m: features[m] * unsqueeze_as(weights[:, i], features[m]).to(features[m].dtype)
         for i, m in enumerate(modalities)
     }
 
@@ -267,14 +273,15 @@ def hopkins_statistic(
         >>> bool(hopkins_statistic(blobs, num_probes=20, generator=g) > 0.8)
         True
     """
-    owner = "hopkins_statistic"
     if not isinstance(x, Tensor) or not x.is_floating_point() or x.ndim != 2:
         got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-        raise ValueError(f'{owner}: x must be a floating-point tensor of shape "n d", got {got}')
+        raise ValueError(
+            f'hopkins_statistic: x must be a floating-point tensor of shape "n d", got {got}'
+        )
     n = x.shape[0]
-    num_probes = check_int(owner, "num_probes", num_probes, minimum=1)
+    num_probes = check_int("hopkins_statistic", "num_probes", num_probes, minimum=1)
     if num_probes > n:
-        raise ValueError(f"{owner}: num_probes must be <= n = {n}, got {num_probes}")
+        raise ValueError(f"hopkins_statistic: num_probes must be <= n = {n}, got {num_probes}")
     work = x.detach()
     work = work.float() if work.dtype in (torch.float16, torch.bfloat16) else work
     valid = torch.ones(n, dtype=torch.bool, device=x.device) if mask is None else mask.to(x.device)
@@ -332,18 +339,17 @@ def quality_prior(
         >>> bool(q[1] > q[0]), round(float(q.sum()), 6)
         (True, 1.0)
     """
-    owner = "quality_prior"
-    fraction = check_finite_number(
-        owner, "probe_fraction", probe_fraction, low=0.0, high=1.0, low_open=True, high_open=False
-    )
-    draws = check_int(owner, "draws", draws, minimum=1)
+    fraction = check_fraction("quality_prior", "probe_fraction", probe_fraction)
+    draws = check_int("quality_prior", "draws", draws, minimum=1)
     if not isinstance(embeddings, Mapping) or len(embeddings) == 0:
-        raise ValueError(f"{owner}: embeddings must be a non-empty mapping of tensors")
+        raise ValueError("quality_prior: embeddings must be a non-empty mapping of tensors")
     values = []
     for name, x in embeddings.items():
         if not isinstance(x, Tensor) or x.ndim != 2:
             got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f'{owner}: embeddings[{name!r}] must have shape "n d", got {got}')
+            raise ValueError(
+                f'quality_prior: embeddings[{name!r}] must have shape "n d", got {got}'
+            )
         probes = max(1, round(fraction * x.shape[0]))
         stats = [hopkins_statistic(x, num_probes=probes, generator=generator) for _ in range(draws)]
         values.append(torch.stack(stats).float().mean())

@@ -12,8 +12,10 @@ from mmcontrast._checks import (
     check_bool,
     check_int,
     check_modality_dims,
+    check_modality_inputs,
 )
-from mmcontrast.fusion._projection import build_projections, checked_projections
+from mmcontrast._ops import masked_mean
+from mmcontrast.fusion._projection import build_projections, project_features
 from mmcontrast.fusion.functional import pool_tokens
 
 __all__ = ["GatedMultimodalUnitFusion"]
@@ -70,15 +72,14 @@ class GatedMultimodalUnitFusion(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.dims = check_modality_dims(owner, "dims", dims)
+        self.dims = check_modality_dims("GatedMultimodalUnitFusion", "dims", dims)
         self.modalities = tuple(self.dims)
-        self.hidden = check_int(owner, "hidden", hidden, minimum=1)
-        self.project = check_bool(owner, "project", project)
+        self.hidden = check_int("GatedMultimodalUnitFusion", "hidden", hidden, minimum=1)
+        self.project = check_bool("GatedMultimodalUnitFusion", "project", project)
         if len(self.modalities) < 2:
             raise ValueError(
-                f"{owner}: gates one modality with the others and needs at least two, got "
-                f"dims={self.dims!r}"
+                "GatedMultimodalUnitFusion: gates one modality with the others and needs at "
+                f"least two, got dims={self.dims!r}"
             )
         self.projections, widths = build_projections(
             self.dims, hidden, project, device=device, dtype=dtype
@@ -114,9 +115,8 @@ class GatedMultimodalUnitFusion(nn.Module):
             features[m]: ``"b d_m"`` or ``"b t d_m"``; present[m]: ``"b"``; output:
             ``"b out_features"``.
         """
-        hs, mask = checked_projections(
-            type(self).__name__, self.projections, self.dims, features, present
-        )
+        xs, mask = check_modality_inputs("GatedMultimodalUnitFusion", features, present, self.dims)
+        hs = project_features(self.projections, self.modalities, xs, mask)
         pooled = [pool_tokens(h) for h in hs]
         outputs = []
         for i, m in enumerate(self.modalities):
@@ -128,11 +128,7 @@ class GatedMultimodalUnitFusion(nn.Module):
                 [torch.tanh(senders[self.modalities[k]](pooled[k])) for k in others],
                 dim=1,
             )
-            if mask is None:
-                message = messages.mean(dim=1)
-            else:
-                weight = mask[:, others].to(messages.dtype).unsqueeze(-1)
-                message = (messages * weight).sum(dim=1) / weight.sum(dim=1).clamp_min(1)
+            message = masked_mean(messages, None if mask is None else mask[:, others], dim=1)
             fused = pooled[i] + gate * message
             if mask is not None:
                 fused = torch.where(mask[:, i : i + 1], fused, fused.new_zeros(()))

@@ -14,8 +14,10 @@ from mmcontrast._checks import (
     check_choice,
     check_int,
     check_modality_dims,
+    check_modality_inputs,
 )
-from mmcontrast.fusion._projection import build_projections, checked_projections
+from mmcontrast._ops import masked_mean
+from mmcontrast.fusion._projection import build_projections, project_features
 from mmcontrast.fusion.functional import pool_tokens
 
 __all__ = [
@@ -220,22 +222,21 @@ class BidirectionalGRUFusion(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.dims = check_modality_dims(owner, "dims", dims)
+        self.dims = check_modality_dims("BidirectionalGRUFusion", "dims", dims)
         self.modalities = tuple(self.dims)
-        self.hidden = check_int(owner, "hidden", hidden, minimum=1)
+        self.hidden = check_int("BidirectionalGRUFusion", "hidden", hidden, minimum=1)
         self.tokens: Tokens = tokens
-        check_choice(owner, "tokens", tokens, TOKENS)
+        check_choice("BidirectionalGRUFusion", "tokens", tokens, TOKENS)
         self.readout: Readout = readout
-        check_choice(owner, "readout", readout, READOUTS)
-        self.project = check_bool(owner, "project", project)
+        check_choice("BidirectionalGRUFusion", "readout", readout, READOUTS)
+        self.project = check_bool("BidirectionalGRUFusion", "project", project)
         self.projections, widths = build_projections(
             self.dims, hidden, project, device=device, dtype=dtype
         )
         if len(set(widths.values())) != 1:
             raise ValueError(
-                f"{owner}: project=False needs every modality to have the same d, got "
-                f"dims={self.dims!r}"
+                "BidirectionalGRUFusion: project=False needs every modality to have the same d, "
+                f"got dims={self.dims!r}"
             )
         self.gru = BiGRUWeights(widths[self.modalities[0]], hidden, device=device, dtype=dtype)
         self.out_features = 2 * hidden
@@ -253,9 +254,8 @@ class BidirectionalGRUFusion(nn.Module):
             features[m]: ``"b d_m"`` or ``"b t d_m"``; present[m]: ``"b"``; output:
             ``"b out_features"``.
         """
-        hs, mask = checked_projections(
-            type(self).__name__, self.projections, self.dims, features, present
-        )
+        xs, mask = check_modality_inputs("BidirectionalGRUFusion", features, present, self.dims)
+        hs = project_features(self.projections, self.modalities, xs, mask)
         if self.tokens == "modality":
             seq = torch.stack([pool_tokens(h) for h in hs], dim=1)
             valid = mask
@@ -271,10 +271,7 @@ class BidirectionalGRUFusion(nn.Module):
         out, last = masked_bigru(seq, valid, self.gru.weights)
         if self.readout == "last":
             return last
-        if valid is None:
-            return out.mean(dim=1)
-        weight = valid.to(out.dtype).unsqueeze(-1)
-        return (out * weight).sum(dim=1) / weight.sum(dim=1).clamp_min(1)
+        return masked_mean(out, valid, dim=1)
 
     def extra_repr(self) -> str:
         """The hyperparameters, shown by ``repr``."""

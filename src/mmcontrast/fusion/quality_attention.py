@@ -11,16 +11,17 @@ from torch import Tensor, nn
 from mmcontrast._checks import (
     check_choice,
     check_finite_number,
+    check_fraction,
     check_int,
     check_modality_dims,
-    check_modality_features,
-    check_present,
+    check_modality_inputs,
     check_probability,
 )
 from mmcontrast.fusion.functional import (
     AXES,
     Axis,
-    concat_features,
+    _concat,
+    _concat_problem,
     guided_weights,
     hopkins_statistic,
     mask_features,
@@ -125,35 +126,28 @@ class QualityGuidedAttention(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.dims = check_modality_dims(owner, "dims", dims)
+        self.dims = check_modality_dims("QualityGuidedAttention", "dims", dims)
         self.modalities = tuple(self.dims)
-        self.hidden = check_int(owner, "hidden", hidden, minimum=1)
+        self.hidden = check_int("QualityGuidedAttention", "hidden", hidden, minimum=1)
         self.prior: Prior = prior
-        check_choice(owner, "prior", prior, PRIORS)
-        self.mix = check_finite_number(owner, "mix", mix, low=0.0, high=1.0, high_open=False)
+        check_choice("QualityGuidedAttention", "prior", prior, PRIORS)
+        self.mix = check_probability("QualityGuidedAttention", "mix", mix)
         self.axis: Axis = axis
-        check_choice(owner, "axis", axis, AXES)
+        check_choice("QualityGuidedAttention", "axis", axis, AXES)
         if axis == "token" and len(set(self.dims.values())) != 1:
             raise ValueError(
-                f"{owner}: axis='token' needs every modality to have the same d, got "
-                f"dims={self.dims!r}"
+                "QualityGuidedAttention: axis='token' needs every modality to have the same d, "
+                f"got dims={self.dims!r}"
             )
-        self.probe_fraction = check_finite_number(
-            owner,
-            "probe_fraction",
-            probe_fraction,
-            low=0.0,
-            high=1.0,
-            low_open=True,
-            high_open=False,
+        self.probe_fraction = check_fraction(
+            "QualityGuidedAttention", "probe_fraction", probe_fraction
         )
         self.scorer = nn.Sequential(
             nn.Linear(sum(self.dims.values()), self.hidden, device=device, dtype=dtype),
             nn.Tanh(),
             nn.Linear(self.hidden, len(self.modalities), device=device, dtype=dtype),
         )
-        self.momentum = check_probability(owner, "momentum", momentum)
+        self.momentum = check_probability("QualityGuidedAttention", "momentum", momentum)
         self.register_buffer(
             "quality", torch.empty(len(self.modalities), device=device, dtype=torch.float32)
         )
@@ -166,11 +160,11 @@ class QualityGuidedAttention(nn.Module):
             quality: ``modality -> q_m``, or a ``"m"`` tensor in the order of ``dims``; every
                 value finite and ``>= 0``, not all zero.
         """
-        owner = type(self).__name__
         if isinstance(quality, Tensor):
             if quality.shape != (len(self.modalities),):
                 raise ValueError(
-                    f'{owner}: a quality tensor must have shape "m" = ({len(self.modalities)},)'
+                    'QualityGuidedAttention: a quality tensor must have shape "m" = '
+                    f"({len(self.modalities)},)"
                     f" in the order {self.modalities}, got {tuple(quality.shape)}"
                 )
             values = [float(v) for v in quality.detach().cpu().tolist()]
@@ -179,21 +173,24 @@ class QualityGuidedAttention(nn.Module):
             missing = [m for m in self.modalities if m not in quality]
             if unknown or missing:
                 raise ValueError(
-                    f"{owner}: quality must name exactly the modalities {self.modalities}; "
-                    f"unknown {unknown}, missing {missing}"
+                    "QualityGuidedAttention: quality must name exactly the modalities "
+                    f"{self.modalities}; unknown {unknown}, missing {missing}"
                 )
             values = [
-                check_finite_number(owner, f"quality[{m!r}]", quality[m], low=0.0)
+                check_finite_number(
+                    "QualityGuidedAttention", f"quality[{m!r}]", quality[m], low=0.0
+                )
                 for m in self.modalities
             ]
         else:
             raise TypeError(
-                f"{owner}: quality must be a mapping or a tensor, got {type(quality).__name__}"
+                "QualityGuidedAttention: quality must be a mapping or a tensor, got "
+                f"{type(quality).__name__}"
             )
         for m, v in zip(self.modalities, values, strict=True):
-            check_finite_number(owner, f"quality[{m!r}]", v, low=0.0)
+            check_finite_number("QualityGuidedAttention", f"quality[{m!r}]", v, low=0.0)
         if sum(values) <= 0:
-            raise ValueError(f"{owner}: quality must not be all zero, got {values}")
+            raise ValueError(f"QualityGuidedAttention: quality must not be all zero, got {values}")
         total = sum(values)
         with torch.no_grad():
             self.quality.copy_(torch.tensor([v / total for v in values]))
@@ -239,22 +236,17 @@ class QualityGuidedAttention(nn.Module):
         scaled = scale_features(
             dict(zip(self.modalities, xs, strict=True)), weights, self.modalities
         )
-        fused = concat_features(
-            [scaled[m] for m in self.modalities],
-            axis=self.axis,
-            names=self.modalities,
-            owner=type(self).__name__,
-        )
+        ordered = [scaled[m] for m in self.modalities]
+        problem = _concat_problem(ordered, self.axis, self.modalities)
+        if problem is not None:
+            raise ValueError(f"QualityGuidedAttention: {problem}")
+        fused = _concat(ordered, self.axis)
         return AttentionOutput(fused, weights)
 
     def _prepare(
         self, features: Mapping[str, Tensor], present: Mapping[str, Tensor] | None
     ) -> tuple[list[Tensor], Tensor | None]:
-        owner = type(self).__name__
-        xs = check_modality_features(owner, "features", features, self.dims)
-        mask = check_present(
-            owner, present, self.modalities, batch=xs[0].shape[0], device=xs[0].device
-        )
+        xs, mask = check_modality_inputs("QualityGuidedAttention", features, present, self.dims)
         return mask_features(xs, mask), mask
 
     def _weights(self, xs: list[Tensor], mask: Tensor | None) -> Tensor:

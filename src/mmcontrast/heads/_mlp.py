@@ -7,18 +7,36 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from mmcontrast._checks import check_finite_number, check_int
+from mmcontrast._checks import check_dropout, check_int, prefixed
 from mmcontrast.heads.linear_spec import LinearSpec
 
-__all__ = ["build_mlp", "check_layer", "layer_name"]
+__all__ = ["build_mlp", "check_hidden_layers", "check_widths", "layer_name"]
 
 
-def check_layer(owner: str, name: str, layer: object) -> None:
-    """``layer`` must be ``None`` or a module class / factory (``TypeError`` otherwise)."""
-    if layer is not None and not callable(layer):
-        raise TypeError(
-            f"{owner}: {name} must be a module class such as nn.ReLU, or None, got {layer!r}"
-        )
+@prefixed
+def check_widths(owner: str, name: str, widths: object) -> tuple[int, ...]:
+    """A sequence of layer widths, each an int ``>= 1``."""
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence):
+        raise TypeError(f"{name} must be a sequence of ints, got {type(widths).__name__}")
+    return tuple(
+        check_int(owner, f"{name}[{i}]", width, minimum=1) for i, width in enumerate(widths)
+    )
+
+
+@prefixed
+def check_hidden_layers(
+    owner: str, *, norm_layer: object, act_layer: object, dropout: object
+) -> float:
+    """The norm and activation classes (or ``None``) and the dropout of a head's hidden layers.
+
+    Returns the dropout as a float.
+    """
+    for name, layer in (("norm_layer", norm_layer), ("act_layer", act_layer)):
+        if layer is not None and not callable(layer):
+            raise TypeError(
+                f"{name} must be a module class such as nn.ReLU, or None, got {layer!r}"
+            )
+    return check_dropout(owner, dropout)
 
 
 def layer_name(layer: object) -> str:
@@ -27,33 +45,27 @@ def layer_name(layer: object) -> str:
 
 
 def build_mlp(
-    owner: str,
     in_features: int,
     specs: Sequence[LinearSpec],
     *,
     device: torch.device | str | None = None,
     dtype: torch.dtype | None = None,
 ) -> nn.Sequential:
-    """Validate ``specs`` and build the layers; absent norm and activation layers are left out.
+    """The layers of checked ``specs``; absent norm and activation layers are left out.
 
-    A norm layer makes the preceding ``Linear``'s bias redundant, but it is kept so the
-    parameter counts match the reference heads (CMC-CMKM's ``ProjectionMLP``).
+    The public heads check every argument a spec is built from. A norm layer makes the
+    preceding ``Linear``'s bias redundant, but it is kept so the parameter counts match the
+    reference heads (CMC-CMKM's ``ProjectionMLP``).
     """
-    check_int(owner, "in_features", in_features, minimum=1)
     layers: list[nn.Module] = []
     width = in_features
-    for index, spec in enumerate(specs):
-        where = f"layer {index}"
-        out = check_int(owner, f"out_features of {where}", spec.out_features, minimum=1)
-        check_layer(owner, f"norm_layer of {where}", spec.norm_layer)
-        check_layer(owner, f"act_layer of {where}", spec.act_layer)
-        dropout = check_finite_number(owner, f"dropout of {where}", spec.dropout, low=0.0, high=1.0)
-        layers.append(nn.Linear(width, out, device=device, dtype=dtype))
+    for spec in specs:
+        layers.append(nn.Linear(width, spec.out_features, device=device, dtype=dtype))
         if spec.norm_layer is not None:
-            layers.append(spec.norm_layer(out, device=device, dtype=dtype))
+            layers.append(spec.norm_layer(spec.out_features, device=device, dtype=dtype))
         if spec.act_layer is not None:
             layers.append(spec.act_layer())
-        if dropout > 0:
-            layers.append(nn.Dropout(dropout))
-        width = out
+        if spec.dropout > 0:
+            layers.append(nn.Dropout(spec.dropout))
+        width = spec.out_features
     return nn.Sequential(*layers)

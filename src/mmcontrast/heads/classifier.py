@@ -10,15 +10,13 @@ from torch import Tensor, nn
 
 from mmcontrast._checks import (
     check_bool,
-    check_finite_number,
     check_int,
     check_modality_dims,
-    check_modality_features,
-    check_present,
+    check_modality_inputs,
     check_tensor,
 )
 from mmcontrast.fusion.functional import mask_features
-from mmcontrast.heads._mlp import build_mlp, check_layer, layer_name
+from mmcontrast.heads._mlp import build_mlp, check_hidden_layers, layer_name
 from mmcontrast.heads.linear_spec import LinearSpec
 
 __all__ = ["LinearClassifier", "MultimodalClassifier"]
@@ -55,10 +53,9 @@ class LinearClassifier(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.in_features = check_int(owner, "in_features", in_features, minimum=1)
-        self.num_classes = check_int(owner, "num_classes", num_classes, minimum=1)
-        check_bool(owner, "bias", bias)
+        self.in_features = check_int("LinearClassifier", "in_features", in_features, minimum=1)
+        self.num_classes = check_int("LinearClassifier", "num_classes", num_classes, minimum=1)
+        check_bool("LinearClassifier", "bias", bias)
         # The parameters of an nn.Linear (its initialisation and state_dict names), held
         # directly so the repr stays one line.
         linear = nn.Linear(in_features, num_classes, bias=bias, device=device, dtype=dtype)
@@ -135,16 +132,19 @@ class MultimodalClassifier(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.dims = check_modality_dims(owner, "dims", dims)
+        self.dims = check_modality_dims("MultimodalClassifier", "dims", dims)
         self.modalities = tuple(self.dims)
-        self.num_classes = check_int(owner, "num_classes", num_classes, minimum=1)
-        self.hidden = None if hidden is None else check_int(owner, "hidden", hidden, minimum=1)
-        check_layer(owner, "norm_layer", norm_layer)
-        check_layer(owner, "act_layer", act_layer)
+        self.num_classes = check_int("MultimodalClassifier", "num_classes", num_classes, minimum=1)
+        self.hidden = (
+            None
+            if hidden is None
+            else check_int("MultimodalClassifier", "hidden", hidden, minimum=1)
+        )
         self.norm_layer = norm_layer
         self.act_layer = act_layer
-        self.dropout = check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
+        self.dropout = check_hidden_layers(
+            "MultimodalClassifier", norm_layer=norm_layer, act_layer=act_layer, dropout=dropout
+        )
         if self.hidden is None:
             self.branches = None
             width = sum(self.dims.values())
@@ -153,10 +153,7 @@ class MultimodalClassifier(nn.Module):
                 self.hidden, norm_layer=norm_layer, act_layer=act_layer, dropout=dropout
             )
             self.branches = nn.ModuleDict(
-                {
-                    m: build_mlp(owner, d, [spec], device=device, dtype=dtype)
-                    for m, d in self.dims.items()
-                }
+                {m: build_mlp(d, [spec], device=device, dtype=dtype) for m, d in self.dims.items()}
             )
             width = self.hidden * len(self.modalities)
         self.classifier = nn.Linear(width, num_classes, device=device, dtype=dtype)
@@ -173,17 +170,13 @@ class MultimodalClassifier(nn.Module):
         Shapes:
             features[m]: ``"b d_m"``; present[m]: ``"b"``; output: ``"b num_classes"``.
         """
-        owner = type(self).__name__
-        xs = check_modality_features(owner, "features", features, self.dims)
+        xs, mask = check_modality_inputs("MultimodalClassifier", features, present, self.dims)
         for m, x in zip(self.modalities, xs, strict=True):
             if x.ndim != 2:
                 raise ValueError(
-                    f'{owner}: features[{m!r}] must have shape "b d" (pool the tokens first), '
-                    f"got {tuple(x.shape)}"
+                    f'MultimodalClassifier: features[{m!r}] must have shape "b d" (pool the '
+                    f"tokens first), got {tuple(x.shape)}"
                 )
-        mask = check_present(
-            owner, present, self.modalities, batch=xs[0].shape[0], device=xs[0].device
-        )
         hs = mask_features(xs, mask)
         if self.branches is not None:
             branches = self.branches

@@ -18,7 +18,8 @@ from mmcontrast._checks import (
     check_probability,
     check_tensor,
 )
-from mmcontrast.heads._mlp import build_mlp, check_layer, layer_name
+from mmcontrast._ops import masked_mean
+from mmcontrast.heads._mlp import build_mlp, check_hidden_layers, check_widths, layer_name
 from mmcontrast.heads.linear_spec import LinearSpec
 
 __all__ = ["PrimaryAuxiliaryHead", "PrimaryAuxiliaryLogits", "primary_auxiliary_loss"]
@@ -92,30 +93,23 @@ class PrimaryAuxiliaryHead(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.in_features = check_int(owner, "in_features", in_features, minimum=1)
-        self.auxiliary_dims = check_modality_dims(owner, "auxiliary", auxiliary)
-        self.num_classes = check_int(owner, "num_classes", num_classes, minimum=1)
-        if isinstance(hidden_features, (str, bytes)) or not isinstance(hidden_features, Sequence):
-            raise TypeError(
-                f"{owner}: hidden_features must be a sequence of ints, got "
-                f"{type(hidden_features).__name__}"
-            )
-        self.hidden_features = tuple(
-            check_int(owner, f"hidden_features[{i}]", width, minimum=1)
-            for i, width in enumerate(hidden_features)
+        self.in_features = check_int("PrimaryAuxiliaryHead", "in_features", in_features, minimum=1)
+        self.auxiliary_dims = check_modality_dims("PrimaryAuxiliaryHead", "auxiliary", auxiliary)
+        self.num_classes = check_int("PrimaryAuxiliaryHead", "num_classes", num_classes, minimum=1)
+        self.hidden_features = check_widths(
+            "PrimaryAuxiliaryHead", "hidden_features", hidden_features
         )
-        check_layer(owner, "norm_layer", norm_layer)
-        check_layer(owner, "act_layer", act_layer)
         self.norm_layer = norm_layer
         self.act_layer = act_layer
-        self.dropout = check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
+        self.dropout = check_hidden_layers(
+            "PrimaryAuxiliaryHead", norm_layer=norm_layer, act_layer=act_layer, dropout=dropout
+        )
         specs = [
             LinearSpec(width, norm_layer=norm_layer, act_layer=act_layer, dropout=dropout)
             for width in self.hidden_features
         ]
         specs.append(LinearSpec(num_classes))
-        self.primary = build_mlp(owner, in_features, specs, device=device, dtype=dtype)
+        self.primary = build_mlp(in_features, specs, device=device, dtype=dtype)
         self.auxiliary = nn.ModuleDict(
             {
                 name: nn.Linear(d, num_classes, device=device, dtype=dtype)
@@ -134,14 +128,17 @@ class PrimaryAuxiliaryHead(nn.Module):
             fused: ``"b in_features"``; auxiliary[k]: ``"b d_k"``; output fields:
             ``"b num_classes"``.
         """
-        owner = type(self).__name__
-        check_tensor(owner, "fused", fused, pattern="b d", sizes={"d": self.in_features})
-        streams = check_modality_features(owner, "auxiliary", auxiliary, self.auxiliary_dims)
+        check_tensor(
+            "PrimaryAuxiliaryHead", "fused", fused, pattern="b d", sizes={"d": self.in_features}
+        )
+        streams = check_modality_features(
+            "PrimaryAuxiliaryHead", "auxiliary", auxiliary, self.auxiliary_dims
+        )
         for name, x in zip(self.auxiliary_dims, streams, strict=True):
             if x.ndim != 2 or x.shape[0] != fused.shape[0]:
                 raise ValueError(
-                    f'{owner}: auxiliary[{name!r}] must have shape "b d" with the batch size '
-                    f"of fused {tuple(fused.shape)}, got {tuple(x.shape)}"
+                    f'PrimaryAuxiliaryHead: auxiliary[{name!r}] must have shape "b d" with the '
+                    f"batch size of fused {tuple(fused.shape)}, got {tuple(x.shape)}"
                 )
         logits = {
             name: self.auxiliary[name](x)
@@ -190,32 +187,30 @@ def primary_auxiliary_loss(
         >>> primary_auxiliary_loss(logits, torch.tensor([0, 2]), alpha=1.0)
         tensor(2.1972)
     """
-    owner = "primary_auxiliary_loss"
-    alpha = check_finite_number(owner, "alpha", alpha, low=0.0)
-    smoothing = check_probability(owner, "label_smoothing", label_smoothing)
+    alpha = check_finite_number("primary_auxiliary_loss", "alpha", alpha, low=0.0)
+    smoothing = check_probability("primary_auxiliary_loss", "label_smoothing", label_smoothing)
     if not isinstance(logits, PrimaryAuxiliaryLogits):
         raise TypeError(
-            f"{owner}: logits must be PrimaryAuxiliaryLogits, got {type(logits).__name__}"
+            "primary_auxiliary_loss: logits must be PrimaryAuxiliaryLogits, got "
+            f"{type(logits).__name__}"
         )
     primary = logits.primary
     if labels.ndim != 1 or labels.shape[0] != primary.shape[0]:
         raise ValueError(
-            f'{owner}: labels must have shape "b" = ({primary.shape[0]},), got '
+            f'primary_auxiliary_loss: labels must have shape "b" = ({primary.shape[0]},), got '
             f"{tuple(labels.shape)}"
         )
     loss = F.cross_entropy(primary, labels, label_smoothing=smoothing)
     names = list(logits.auxiliary)
     if not names or alpha == 0.0:
         return loss
-    mask = check_present(owner, present, names, batch=primary.shape[0], device=primary.device)
+    mask = check_present(
+        "primary_auxiliary_loss", present, names, batch=primary.shape[0], device=primary.device
+    )
     terms = []
     for i, name in enumerate(names):
         per_sample = F.cross_entropy(
             logits.auxiliary[name], labels, reduction="none", label_smoothing=smoothing
         )
-        if mask is None:
-            terms.append(per_sample.mean())
-        else:
-            kept = torch.where(mask[:, i], per_sample, per_sample.new_zeros(()))
-            terms.append(kept.sum() / mask[:, i].sum().clamp_min(1).to(per_sample.dtype))
+        terms.append(masked_mean(per_sample, None if mask is None else mask[:, i], dim=0))
     return loss + alpha * torch.stack(terms).mean()

@@ -9,12 +9,11 @@ from torch import Tensor, nn
 
 from mmcontrast._checks import (
     check_bool,
-    check_finite_number,
     check_int,
     check_tensor,
 )
 from mmcontrast._ops import l2_normalize
-from mmcontrast.heads._mlp import build_mlp, check_layer, layer_name
+from mmcontrast.heads._mlp import build_mlp, check_hidden_layers, check_widths, layer_name
 from mmcontrast.heads.linear_spec import LinearSpec
 
 __all__ = ["ProjectionHead"]
@@ -76,30 +75,21 @@ class ProjectionHead(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.in_features = check_int(owner, "in_features", in_features, minimum=1)
-        if isinstance(hidden_features, (str, bytes)) or not isinstance(hidden_features, Sequence):
-            raise TypeError(
-                f"{owner}: hidden_features must be a sequence of ints, got "
-                f"{type(hidden_features).__name__}"
-            )
-        self.hidden_features = tuple(
-            check_int(owner, f"hidden_features[{i}]", width, minimum=1)
-            for i, width in enumerate(hidden_features)
-        )
-        self.out_features = check_int(owner, "out_features", out_features, minimum=1)
-        check_layer(owner, "norm_layer", norm_layer)
-        check_layer(owner, "act_layer", act_layer)
+        self.in_features = check_int("ProjectionHead", "in_features", in_features, minimum=1)
+        self.hidden_features = check_widths("ProjectionHead", "hidden_features", hidden_features)
+        self.out_features = check_int("ProjectionHead", "out_features", out_features, minimum=1)
         self.norm_layer = norm_layer
         self.act_layer = act_layer
-        self.dropout = check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
-        self.normalize = check_bool(owner, "normalize", normalize)
+        self.dropout = check_hidden_layers(
+            "ProjectionHead", norm_layer=norm_layer, act_layer=act_layer, dropout=dropout
+        )
+        self.normalize = check_bool("ProjectionHead", "normalize", normalize)
         specs = [
             LinearSpec(width, norm_layer=norm_layer, act_layer=act_layer, dropout=dropout)
             for width in self.hidden_features
         ]
         specs.append(LinearSpec(self.out_features))
-        self.layers = build_mlp(owner, self.in_features, specs, device=device, dtype=dtype)
+        self.layers = build_mlp(self.in_features, specs, device=device, dtype=dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         """Project (and optionally L2-normalise) a batch of features.

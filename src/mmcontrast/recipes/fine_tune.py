@@ -14,6 +14,7 @@ from mmcontrast._checks import (
     check_modality_dims,
     check_modality_keys,
     check_present,
+    prefixed,
 )
 from mmcontrast.heads import MultimodalClassifier
 
@@ -39,6 +40,7 @@ def freeze(module: ModuleT) -> ModuleT:
     return module.eval()
 
 
+@prefixed
 def check_masks(
     owner: str, masks: object, inputs: Mapping[str, Tensor], names: list[str]
 ) -> Mapping[str, Tensor]:
@@ -47,21 +49,21 @@ def check_masks(
         return {}
     if not isinstance(masks, Mapping):
         raise TypeError(
-            f'{owner}: masks must be a mapping from modality name to a bool "b t" tensor, '
+            f'masks must be a mapping from modality name to a bool "b t" tensor, '
             f"got {type(masks).__name__}"
         )
     for modality, mask in masks.items():
         if modality not in names:
             raise ValueError(
-                f"{owner}: masks has the unknown modality {modality!r}; expected some of {names}"
+                f"masks has the unknown modality {modality!r}; expected some of {names}"
             )
         x = inputs[modality]
         if not isinstance(mask, Tensor) or mask.dtype != torch.bool or mask.ndim != 2:
             got = f"{tuple(mask.shape)} {mask.dtype}" if isinstance(mask, Tensor) else type(mask)
-            raise TypeError(f'{owner}: masks[{modality!r}] must be a bool "b t" tensor, got {got}')
+            raise TypeError(f'masks[{modality!r}] must be a bool "b t" tensor, got {got}')
         if mask.shape[0] != x.shape[0] or (x.ndim > 1 and mask.shape[1] != x.shape[1]):
             raise ValueError(
-                f"{owner}: masks[{modality!r}] must have shape (b, t) = {tuple(x.shape[:2])} "
+                f"masks[{modality!r}] must have shape (b, t) = {tuple(x.shape[:2])} "
                 f"like its input, got {tuple(mask.shape)}"
             )
     return masks
@@ -88,6 +90,7 @@ def _parameter_groups(
     return groups
 
 
+@prefixed
 def encode(
     owner: str,
     encoders: nn.ModuleDict,
@@ -112,7 +115,7 @@ def encode(
     for modality in encoders:
         if not isinstance(inputs[modality], Tensor):
             raise TypeError(
-                f"{owner}: inputs[{modality!r}] must be a torch.Tensor, got "
+                f"inputs[{modality!r}] must be a torch.Tensor, got "
                 f"{type(inputs[modality]).__name__}"
             )
     names = list(encoders)
@@ -124,7 +127,7 @@ def encode(
         x = inputs[modality]
         if x.shape[0] != first.shape[0]:
             raise ValueError(
-                f"{owner}: every modality in inputs must have the same batch size; "
+                f"every modality in inputs must have the same batch size; "
                 f"{modality!r} has {tuple(x.shape)} and {names[0]!r} has {tuple(first.shape)}"
             )
         if mask is not None:
@@ -133,9 +136,7 @@ def encode(
         z = encoder(x, mask=padding[modality]) if modality in padding else encoder(x)
         if not isinstance(z, Tensor) or z.ndim != 2:
             got = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
-            raise ValueError(
-                f'{owner}: the encoder of {modality!r} must return "b d" features, got {got}'
-            )
+            raise ValueError(f'the encoder of {modality!r} must return "b d" features, got {got}')
         features[modality] = z
     return features
 
@@ -181,12 +182,13 @@ class FineTuneClassifier(nn.Module):
         freeze_encoders: bool = True,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
         if not isinstance(head, nn.Module):
-            raise TypeError(f"{owner}: head must be an nn.Module, got {type(head).__name__}")
-        self.encoders = module_dict(owner, "encoders", encoders)
+            raise TypeError(
+                f"FineTuneClassifier: head must be an nn.Module, got {type(head).__name__}"
+            )
+        self.encoders = module_dict("FineTuneClassifier", "encoders", encoders)
         self.head = head
-        self.freeze_encoders = check_bool(owner, "freeze_encoders", freeze_encoders)
+        self.freeze_encoders = check_bool("FineTuneClassifier", "freeze_encoders", freeze_encoders)
         if freeze_encoders:
             freeze(self.encoders)
 
@@ -280,11 +282,11 @@ def concat_classifier(
         >>> sum(p.numel() for p in probe.parameters() if p.requires_grad)
         8127
     """
-    owner = "concat_classifier"
-    dims = check_modality_dims(owner, "dims", dims)
+    dims = check_modality_dims("concat_classifier", "dims", dims)
     if set(dims) != set(encoders):
         raise ValueError(
-            f"{owner}: dims must name the modalities of encoders {list(encoders)}, got {list(dims)}"
+            f"concat_classifier: dims must name the modalities of encoders {list(encoders)}, got "
+            f"{list(dims)}"
         )
     head = MultimodalClassifier(
         {m: dims[m] for m in encoders}, num_classes, hidden=hidden, device=device, dtype=dtype
@@ -292,6 +294,7 @@ def concat_classifier(
     return FineTuneClassifier(encoders, head, freeze_encoders=freeze_encoders)
 
 
+@prefixed
 def module_dict(
     owner: str, name: str, modules: Mapping[str, nn.Module] | nn.ModuleDict
 ) -> nn.ModuleDict:
@@ -302,13 +305,13 @@ def module_dict(
     """
     if not isinstance(modules, (Mapping, nn.ModuleDict)):
         raise TypeError(
-            f"{owner}: {name} must be a mapping from modality name to nn.Module, got "
+            f"{name} must be a mapping from modality name to nn.Module, got "
             f"{type(modules).__name__}"
         )
     check_modality_dims(owner, name, dict.fromkeys(modules, 1))
     for modality, module in modules.items():
         if not isinstance(module, nn.Module):
             raise TypeError(
-                f"{owner}: {name}[{modality!r}] must be an nn.Module, got {type(module).__name__}"
+                f"{name}[{modality!r}] must be an nn.Module, got {type(module).__name__}"
             )
     return nn.ModuleDict(dict(modules.items()))

@@ -78,22 +78,26 @@ class SimCLRPretrainer(nn.Module):
         autocast_dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.autocast_dtype = check_autocast_dtype(owner, autocast_dtype)
+        self.autocast_dtype = check_autocast_dtype("SimCLRPretrainer", autocast_dtype)
         if not isinstance(encoder, nn.Module):
-            raise TypeError(f"{owner}: encoder must be an nn.Module, got {type(encoder).__name__}")
+            raise TypeError(
+                f"SimCLRPretrainer: encoder must be an nn.Module, got {type(encoder).__name__}"
+            )
         if not isinstance(projection, nn.Module):
             raise TypeError(
-                f"{owner}: projection must be an nn.Module, got {type(projection).__name__}"
+                "SimCLRPretrainer: projection must be an nn.Module, got "
+                f"{type(projection).__name__}"
             )
         if criterion is None:
             criterion = InfoNCE(negatives="all")
         if not callable(criterion):
-            raise TypeError(f"{owner}: criterion must be callable, got {type(criterion).__name__}")
+            raise TypeError(
+                f"SimCLRPretrainer: criterion must be callable, got {type(criterion).__name__}"
+            )
         self.encoder = encoder
         self.projection = projection
         self.criterion = criterion
-        self.joint_batch = check_bool(owner, "joint_batch", joint_batch)
+        self.joint_batch = check_bool("SimCLRPretrainer", "joint_batch", joint_batch)
 
     def embed(self, x: Tensor, *, mask: Tensor | None = None) -> Tensor:
         """The projected embeddings ``g(f(x))`` of one batch.
@@ -157,30 +161,33 @@ class SimCLRPretrainer(nn.Module):
     def _check_views(
         self, view1: object, view2: object, masks: object
     ) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor] | None]:
-        owner = type(self).__name__
         if not isinstance(view1, Tensor):
-            raise TypeError(f"{owner}: view1 must be a torch.Tensor, got {type(view1).__name__}")
+            raise TypeError(
+                f"SimCLRPretrainer: view1 must be a torch.Tensor, got {type(view1).__name__}"
+            )
         if not isinstance(view2, Tensor):
-            raise TypeError(f"{owner}: view2 must be a torch.Tensor, got {type(view2).__name__}")
+            raise TypeError(
+                f"SimCLRPretrainer: view2 must be a torch.Tensor, got {type(view2).__name__}"
+            )
         shapes = f"view1: {tuple(view1.shape)} and view2: {tuple(view2.shape)}"
         if view1.ndim == 0 or view2.ndim == 0 or view1.shape[0] != view2.shape[0]:
             raise ValueError(
-                f'{owner}: the views must be "b ..." with one batch size, got {shapes}'
+                f'SimCLRPretrainer: the views must be "b ..." with one batch size, got {shapes}'
             )
         if self.joint_batch and view1.shape != view2.shape:
             raise ValueError(
-                f"{owner}: with joint_batch=True the views are concatenated, so they must have "
-                f"the same shape, got {shapes}; use joint_batch=False for views of different "
-                "shapes"
+                "SimCLRPretrainer: with joint_batch=True the views are concatenated, so they "
+                f"must have the same shape, got {shapes}; use joint_batch=False for views of "
+                "different shapes"
             )
         if view1.dtype != view2.dtype:
             raise TypeError(
-                f"{owner}: the views must have one dtype, got view1: {view1.dtype} and view2: "
-                f"{view2.dtype}"
+                f"SimCLRPretrainer: the views must have one dtype, got view1: {view1.dtype} and "
+                f"view2: {view2.dtype}"
             )
         if view1.device != view2.device:
             raise ValueError(
-                f"{owner}: the views must be on one device, got view1: {view1.device} and "
+                f"SimCLRPretrainer: the views must be on one device, got view1: {view1.device} and "
                 f"view2: {view2.device}"
             )
         if masks is None:
@@ -191,8 +198,8 @@ class SimCLRPretrainer(nn.Module):
             or not all(isinstance(m, Tensor) for m in masks)
         ):
             raise TypeError(
-                f'{owner}: masks must be None or a tuple of two "b t" bool tensors (one per '
-                f"view), got {type(masks).__name__}"
+                'SimCLRPretrainer: masks must be None or a tuple of two "b t" bool tensors (one '
+                f"per view), got {type(masks).__name__}"
             )
         return view1, view2, (masks[0], masks[1])
 

@@ -96,25 +96,26 @@ class ContrastivePretrainer(nn.Module):
         autocast_dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.autocast_dtype = check_autocast_dtype(owner, autocast_dtype)
-        self.encoders = module_dict(owner, "encoders", encoders)
-        self.projections = module_dict(owner, "projections", projections)
+        self.autocast_dtype = check_autocast_dtype("ContrastivePretrainer", autocast_dtype)
+        self.encoders = module_dict("ContrastivePretrainer", "encoders", encoders)
+        self.projections = module_dict("ContrastivePretrainer", "projections", projections)
         if list(self.projections) != list(self.encoders):
             raise ValueError(
-                f"{owner}: projections must name the modalities of encoders "
+                f"ContrastivePretrainer: projections must name the modalities of encoders "
                 f"{list(self.encoders)} in the same order, got {list(self.projections)}"
             )
         if len(self.encoders) < 2:
             raise ValueError(
-                f"{owner}: contrastive pre-training needs at least two modalities or views, "
-                f"got {list(self.encoders)}"
+                "ContrastivePretrainer: contrastive pre-training needs at least two modalities "
+                f"or views, got {list(self.encoders)}"
             )
         if not callable(criterion):
-            raise TypeError(f"{owner}: criterion must be callable, got {type(criterion).__name__}")
+            raise TypeError(
+                f"ContrastivePretrainer: criterion must be callable, got {type(criterion).__name__}"
+            )
         if len(self.encoders) > 2 and getattr(criterion, "queue", None) is not None:
             raise ValueError(
-                f"{owner}: a criterion with an EmbeddingQueue cannot serve "
+                f"ContrastivePretrainer: a criterion with an EmbeddingQueue cannot serve "
                 f"{len(self.encoders)} modalities: every pair would push into the one queue"
             )
         self.criterion = criterion
@@ -208,35 +209,35 @@ class TwoStageClassifier(nn.Module):
         freeze_shared: bool = True,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.shared = module_dict(owner, "shared", shared)
-        self.branches = module_dict(owner, "branches", branches)
+        self.shared = module_dict("TwoStageClassifier", "shared", shared)
+        self.branches = module_dict("TwoStageClassifier", "branches", branches)
         modalities = list(self.shared)
         self.auxiliary: Auxiliary = auxiliary
-        check_choice(owner, "auxiliary", auxiliary, AUXILIARY)
+        check_choice("TwoStageClassifier", "auxiliary", auxiliary, AUXILIARY)
         if not isinstance(attention, QualityGuidedAttention):
             raise TypeError(
-                f"{owner}: attention must be a QualityGuidedAttention, got "
+                f"TwoStageClassifier: attention must be a QualityGuidedAttention, got "
                 f"{type(attention).__name__}"
             )
         if not isinstance(gate, GATES):
             raise TypeError(
-                f"{owner}: gate must be a BidirectionalGRUFusion or a "
+                f"TwoStageClassifier: gate must be a BidirectionalGRUFusion or a "
                 f"GatedMultimodalUnitFusion, got {type(gate).__name__}"
             )
         if not isinstance(head, PrimaryAuxiliaryHead):
             raise TypeError(
-                f"{owner}: head must be a PrimaryAuxiliaryHead, got {type(head).__name__}"
+                "TwoStageClassifier: head must be a PrimaryAuxiliaryHead, got "
+                f"{type(head).__name__}"
             )
         if set(self.branches) != set(modalities):
             raise ValueError(
-                f"{owner}: branches must name the modalities of shared {modalities}, got "
-                f"{list(self.branches)}"
+                f"TwoStageClassifier: branches must name the modalities of shared {modalities}, "
+                f"got {list(self.branches)}"
             )
         if set(attention.dims) != set(modalities) or gate.dims != attention.dims:
             raise ValueError(
-                f"{owner}: attention.dims and gate.dims must both give the branch output sizes "
-                f"of {modalities}, got {attention.dims} and {gate.dims}"
+                "TwoStageClassifier: attention.dims and gate.dims must both give the branch "
+                f"output sizes of {modalities}, got {attention.dims} and {gate.dims}"
             )
         aux = head.auxiliary_dims
         if auxiliary == "modalities":
@@ -247,14 +248,14 @@ class TwoStageClassifier(nn.Module):
             wanted = f"'shared' (the shared width) and 'specific' ({gate.out_features})"
         if not fits:
             raise ValueError(
-                f"{owner}: with auxiliary={auxiliary!r} the head's auxiliary streams must be "
-                f"{wanted}, got {aux}"
+                f"TwoStageClassifier: with auxiliary={auxiliary!r} the head's auxiliary streams "
+                f"must be {wanted}, got {aux}"
             )
         self.attention = attention
         self.gate = gate
         self.head = head
         self.modalities = tuple(attention.modalities)
-        self.freeze_shared = check_bool(owner, "freeze_shared", freeze_shared)
+        self.freeze_shared = check_bool("TwoStageClassifier", "freeze_shared", freeze_shared)
         if freeze_shared:
             freeze(self.shared)
 
@@ -301,12 +302,15 @@ class TwoStageClassifier(nn.Module):
             inputs[m]: ``"b ..."``; present[m]: ``"b"``; masks[m]: ``"b t"``; output fields:
             ``"b num_classes"``.
         """
-        owner = type(self).__name__
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_shared):
-            shared = encode(owner, self.shared, inputs, present, masks)
+            shared = encode("TwoStageClassifier", self.shared, inputs, present, masks)
         first = shared[self.modalities[0]]
         mask = check_present(
-            owner, present, self.modalities, batch=first.shape[0], device=first.device
+            "TwoStageClassifier",
+            present,
+            self.modalities,
+            batch=first.shape[0],
+            device=first.device,
         )
         shared_stream = torch.cat(mask_features([shared[m] for m in self.modalities], mask), dim=-1)
         raw = {m: inputs[m] for m in self.modalities}
@@ -328,7 +332,7 @@ class TwoStageClassifier(nn.Module):
         fused = torch.cat([shared_stream, gated], dim=-1)
         if fused.shape[-1] != self.head.in_features:
             raise ValueError(
-                f"{owner}: the head expects {self.head.in_features} fused features, got "
+                f"TwoStageClassifier: the head expects {self.head.in_features} fused features, got "
                 f"{shared_stream.shape[-1]} shared + {gated.shape[-1]} specific"
             )
         if self.auxiliary == "streams":
@@ -406,34 +410,37 @@ def build_two_stage_classifier(
         >>> out.primary.shape, sorted(out.auxiliary)
         (torch.Size([4, 27]), ['shared', 'specific'])
     """
-    owner = "build_two_stage_classifier"
     if not callable(gate):
         raise TypeError(
-            f"{owner}: gate must be a fusion class such as BidirectionalGRUFusion or "
-            f"GatedMultimodalUnitFusion, got {gate!r}"
+            "build_two_stage_classifier: gate must be a fusion class such as "
+            f"BidirectionalGRUFusion or GatedMultimodalUnitFusion, got {gate!r}"
         )
-    shared_dims = check_modality_dims(owner, "shared_dims", shared_dims)
+    shared_dims = check_modality_dims("build_two_stage_classifier", "shared_dims", shared_dims)
     if set(shared_dims) != set(shared):
         raise ValueError(
-            f"{owner}: shared_dims must name the modalities of shared {list(shared)}, got "
-            f"{list(shared_dims)}"
+            "build_two_stage_classifier: shared_dims must name the modalities of shared "
+            f"{list(shared)}, got {list(shared_dims)}"
         )
     if branches is None:
         if branch_dims is not None:
-            raise ValueError(f"{owner}: branch_dims needs branches, got branches=None")
+            raise ValueError(
+                "build_two_stage_classifier: branch_dims needs branches, got branches=None"
+            )
         branches = {m: copy.deepcopy(encoder) for m, encoder in shared.items()}
         for branch in branches.values():  # trainable even if the originals were frozen
             branch.requires_grad_(True).train()
         branch_dims = shared_dims
     elif branch_dims is None:
-        raise ValueError(f"{owner}: branches need branch_dims (their output sizes)")
-    branch_dims = check_modality_dims(owner, "branch_dims", branch_dims)
+        raise ValueError(
+            "build_two_stage_classifier: branches need branch_dims (their output sizes)"
+        )
+    branch_dims = check_modality_dims("build_two_stage_classifier", "branch_dims", branch_dims)
     modalities = list(shared)
     ordered = {m: branch_dims[m] for m in modalities if m in branch_dims}
     if len(ordered) != len(branch_dims) or len(ordered) != len(modalities):
         raise ValueError(
-            f"{owner}: branch_dims must name the modalities of shared {modalities}, got "
-            f"{list(branch_dims)}"
+            "build_two_stage_classifier: branch_dims must name the modalities of shared "
+            f"{modalities}, got {list(branch_dims)}"
         )
     factory: dict[str, Any] = {"device": device, "dtype": dtype}
     attention = QualityGuidedAttention(ordered, hidden=hidden, quality=quality, mix=mix, **factory)
