@@ -23,8 +23,6 @@ from mmcontrast.losses.functional import ContrastiveTerms
 from mmcontrast.losses.queue import EmbeddingQueue
 from mmcontrast.losses.temperature import LearnableTemperature
 
-__all__ = ["PairwiseContrastiveLoss"]
-
 
 class PairwiseContrastiveLoss(nn.Module):
     """Stores validated hyperparameters and calls the functional core.

@@ -43,8 +43,6 @@ from mmcontrast.losses._pairwise import (
 )
 from mmcontrast.losses.temperature import LearnableTemperature
 
-__all__ = ["CMKM_OPTION_NAMES", "CMKMOptions", "cmkm_loss", "cmkm_terms", "run_cmkm"]
-
 _NEG_INF = float("-inf")
 _FLAGS = ("positive_mining", "symmetric_mining", "intra_negatives", "negative_pruning",
           "loss_term_weighting", "gather_distributed")  # fmt: skip

@@ -34,15 +34,6 @@ from torch import Tensor
 
 from mmcontrast.losses._estimator import NEG_INF, estimate, log_g, single_positive, softplus
 
-__all__ = [
-    "KernelConfig",
-    "KernelOutput",
-    "Masks",
-    "contrastive_kernel",
-    "fixed_shift_is_safe",
-    "reference_kernel",
-]
-
 # Elements per tile: about 8 MB of float32 on CPU (stays in the last-level cache); much larger
 # on accelerators, where each tile costs kernel launches rather than cache misses.
 _TILE_ELEMENTS_CPU = 1 << 21
@@ -642,8 +633,8 @@ def _reference_rows(
     has = num_neg > 0
     log_k = num_neg.clamp(min=1).to(logits.dtype).log()
 
-    def lse(scale: float, where: Tensor) -> Tensor:
-        return torch.logsumexp(torch.where(where, scale * logits, NEG_INF), dim=1)
+    def lse(scale: float, keep: Tensor) -> Tensor:
+        return torch.logsumexp(torch.where(keep, scale * logits, NEG_INF), dim=1)
 
     # log R = log K + LSE_j((1 + beta) l_j) - LSE_j(beta l_j) over the negatives (a row without
     # negatives uses all its entries, to stay finite, and is set to -inf below)

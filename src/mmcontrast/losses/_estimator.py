@@ -27,8 +27,6 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-__all__ = ["Estimate", "SinglePositive", "estimate", "log_g", "single_positive", "softplus"]
-
 NEG_INF = float("-inf")
 
 

@@ -17,16 +17,6 @@ from torch import Tensor
 from mmcontrast.losses._engine import Masks
 from mmcontrast.losses.queue import QueueState
 
-__all__ = [
-    "Candidates",
-    "KernelCall",
-    "candidates",
-    "gather_with_grad",
-    "gather_without_grad",
-    "kernel_calls",
-    "rank_and_world",
-]
-
 
 class Candidates(NamedTuple):
     """Both sides of the batch as seen by the local anchors (after gathering, if any)."""

@@ -34,27 +34,6 @@ from mmcontrast.losses._geometry import candidates, kernel_calls, rank_and_world
 from mmcontrast.losses.queue import QueueState
 from mmcontrast.losses.temperature import LearnableTemperature
 
-__all__ = [
-    "ENGINES",
-    "LABEL_MODES",
-    "NEGATIVES",
-    "OPTION_NAMES",
-    "REDUCTIONS",
-    "Batch",
-    "Engine",
-    "LabelMode",
-    "Negatives",
-    "PairwiseOptions",
-    "Reduction",
-    "check_batch",
-    "check_weights",
-    "checked_temperature",
-    "compute_terms",
-    "inverse_temperature",
-    "num_terms",
-    "reduce_values",
-]
-
 Negatives = Literal["cross", "all"]
 Reduction = Literal["mean", "sum", "none"]
 LabelMode = Literal["exclude", "positive"]

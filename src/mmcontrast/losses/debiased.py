@@ -18,20 +18,8 @@ class DebiasedContrastiveLoss(PairwiseContrastiveLoss):
     `HardNegativeLoss` with ``beta = 0``. Not to be confused with the *decoupled*
     contrastive loss (Yeh et al.), which some libraries also call "DCL".
 
-    Args:
-        temperature: ``tau > 0`` (Chuang et al. used 0.5 on images).
-        tau_plus: class prior in ``[0, 1)``; ``0`` gives InfoNCE.
-        negatives: ``"cross"`` or ``"all"``.
-        clamp: floor the negative estimate at ``K * exp(-1/temperature)``.
-        symmetric: add the ``b -> a`` direction (``"cross"`` only).
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
-        label_mode: what equal ``labels`` mean: ``"exclude"`` (not negatives) or
-            ``"positive"`` (supervised-contrastive positives).
-        chunk_size: tile rows for the ``O(B * chunk_size)`` memory path.
-        gather_distributed: candidates from every ``torch.distributed`` rank, with gradients.
-        queue: an `EmbeddingQueue` of extra negatives.
-        engine: ``"tiled"`` or ``"reference"`` (plain autograd, for debugging; see
-            `mmcontrast.losses.functional.contrastive_terms`).
+    Keywords: those of `HardNegativeLoss` without ``beta`` (Chuang et al. used
+    ``temperature=0.5`` on images; ``tau_plus=0`` gives InfoNCE).
 
     Shapes:
         a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` / ``"b"``

@@ -16,20 +16,9 @@ class InfoNCE(PairwiseContrastiveLoss):
     See `mmcontrast.losses.functional.info_nce` for the definition. Call it as
     ``loss(a, b, labels=None)``; `terms` returns the per-anchor terms.
 
-    Args:
-        temperature: ``tau > 0``, or a `LearnableTemperature`.
-        negatives: ``"cross"`` (CMC: ``B - 1`` cross-modal negatives per anchor) or ``"all"``
-            (SimCLR: the ``2B - 2`` other rows of ``cat(a, b)``).
-        symmetric: add the ``b -> a`` direction (``"cross"`` only).
-        reduction: ``"mean"`` over anchors, ``"sum"`` or ``"none"``.
-        label_mode: what equal ``labels`` mean: ``"exclude"`` (not negatives) or
-            ``"positive"`` (supervised-contrastive positives).
-        chunk_size: ``None`` for the plain path, or tile rows for the ``O(B * chunk_size)``
-            memory path (same value and gradients).
-        gather_distributed: candidates from every ``torch.distributed`` rank, with gradients.
-        queue: an `EmbeddingQueue` of extra negatives.
-        engine: ``"tiled"`` or ``"reference"`` (plain autograd, for debugging; see
-            `mmcontrast.losses.functional.contrastive_terms`).
+    Keywords: those of `HardNegativeLoss` without ``beta``, ``tau_plus`` and ``clamp``.
+    ``negatives="cross"`` gives CMC's ``B - 1`` cross-modal negatives per anchor, ``"all"``
+    SimCLR's ``2B - 2`` other rows of ``cat(a, b)``.
 
     Shapes:
         a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` / ``"b"``
