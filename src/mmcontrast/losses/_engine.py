@@ -32,7 +32,14 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from mmcontrast.losses._estimator import NEG_INF, estimate, log_g, single_positive, softplus
+from mmcontrast.losses._estimator import (
+    NEG_INF,
+    coefficients,
+    estimate,
+    log_g,
+    single_positive,
+    softplus,
+)
 
 # Elements per tile: about 8 MB of float32 on CPU (stays in the last-level cache); much larger
 # on accelerators, where each tile costs kernel launches rather than cache misses.
@@ -417,25 +424,11 @@ def _forward_multi(
         inv_count = torch.where(has, 1.0 / count.clamp(min=1).to(q.dtype), torch.zeros_like(lse))
         g_mean = lg.exp().sum(1) * inv_count
         sig_mean = torch.sigmoid(z).sum(1) * inv_count
-        one = torch.ones_like(g_mean)
-        unclamped = est.unclamped
+        coefs = coefficients(est, g_mean, sig_mean, rows.sum1[sl], sum2, cfg.beta)
+        share = torch.where(est.unclamped, g_mean - sig_mean, torch.zeros_like(g_mean))
         outputs.append(KernelOutput(term.sum(1) * inv_count, est.clamped, rows.num[sl], count))
-        anchors.append(
-            _Anchors(
-                shift=est.shift,
-                coef1=g_mean * (1.0 + cfg.beta) / torch.where(unclamped, rows.sum1[sl], one),
-                coef2=(
-                    g_mean * cfg.beta / torch.where(unclamped, sum2, one)
-                    if sum2 is not None
-                    else g_mean * 0.0
-                ),  # fmt: skip
-                tau_coef=torch.where(est.clamped, -sig_mean, torch.zeros_like(sig_mean)),
-                log_ng=est.log_ng,
-                pos_lse=lse,
-                pos_share=torch.where(unclamped, g_mean - sig_mean, torch.zeros_like(g_mean)),
-                inv_count=inv_count,
-            )
-        )
+        anchors.append(_Anchors(est.shift, *coefs, log_ng=est.log_ng, pos_lse=lse,
+                                pos_share=share, inv_count=inv_count))  # fmt: skip
     return _cat(outputs), _cat(anchors)
 
 
@@ -476,12 +469,10 @@ def _forward_single(
     for stats in (rows,) if cols is None else (rows, cols):
         est = estimate(stats.shift, stats.sum1, stats.sum2, stats.num, lp, inv_tau,
                        beta=cfg.beta, tau_plus=cfg.tau_plus, clamp=cfg.clamp)  # fmt: skip
-        terms = single_positive(est, lp, stats.sum1, stats.sum2, beta=cfg.beta,
-                                tau_plus=cfg.tau_plus)  # fmt: skip
-        outputs.append(KernelOutput(terms.loss, est.clamped, stats.num, torch.ones_like(stats.num)))
-        anchors.append(
-            _Anchors(est.shift, terms.coef1, terms.coef2, terms.tau_coef, terms.pos_coef)
-        )
+        loss, coefs, pos_coef = single_positive(est, lp, stats.sum1, stats.sum2, beta=cfg.beta,
+                                                tau_plus=cfg.tau_plus)  # fmt: skip
+        outputs.append(KernelOutput(loss, est.clamped, stats.num, torch.ones_like(stats.num)))
+        anchors.append(_Anchors(est.shift, *coefs, pos_coef=pos_coef))
     return _cat(outputs), _cat(anchors), pos
 
 
