@@ -26,35 +26,76 @@ blocks on one scale, and reproduces the released behaviour with ``intra_temperat
 from __future__ import annotations
 
 import math
-from typing import Literal
+from dataclasses import dataclass, fields, replace
 
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import (
-    check_bool,
-    check_finite_number,
-    check_int,
-    check_pair,
-    check_temperature,
-)
+from mmcontrast._checks import check_bool, check_choice, check_finite_number, check_int, check_pair
 from mmcontrast._ops import l2_normalize
-from mmcontrast.losses._distributed import gather_with_grad, gather_without_grad, rank_and_world
-from mmcontrast.losses._reduction import reduce_values
+from mmcontrast.losses._geometry import gather_with_grad, gather_without_grad, rank_and_world
+from mmcontrast.losses._pairwise import (
+    REDUCTIONS,
+    Reduction,
+    check_weights,
+    checked_temperature,
+    reduce_values,
+)
 from mmcontrast.losses.temperature import LearnableTemperature
 
-__all__ = ["_cmkm_terms", "cmkm_loss", "cmkm_terms"]
-
 _NEG_INF = float("-inf")
+_FLAGS = ("positive_mining", "symmetric_mining", "intra_negatives", "negative_pruning",
+          "loss_term_weighting", "gather_distributed")  # fmt: skip
 
 
-def _teacher(owner: str, name: str, x: object, batch: int) -> Tensor:
+@dataclass(frozen=True)
+class CMKMOptions:
+    """The hyperparameters of CMC-CMKM (see `cmkm_loss` for each)."""
+
+    temperature: float | LearnableTemperature
+    k: int
+    positive_mining: bool
+    symmetric_mining: bool
+    intra_negatives: bool
+    intra_weight: float
+    intra_temperature: float | None
+    negative_pruning: bool
+    pruning_threshold: float
+    loss_term_weighting: bool
+    weighting_scale: float
+    reduction: Reduction  # (not used by `cmkm_terms`)
+    gather_distributed: bool
+
+    def checked(self, where: str) -> CMKMOptions:
+        """These options after the one check of each, errors prefixed with ``where``."""
+        for name in _FLAGS:
+            check_bool(where, name, getattr(self, name))
+        check_choice(where, "reduction", self.reduction, REDUCTIONS)
+        intra_tau = self.intra_temperature
+        return replace(
+            self,
+            temperature=checked_temperature(where, self.temperature, tensor_ok=False),  # type: ignore[arg-type]
+            k=check_int(where, "k", self.k, minimum=1),
+            intra_weight=check_finite_number(where, "intra_weight", self.intra_weight, low=0.0),
+            intra_temperature=None if intra_tau is None else check_finite_number(
+                where, "intra_temperature", intra_tau, low=0.0, low_open=True),
+            pruning_threshold=check_finite_number(
+                where, "pruning_threshold", self.pruning_threshold, low=-1.0),
+            weighting_scale=check_finite_number(
+                where, "weighting_scale", self.weighting_scale, low=-math.inf),
+        )  # fmt: skip
+
+
+CMKM_OPTION_NAMES = tuple(field.name for field in fields(CMKMOptions))
+
+
+def _teacher(where: str, name: str, x: object, batch: int) -> Tensor:
     if not isinstance(x, Tensor) or not x.is_floating_point():
         got = x.dtype if isinstance(x, Tensor) else type(x).__name__
-        raise TypeError(f"{owner}: {name} must be a floating-point tensor, got {got}")
+        raise TypeError(f"{where}: {name} must be a floating-point tensor, got {got}")
     if x.ndim < 2 or x.shape[0] != batch:
         raise ValueError(
-            f'{owner}: {name} must have shape "b e" (or "b ...", flattened) with b = {batch} '
+            f'{where}: {name} must have shape "b e" (or "b ...", flattened) with b = {batch} '
             f"like the student embeddings, got {tuple(x.shape)}"
         )
     return x.detach().flatten(1)
@@ -64,6 +105,113 @@ def _mine(sim: Tensor, diag: Tensor, k: int) -> Tensor:
     """Top-``k`` column indices of ``sim`` with the diagonal lowered by 1 (upstream's rule)."""
     lowered = sim - diag.to(sim.dtype)
     return lowered.topk(k, dim=1).indices
+
+
+def run_cmkm(
+    where: str,
+    a: Tensor,
+    b: Tensor,
+    teacher_a: Tensor,
+    teacher_b: Tensor,
+    options: CMKMOptions,
+    *,
+    training: bool,
+    weights: Tensor | None = None,
+) -> Tensor:
+    """Check the inputs under the public name ``where``, then the (weighted, reduced) terms."""
+    a, b = check_pair(where, a, b)
+    batch = a.shape[0]
+    ta = _teacher(where, "teacher_a", teacher_a, batch)
+    tb = _teacher(where, "teacher_b", teacher_b, batch)
+    check_bool(where, "training", training)
+    rank, world = rank_and_world(where) if options.gather_distributed else (0, 1)
+    m = batch * world
+    if options.k > m:
+        raise ValueError(f"{where}: k must be <= the (global) batch size {m}, got {options.k}")
+    weights = check_weights(where, weights, 2 * batch)
+    terms = _terms(a, b, ta, tb, options, rank=rank, m=m, training=training)
+    return reduce_values(terms, options.reduction, weights, None)
+
+
+def _terms(
+    a: Tensor,
+    b: Tensor,
+    ta: Tensor,
+    tb: Tensor,
+    options: CMKMOptions,
+    *,
+    rank: int,
+    m: int,
+    training: bool,
+) -> Tensor:
+    """Per-anchor terms ``"(2b)"`` of checked inputs."""
+    batch, temperature = a.shape[0], options.temperature
+    inv_tau = (
+        temperature.inverse() if isinstance(temperature, LearnableTemperature) else 1 / temperature
+    )
+    intra_tau = options.intra_temperature
+    inv_tau_intra = inv_tau if intra_tau is None else 1.0 / intra_tau
+    lam, gamma, scale = options.intra_weight, options.pruning_threshold, options.weighting_scale
+    compute = torch.promote_types(a.dtype, torch.float32)
+    with torch.autocast(device_type=a.device.type, enabled=False):
+        za, zb = l2_normalize(a, compute), l2_normalize(b, compute)
+        fa, fb = l2_normalize(ta, compute), l2_normalize(tb, compute)
+        if options.gather_distributed:
+            za_all, zb_all = gather_with_grad(za), gather_with_grad(zb)
+            fa_all, fb_all = gather_without_grad(fa), gather_without_grad(fb)
+        else:
+            za_all, zb_all, fa_all, fb_all = za, zb, fa, fb
+        local = rank * batch + torch.arange(batch, device=a.device)
+        diag = torch.zeros(batch, m, dtype=torch.bool, device=a.device)
+        diag[torch.arange(batch, device=a.device), local] = True
+
+        cross = [za @ zb_all.T * inv_tau, zb @ za_all.T * inv_tau]  # rows a -> b, rows b -> a
+        if not training:
+            return torch.cat([
+                torch.logsumexp(logits, dim=1) - logits.gather(1, local[:, None]).squeeze(1)
+                for logits in cross
+            ])  # fmt: skip
+
+        # Teacher similarities of the local anchors against every candidate.
+        t_loc = {"a": fa @ fa_all.T, "b": fb @ fb_all.T}
+        conn = {"a": fa_all @ fa_all.mean(0), "b": fb_all @ fb_all.mean(0)}  # column means
+        mined = {key: _mine(t, diag, options.k) for key, t in t_loc.items()}
+        if options.symmetric_mining:
+            both = torch.cat([mined["a"], mined["b"]], dim=1)
+            mined = {"a": both, "b": both}
+        terms = []
+        for anchor, cand, z_anchor, z_anchor_all, logits_cross in (
+            ("a", "b", za, za_all, cross[0]),
+            ("b", "a", zb, zb_all, cross[1]),
+        ):
+            cross_pos = diag.clone()
+            intra_pos = torch.zeros_like(diag)
+            if options.positive_mining:
+                cross_pos.scatter_(1, mined[cand], True)
+            cross_neg = ~cross_pos
+            intra_neg = ~diag if options.intra_negatives else torch.zeros_like(diag)
+            if options.positive_mining and options.intra_negatives:
+                intra_pos.scatter_(1, mined[anchor], True)
+            if options.positive_mining:
+                intra_neg &= ~torch.zeros_like(diag).scatter_(1, mined[anchor], True)
+            if options.negative_pruning:
+                cross_neg &= ~(conn[cand] > gamma)[None, :]
+                intra_neg &= ~(conn[anchor] > gamma)[None, :]
+            logits_intra = z_anchor @ z_anchor_all.T * inv_tau_intra
+            weighted_intra = logits_intra + (math.log(lam) if lam > 0 else _NEG_INF)
+            inf = torch.full_like(logits_cross, _NEG_INF)
+            intra_num = torch.where(intra_pos, logits_intra, inf)
+            numerator = torch.cat([torch.where(cross_pos, logits_cross, inf), intra_num], dim=1)
+            everything = torch.cat(
+                [torch.where(cross_pos | cross_neg, logits_cross, inf),
+                 torch.where(intra_pos, logits_intra, torch.where(intra_neg, weighted_intra, inf))],
+                dim=1,
+            )  # fmt: skip
+            term = torch.logsumexp(everything, dim=1) - torch.logsumexp(numerator, dim=1)
+            if options.loss_term_weighting:
+                term = term * torch.exp(scale * conn[anchor][local])
+            terms.append(term)
+        return torch.cat(terms)
 
 
 def cmkm_terms(
@@ -102,127 +250,12 @@ def cmkm_terms(
         >>> cmkm_terms(a, b, torch.randn(8, 32), torch.randn(8, 20)).shape
         torch.Size([16])
     """
-    return _cmkm_terms(
-        a, b, teacher_a, teacher_b, temperature=temperature, k=k,
-        positive_mining=positive_mining, symmetric_mining=symmetric_mining,
-        intra_negatives=intra_negatives, intra_weight=intra_weight,
-        intra_temperature=intra_temperature, negative_pruning=negative_pruning,
-        pruning_threshold=pruning_threshold, loss_term_weighting=loss_term_weighting,
-        weighting_scale=weighting_scale, training=training,
-        gather_distributed=gather_distributed, owner="cmkm_terms",
-    )  # fmt: skip
-
-
-def _cmkm_terms(
-    a: Tensor,
-    b: Tensor,
-    teacher_a: Tensor,
-    teacher_b: Tensor,
-    *,
-    temperature: float | LearnableTemperature,
-    k: int,
-    positive_mining: bool,
-    symmetric_mining: bool,
-    intra_negatives: bool,
-    intra_weight: float,
-    intra_temperature: float | None,
-    negative_pruning: bool,
-    pruning_threshold: float,
-    loss_term_weighting: bool,
-    weighting_scale: float,
-    training: bool,
-    gather_distributed: bool,
-    owner: str,
-) -> Tensor:
-    """`cmkm_terms` with the caller's name in the error messages."""
-    a, b = check_pair(owner, a, b)
-    batch = a.shape[0]
-    ta = _teacher(owner, "teacher_a", teacher_a, batch)
-    tb = _teacher(owner, "teacher_b", teacher_b, batch)
-    if isinstance(temperature, LearnableTemperature):
-        inv_tau: Tensor | float = temperature.inverse()
-    else:
-        checked = check_temperature(owner, temperature)
-        if isinstance(checked, Tensor):
-            raise TypeError(f"{owner}: temperature must be a float or a LearnableTemperature")
-        inv_tau = 1.0 / checked
-    k = check_int(owner, "k", k, minimum=1)
-    for name, flag in (("positive_mining", positive_mining), ("symmetric_mining", symmetric_mining),
-                       ("intra_negatives", intra_negatives), ("negative_pruning", negative_pruning),
-                       ("loss_term_weighting", loss_term_weighting), ("training", training),
-                       ("gather_distributed", gather_distributed)):  # fmt: skip
-        check_bool(owner, name, flag)
-    lam = check_finite_number(owner, "intra_weight", intra_weight, low=0.0)
-    inv_tau_intra = inv_tau if intra_temperature is None else 1.0 / check_finite_number(
-        owner, "intra_temperature", intra_temperature, low=0.0, low_open=True
-    )  # fmt: skip
-    gamma = check_finite_number(owner, "pruning_threshold", pruning_threshold, low=-1.0)
-    scale = check_finite_number(owner, "weighting_scale", weighting_scale, low=-math.inf)
-
-    rank, world = rank_and_world(owner) if gather_distributed else (0, 1)
-    m = batch * world
-    if k > m:
-        raise ValueError(f"{owner}: k must be <= the (global) batch size {m}, got {k}")
-    compute = torch.promote_types(a.dtype, torch.float32)
-    with torch.autocast(device_type=a.device.type, enabled=False):
-        za, zb = l2_normalize(a, compute), l2_normalize(b, compute)
-        fa, fb = l2_normalize(ta, compute), l2_normalize(tb, compute)
-        if gather_distributed:
-            za_all, zb_all = gather_with_grad(za), gather_with_grad(zb)
-            fa_all, fb_all = gather_without_grad(fa), gather_without_grad(fb)
-        else:
-            za_all, zb_all, fa_all, fb_all = za, zb, fa, fb
-        local = rank * batch + torch.arange(batch, device=a.device)
-        diag = torch.zeros(batch, m, dtype=torch.bool, device=a.device)
-        diag[torch.arange(batch, device=a.device), local] = True
-
-        cross = [za @ zb_all.T * inv_tau, zb @ za_all.T * inv_tau]  # rows a -> b, rows b -> a
-        if not training:
-            return torch.cat([
-                torch.logsumexp(logits, dim=1) - logits.gather(1, local[:, None]).squeeze(1)
-                for logits in cross
-            ])  # fmt: skip
-
-        # Teacher similarities of the local anchors against every candidate.
-        t_loc = {"a": fa @ fa_all.T, "b": fb @ fb_all.T}
-        conn = {"a": fa_all @ fa_all.mean(0), "b": fb_all @ fb_all.mean(0)}  # column means
-        mined = {key: _mine(t, diag, k) for key, t in t_loc.items()}
-        if symmetric_mining:
-            both = torch.cat([mined["a"], mined["b"]], dim=1)
-            mined = {"a": both, "b": both}
-        terms = []
-        for anchor, cand, z_anchor, z_anchor_all, logits_cross in (
-            ("a", "b", za, za_all, cross[0]),
-            ("b", "a", zb, zb_all, cross[1]),
-        ):
-            cross_pos = diag.clone()
-            intra_pos = torch.zeros_like(diag)
-            if positive_mining:
-                cross_pos.scatter_(1, mined[cand], True)
-            cross_neg = ~cross_pos
-            intra_neg = ~diag if intra_negatives else torch.zeros_like(diag)
-            if positive_mining and intra_negatives:
-                intra_pos.scatter_(1, mined[anchor], True)
-            if positive_mining:
-                intra_neg &= ~torch.zeros_like(diag).scatter_(1, mined[anchor], True)
-            if negative_pruning:
-                cross_neg &= ~(conn[cand] > gamma)[None, :]
-                intra_neg &= ~(conn[anchor] > gamma)[None, :]
-            logits_intra = z_anchor @ z_anchor_all.T * inv_tau_intra
-            weighted_intra = logits_intra + (math.log(lam) if lam > 0 else _NEG_INF)
-            inf = torch.full_like(logits_cross, _NEG_INF)
-            intra_num = torch.where(intra_pos, logits_intra, inf)
-            numerator = torch.cat([torch.where(cross_pos, logits_cross, inf), intra_num], dim=1)
-            everything = torch.cat(
-                [torch.where(cross_pos | cross_neg, logits_cross, inf),
-                 torch.where(intra_pos, logits_intra, torch.where(intra_neg, weighted_intra, inf))],
-                dim=1,
-            )  # fmt: skip
-            term = torch.logsumexp(everything, dim=1) - torch.logsumexp(numerator, dim=1)
-            if loss_term_weighting:
-                term = term * torch.exp(scale * conn[anchor][local])
-            terms.append(term)
-        return torch.cat(terms)
+    options = CMKMOptions(temperature, k, positive_mining, symmetric_mining, intra_negatives,
+                          intra_weight, intra_temperature, negative_pruning, pruning_threshold,
+                          loss_term_weighting, weighting_scale, "none",
+                          gather_distributed)  # fmt: skip
+    options = options.checked("cmkm_terms")
+    return run_cmkm("cmkm_terms", a, b, teacher_a, teacher_b, options, training=training)
 
 
 def cmkm_loss(
@@ -243,7 +276,7 @@ def cmkm_loss(
     loss_term_weighting: bool = False,
     weighting_scale: float = 0.25,
     training: bool = True,
-    reduction: Literal["mean", "sum", "none"] = "mean",
+    reduction: Reduction = "mean",
     weights: Tensor | None = None,
     gather_distributed: bool = False,
 ) -> Tensor:
@@ -297,13 +330,10 @@ def cmkm_loss(
         >>> bool(torch.allclose(val, info_nce(imu, skel, temperature=0.1)))
         True
     """
-    terms = _cmkm_terms(
-        a, b, teacher_a, teacher_b, temperature=temperature, k=k,
-        positive_mining=positive_mining, symmetric_mining=symmetric_mining,
-        intra_negatives=intra_negatives, intra_weight=intra_weight,
-        intra_temperature=intra_temperature, negative_pruning=negative_pruning,
-        pruning_threshold=pruning_threshold, loss_term_weighting=loss_term_weighting,
-        weighting_scale=weighting_scale, training=training,
-        gather_distributed=gather_distributed, owner="cmkm_loss",
-    )  # fmt: skip
-    return reduce_values(terms, reduction, weights, None, "cmkm_loss")
+    options = CMKMOptions(temperature, k, positive_mining, symmetric_mining, intra_negatives,
+                          intra_weight, intra_temperature, negative_pruning, pruning_threshold,
+                          loss_term_weighting, weighting_scale, reduction,
+                          gather_distributed)  # fmt: skip
+    options = options.checked("cmkm_loss")
+    return run_cmkm("cmkm_loss", a, b, teacher_a, teacher_b, options, training=training,
+                        weights=weights)  # fmt: skip

@@ -27,8 +27,6 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-__all__ = ["Estimate", "SinglePositive", "estimate", "log_g", "single_positive", "softplus"]
-
 NEG_INF = float("-inf")
 
 
@@ -96,27 +94,30 @@ def log_g(log_r: Tensor, log_pos: Tensor, term: Tensor, tau_plus: float) -> Tens
     return out - math.log1p(-tau_plus) if tau_plus > 0.0 else out
 
 
-class SinglePositive(NamedTuple):
-    """Loss and gradient coefficients of anchors with exactly one positive."""
+class Coefficients(NamedTuple):
+    """Per-anchor gradient coefficients (see the module docs)."""
 
-    loss: Tensor
     coef1: Tensor  # d loss / d l_j = coef1 * exp((1+beta)(l_j - shift/tau)) - coef2 * exp(...)
     coef2: Tensor
-    pos_coef: Tensor  # d loss / d l_p
-    tau_coef: Tensor  # extra d loss / d(1/tau)
+    tau_coef: Tensor  # extra d loss / d(1/tau) of clamped anchors
+
+
+def coefficients(
+    est: Estimate, g: Tensor, sig: Tensor, sum1: Tensor, sum2: Tensor | None, beta: float
+) -> Coefficients:
+    """The negatives' and the temperature's coefficients from ``G`` and ``S``."""
+    one = torch.ones_like(sum1)
+    coef1 = g * (1.0 + beta) / torch.where(est.unclamped, sum1, one)
+    coef2 = g * beta / torch.where(est.unclamped, sum2, one) if sum2 is not None else g * 0.0
+    return Coefficients(coef1, coef2, torch.where(est.clamped, -sig, torch.zeros_like(sig)))
 
 
 def single_positive(
     est: Estimate, lp: Tensor, sum1: Tensor, sum2: Tensor | None, *, beta: float, tau_plus: float
-) -> SinglePositive:
-    """Closed-form loss and coefficients when every anchor has one positive logit ``lp``."""
+) -> tuple[Tensor, Coefficients, Tensor]:
+    """Loss, coefficients and ``d loss / d l_p`` when every anchor has one positive logit."""
     z = est.log_ng - lp
     loss = softplus(z)
     g = torch.where(est.unclamped, log_g(est.log_r, lp, loss, tau_plus).exp(), torch.zeros_like(lp))
     sig = torch.sigmoid(z)
-    one = torch.ones_like(sum1)
-    coef1 = g * (1.0 + beta) / torch.where(est.unclamped, sum1, one)
-    coef2 = g * beta / torch.where(est.unclamped, sum2, one) if sum2 is not None else g * 0.0
-    pos_coef = torch.where(est.unclamped, -g, -sig)
-    tau_coef = torch.where(est.clamped, -sig, torch.zeros_like(sig))
-    return SinglePositive(loss, coef1, coef2, pos_coef, tau_coef)
+    return loss, coefficients(est, g, sig, sum1, sum2, beta), torch.where(est.unclamped, -g, -sig)

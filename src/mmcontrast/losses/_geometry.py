@@ -1,4 +1,4 @@
-"""Turn two embedding batches (plus labels, masks, a queue, other ranks) into kernel calls.
+"""Turn two embedding batches (plus labels, masks, a queue, other ranks) into engine calls.
 
 Masks are relations between *samples*: entry ``[i, j]`` concerns anchor sample ``i`` (in
 either modality or view) and candidate sample ``j``; the ``b -> a`` direction uses the same
@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+import torch.distributed as dist
 from torch import Tensor
 
+from mmcontrast.losses._engine import Masks
 from mmcontrast.losses.queue import QueueState
-
-__all__ = ["Candidates", "KernelCall", "kernel_calls"]
 
 
 class Candidates(NamedTuple):
@@ -32,20 +32,26 @@ class Candidates(NamedTuple):
     groups_all: Tensor | None
 
 
+def candidates(
+    za: Tensor, zb: Tensor, labels: Tensor | None, groups: Tensor | None, *, rank: int, gather: bool
+) -> Candidates:
+    """The candidates of the local anchors: every rank's samples when ``gather``."""
+    if not gather:
+        return Candidates(za, zb, za, zb, 0, labels, labels, groups, groups)
+    return Candidates(
+        za, zb, gather_with_grad(za), gather_with_grad(zb), rank * za.shape[0], labels,
+        None if labels is None else gather_without_grad(labels), groups,
+        None if groups is None else gather_without_grad(groups),
+    )  # fmt: skip
+
+
 class KernelCall(NamedTuple):
     """The operands of one kernel call (one anchor set against one candidate set)."""
 
     q: Tensor
     k: Tensor
     dual: bool
-    pos_idx: Tensor
-    self_idx: Tensor | None
-    row_labels: Tensor | None
-    col_labels: Tensor | None
-    row_groups: Tensor | None
-    col_groups: Tensor | None
-    pos_mask: Tensor | None
-    neg_mask: Tensor | None
+    masks: Masks
 
 
 def _cat(parts: list[Tensor | None]) -> Tensor | None:
@@ -92,41 +98,18 @@ def kernel_calls(
 
     if negatives == "cross":
         if dual_allowed and queue is None and m == n:
-            return [
-                KernelCall(
-                    cand.za,
-                    cand.zb,
-                    symmetric,
-                    local,
-                    None,
-                    cand.labels,
-                    cand.labels,
-                    cand.groups,
-                    cand.groups,
-                    pos_mask,
-                    neg_mask,
-                )  # fmt: skip
-            ]
+            masks = Masks(pos_idx=local, row_labels=cand.labels, row_groups=cand.groups,
+                          pos_mask=pos_mask, neg_mask=neg_mask)  # fmt: skip
+            return [KernelCall(cand.za, cand.zb, symmetric, masks)]
         pos_q, neg_q = _with_queue(pos_mask, neg_mask, filled, 1)
-        col_labels = _cat([cand.labels_all, q_labels])
-        col_groups = _cat([cand.groups_all, q_groups])
+        masks = Masks(pos_idx=local, pos_mask=pos_q, neg_mask=neg_q, row_labels=cand.labels,
+                      col_labels=_cat([cand.labels_all, q_labels]), row_groups=cand.groups,
+                      col_groups=_cat([cand.groups_all, q_groups]))  # fmt: skip
         directions = [(cand.za, cand.zb_all, None if queue is None else queue.keys_b)]
         if symmetric:
             directions.append((cand.zb, cand.za_all, None if queue is None else queue.keys_a))
         return [
-            KernelCall(
-                q,
-                k if extra is None else torch.cat([k, extra.to(k)]),
-                False,
-                local,
-                None,
-                cand.labels,
-                col_labels,
-                cand.groups,
-                col_groups,
-                pos_q,
-                neg_q,
-            )  # fmt: skip
+            KernelCall(q, k if extra is None else torch.cat([k, extra.to(k)]), False, masks)
             for q, k, extra in directions
         ]
 
@@ -137,29 +120,59 @@ def kernel_calls(
     else:
         extra = [] if queue is None else [queue.keys_a.to(q), queue.keys_b.to(q)]
         k = torch.cat([cand.za_all, cand.zb_all, *extra])
-    pos_idx = torch.cat([local + m, local])
-    self_idx = torch.cat([local, local + m])
 
-    def twice(x: Tensor | None, extra: Tensor | None) -> Tensor | None:
+    def twice(x: Tensor | None, extra: Tensor | None = None) -> Tensor | None:
         return None if x is None else torch.cat([x, x] + ([] if extra is None else [extra, extra]))
 
-    row_labels = None if cand.labels is None else torch.cat([cand.labels, cand.labels])
-    row_groups = None if cand.groups is None else torch.cat([cand.groups, cand.groups])
     pos2 = None if pos_mask is None else pos_mask.repeat(2, 2)
     neg2 = None if neg_mask is None else neg_mask.repeat(2, 2)
     pos2, neg2 = _with_queue(pos2, neg2, filled, 2)
-    return [
-        KernelCall(
-            q,
-            k,
-            False,
-            pos_idx,
-            self_idx,
-            row_labels,
-            twice(cand.labels_all, q_labels),
-            row_groups,
-            twice(cand.groups_all, q_groups),
-            pos2,
-            neg2,
-        )  # fmt: skip
-    ]
+    masks = Masks(pos_idx=torch.cat([local + m, local]), self_idx=torch.cat([local, local + m]),
+                  row_labels=twice(cand.labels), col_labels=twice(cand.labels_all, q_labels),
+                  row_groups=twice(cand.groups), col_groups=twice(cand.groups_all, q_groups),
+                  pos_mask=pos2, neg_mask=neg2)  # fmt: skip
+    return [KernelCall(q, k, False, masks)]
+
+
+def rank_and_world(where: str) -> tuple[int, int]:
+    """This process's rank and the world size; a clear error without a process group."""
+    if not (dist.is_available() and dist.is_initialized()):
+        raise RuntimeError(
+            f"{where}: gather_distributed=True needs an initialised torch.distributed process "
+            "group (call torch.distributed.init_process_group first), or use "
+            "gather_distributed=False"
+        )
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _wait(x: Tensor) -> Tensor:
+    wait = getattr(x, "wait", None)
+    return wait() if callable(wait) else x  # AsyncCollectiveTensor outside compile
+
+
+def gather_with_grad(x: Tensor) -> Tensor:
+    """``cat`` of ``x`` over the ranks (rank order); the backward sums the gradients.
+
+    Every rank must pass the same shape. The gradient of rank ``r``'s slice is the sum over
+    ranks of the gradients they computed for it, so that the mean of the ranks' losses has
+    the single-process gradient once DDP averages.
+    """
+    from torch.distributed import _functional_collectives as fc
+
+    gather = getattr(fc, "all_gather_single_autograd", None) or fc.all_gather_tensor_autograd
+    return _wait(gather(x.contiguous(), 0, _world_group()))
+
+
+def gather_without_grad(x: Tensor) -> Tensor:
+    """``cat`` of ``x`` (ids, labels, masks) over the ranks, in rank order."""
+    from torch.distributed import _functional_collectives as fc
+
+    gather = getattr(fc, "all_gather_single", None) or fc.all_gather_tensor
+    return _wait(gather(x.contiguous(), 0, _world_group()))
+
+
+def _world_group() -> dist.ProcessGroup:
+    group = dist.group.WORLD
+    if group is None:
+        raise RuntimeError("torch.distributed has no default process group")
+    return group

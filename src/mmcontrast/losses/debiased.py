@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mmcontrast.losses._base import PairwiseContrastiveLoss
-from mmcontrast.losses.functional import LabelMode, Negatives, Reduction
+from mmcontrast.losses._pairwise import Engine, LabelMode, Negatives, PairwiseOptions, Reduction
 from mmcontrast.losses.queue import EmbeddingQueue
 from mmcontrast.losses.temperature import LearnableTemperature
 
@@ -18,18 +18,8 @@ class DebiasedContrastiveLoss(PairwiseContrastiveLoss):
     `HardNegativeLoss` with ``beta = 0``. Not to be confused with the *decoupled*
     contrastive loss (Yeh et al.), which some libraries also call "DCL".
 
-    Args:
-        temperature: ``tau > 0`` (Chuang et al. used 0.5 on images).
-        tau_plus: class prior in ``[0, 1)``; ``0`` gives InfoNCE.
-        negatives: ``"cross"`` or ``"all"``.
-        clamp: floor the negative estimate at ``K * exp(-1/temperature)``.
-        symmetric: add the ``b -> a`` direction (``"cross"`` only).
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
-        label_mode: what equal ``labels`` mean: ``"exclude"`` (not negatives) or
-            ``"positive"`` (supervised-contrastive positives).
-        chunk_size: tile rows for the ``O(B * chunk_size)`` memory path.
-        gather_distributed: candidates from every ``torch.distributed`` rank, with gradients.
-        queue: an `EmbeddingQueue` of extra negatives.
+    Keywords: those of `HardNegativeLoss` without ``beta`` (Chuang et al. used
+    ``temperature=0.5`` on images; ``tau_plus=0`` gives InfoNCE).
 
     Shapes:
         a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` / ``"b"``
@@ -56,20 +46,12 @@ class DebiasedContrastiveLoss(PairwiseContrastiveLoss):
         chunk_size: int | None = None,
         gather_distributed: bool = False,
         queue: EmbeddingQueue | None = None,
+        engine: Engine = "tiled",
     ) -> None:
-        super().__init__(
-            temperature=temperature,
-            beta=0.0,
-            tau_plus=tau_plus,
-            negatives=negatives,
-            clamp=clamp,
-            symmetric=symmetric,
-            reduction=reduction,
-            label_mode=label_mode,
-            chunk_size=chunk_size,
-            gather_distributed=gather_distributed,
-            queue=queue,
-        )
+        options = PairwiseOptions(temperature, 0.0, tau_plus, negatives, clamp, symmetric,
+                                  reduction, label_mode, chunk_size, gather_distributed,
+                                  engine)  # fmt: skip
+        super().__init__(options, queue=queue)
 
     def _repr_fields(self) -> dict[str, object]:
         fields = super()._repr_fields()

@@ -25,52 +25,50 @@ Geometries (``negatives``):
 Embeddings are L2-normalised inside (the eps depends on the input dtype, so an all-zero row
 gives finite values and gradients even in float16) and the loss is computed in float32 for
 float16 / bfloat16 inputs (float64 stays float64); autocast is disabled inside.
+
+``engine="reference"`` computes the same terms with plain autograd on the full similarity
+matrix instead of the tiled kernel with its closed-form gradient: slower and ``O(B^2)`` in
+memory, for debugging (see "How the loss engine works" in the losses guide).
 """
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
-import torch
 from torch import Tensor
 
-from mmcontrast._checks import (
-    check_bool,
-    check_choice,
-    check_chunk_size,
-    check_finite_number,
-    check_labels,
-    check_pair,
-    check_temperature,
-)
-from mmcontrast._ops import l2_normalize
+from mmcontrast._checks import check_choice
 from mmcontrast.losses._cmkm import cmkm_loss, cmkm_terms
-from mmcontrast.losses._distributed import gather_with_grad, gather_without_grad, rank_and_world
-from mmcontrast.losses._geometry import Candidates, kernel_calls
-from mmcontrast.losses._kernel import KernelConfig, contrastive_kernel, fixed_shift_is_safe
-from mmcontrast.losses._reduction import REDUCTIONS, reduce_values
+from mmcontrast.losses._pairwise import (
+    REDUCTIONS,
+    Engine,
+    LabelMode,
+    Negatives,
+    PairwiseOptions,
+    Reduction,
+    check_batch,
+    check_weights,
+    compute_terms,
+    num_terms,
+    reduce_values,
+)
 from mmcontrast.losses.queue import QueueState
 from mmcontrast.losses.temperature import LearnableTemperature
 
 __all__ = [
     "ContrastiveTerms",
-    "cmkm_loss",
-    "cmkm_terms",
+    "Engine",
     "LabelMode",
     "Negatives",
     "Reduction",
+    "cmkm_loss",
+    "cmkm_terms",
     "contrastive_terms",
     "debiased_loss",
     "hard_negative_loss",
     "info_nce",
     "reduce_terms",
 ]
-
-Negatives = Literal["cross", "all"]
-Reduction = Literal["mean", "sum", "none"]
-LabelMode = Literal["exclude", "positive"]
-NEGATIVES: tuple[str, ...] = ("cross", "all")
-LABEL_MODES: tuple[str, ...] = ("exclude", "positive")
 
 
 class ContrastiveTerms(NamedTuple):
@@ -95,27 +93,6 @@ class ContrastiveTerms(NamedTuple):
     num_positives: Tensor
 
 
-def _check_mask(
-    owner: str, name: str, mask: object, shape: tuple[int, int], device: torch.device
-) -> Tensor | None:
-    if mask is None:
-        return None
-    if not isinstance(mask, Tensor):
-        raise TypeError(
-            f"{owner}: {name} must be a torch.Tensor or None, got {type(mask).__name__}"
-        )
-    if mask.dtype != torch.bool:
-        raise TypeError(f"{owner}: {name} must be a bool tensor, got dtype {mask.dtype}")
-    if tuple(mask.shape) != shape:
-        raise ValueError(
-            f'{owner}: {name} must have shape "b b" = {shape} (local anchors x candidates), '
-            f"got {tuple(mask.shape)}"
-        )
-    if mask.device != device:
-        raise ValueError(f"{owner}: {name} must be on {device} like a and b, got {mask.device}")
-    return mask
-
-
 def contrastive_terms(
     a: Tensor,
     b: Tensor,
@@ -134,6 +111,7 @@ def contrastive_terms(
     queue: QueueState | None = None,
     chunk_size: int | None = None,
     gather_distributed: bool = False,
+    engine: Engine = "tiled",
 ) -> ContrastiveTerms:
     """Per-anchor terms of the hard-negative / debiased / InfoNCE family.
 
@@ -172,6 +150,8 @@ def contrastive_terms(
         gather_distributed: use the samples of every ``torch.distributed`` rank as candidates
             (with gradients); each rank computes its own anchors. Every rank must pass the same
             batch size; masks are then ``(b_local, world * b_local)``.
+        engine: ``"tiled"`` (the fast kernel) or ``"reference"`` (plain autograd on the full
+            matrix, same values and gradients; for debugging).
 
     Returns:
         `ContrastiveTerms` with one entry per local anchor.
@@ -192,129 +172,34 @@ def contrastive_terms(
         >>> contrastive_terms(a, b, labels=labels, label_mode="positive").num_positives[:4].tolist()
         [2, 2, 2, 2]
     """
-    return _terms(
-        a, b, temperature=temperature, beta=beta, tau_plus=tau_plus, negatives=negatives,
-        clamp=clamp, symmetric=symmetric, labels=labels, label_mode=label_mode, groups=groups,
-        pos_mask=pos_mask, neg_mask=neg_mask, queue=queue, chunk_size=chunk_size,
-        gather_distributed=gather_distributed, owner="contrastive_terms",
-    )  # fmt: skip
+    options = PairwiseOptions(temperature, beta, tau_plus, negatives, clamp, symmetric, "none",
+                              label_mode, chunk_size, gather_distributed, engine)  # fmt: skip
+    options = options.checked("contrastive_terms", tensor_temperature=True)
+    batch = check_batch("contrastive_terms", a, b, labels=labels, groups=groups,
+                        pos_mask=pos_mask, neg_mask=neg_mask, queue=queue,
+                        gather_distributed=gather_distributed)  # fmt: skip
+    return ContrastiveTerms(*compute_terms(batch, options))
 
 
-def _terms(
+def _loss(
+    where: str,
     a: Tensor,
     b: Tensor,
-    *,
-    temperature: float | Tensor | LearnableTemperature,
-    beta: float = 0.0,
-    tau_plus: float = 0.0,
-    negatives: Negatives,
-    clamp: bool,
-    symmetric: bool,
+    options: PairwiseOptions,
     labels: Tensor | None,
-    label_mode: LabelMode,
-    groups: Tensor | None = None,
-    pos_mask: Tensor | None = None,
-    neg_mask: Tensor | None = None,
-    queue: QueueState | None = None,
-    chunk_size: int | None,
-    gather_distributed: bool,
-    owner: str,
-) -> ContrastiveTerms:
-    """`contrastive_terms` with the caller's name in the error messages."""
-    a, b = check_pair(owner, a, b)
-    inv_tau = _inverse_temperature(owner, temperature, a)
-    beta = check_finite_number(owner, "beta", beta, low=0.0)
-    tau_plus = check_finite_number(owner, "tau_plus", tau_plus, low=0.0, high=1.0)
-    check_choice(owner, "negatives", negatives, NEGATIVES)
-    check_choice(owner, "label_mode", label_mode, LABEL_MODES)
-    check_bool(owner, "clamp", clamp)
-    check_bool(owner, "symmetric", symmetric)
-    check_bool(owner, "gather_distributed", gather_distributed)
-    if negatives == "all" and not symmetric:
-        raise ValueError(
-            f"{owner}: symmetric=False is only defined for negatives='cross'; with "
-            "negatives='all' every row of cat(a, b) is an anchor"
-        )
-    chunk_size = check_chunk_size(owner, chunk_size)
-    batch = a.shape[0]
-    labels = check_labels(owner, labels, batch, a.device)
-    groups = check_labels(owner, groups, batch, a.device, name="groups")
-    rank, world = rank_and_world(owner) if gather_distributed else (0, 1)
-    shape = (batch, batch * world)
-    pos_mask = _check_mask(owner, "pos_mask", pos_mask, shape, a.device)
-    neg_mask = _check_mask(owner, "neg_mask", neg_mask, shape, a.device)
-    if queue is not None and not isinstance(queue, QueueState):
-        raise TypeError(f"{owner}: queue must be a QueueState, got {type(queue).__name__}")
-
-    compute = torch.promote_types(a.dtype, torch.float32)
-    static_inv_tau = (
-        None
-        if isinstance(temperature, (Tensor, LearnableTemperature))
-        else 1.0 / float(temperature)
-    )
-    multi = pos_mask is not None or (labels is not None and label_mode == "positive")
-    cfg = KernelConfig(
-        beta=beta,
-        tau_plus=tau_plus,
-        clamp=clamp,
-        dual=False,
-        store=chunk_size is None,
-        chunk_size=chunk_size,
-        # A constant temperature bounds every logit, so one shift can serve rows and columns.
-        fixed_shift=static_inv_tau is not None and fixed_shift_is_safe(static_inv_tau, beta),
-        inv_tau=static_inv_tau,
-        multi_positive=multi,
-        labels_positive=label_mode == "positive",
-    )
-    with torch.autocast(device_type=a.device.type, enabled=False):
-        za, zb = l2_normalize(a, compute), l2_normalize(b, compute)
-        if gather_distributed:
-            cand = Candidates(
-                za, zb, gather_with_grad(za), gather_with_grad(zb), rank * batch, labels,
-                None if labels is None else gather_without_grad(labels), groups,
-                None if groups is None else gather_without_grad(groups),
-            )  # fmt: skip
-        else:
-            cand = Candidates(za, zb, za, zb, 0, labels, labels, groups, groups)
-        calls = kernel_calls(
-            cand,
-            negatives=negatives,
-            symmetric=symmetric,
-            dual_allowed=not (multi or gather_distributed or neg_mask is not None),
-            pos_mask=pos_mask,
-            neg_mask=neg_mask,
-            queue=queue,
-        )
-        outputs = [
-            contrastive_kernel(
-                call.q,
-                call.k,
-                inv_tau.to(compute),
-                KernelConfig(**{**cfg.__dict__, "dual": call.dual}),
-                pos_idx=call.pos_idx,
-                pos_mask=call.pos_mask,
-                self_idx=call.self_idx,
-                row_labels=call.row_labels,
-                col_labels=call.col_labels,
-                row_groups=call.row_groups,
-                col_groups=call.col_groups,
-                neg_mask=call.neg_mask,
-            )
-            for call in calls
-        ]
-    if len(outputs) == 1:
-        return ContrastiveTerms(*outputs[0])
-    return ContrastiveTerms(*(torch.cat(parts) for parts in zip(*outputs, strict=True)))
-
-
-def _inverse_temperature(owner: str, temperature: object, ref: Tensor) -> Tensor:
-    """``1 / tau`` as a tensor (a `LearnableTemperature` gives its clamped inverse directly)."""
-    if isinstance(temperature, LearnableTemperature):
-        return temperature.inverse()
-    checked = check_temperature(owner, temperature)
-    if isinstance(checked, Tensor):
-        return checked.reciprocal()
-    return torch.tensor(1.0 / checked, dtype=torch.float64, device=ref.device)
+    groups: Tensor | None,
+    pos_mask: Tensor | None,
+    neg_mask: Tensor | None,
+    weights: Tensor | None,
+) -> Tensor:
+    """The three losses below: check everything under the public name, compute, reduce."""
+    options = options.checked(where, tensor_temperature=True)
+    batch = check_batch(where, a, b, labels=labels, groups=groups, pos_mask=pos_mask,
+                        neg_mask=neg_mask, queue=None,
+                        gather_distributed=options.gather_distributed)  # fmt: skip
+    weights = check_weights(where, weights, num_terms(batch, options))
+    terms = compute_terms(batch, options)
+    return reduce_values(terms.loss, options.reduction, weights, terms.num_positives > 0)
 
 
 def reduce_terms(
@@ -339,7 +224,9 @@ def reduce_terms(
         >>> reduce_terms(terms, "mean"), reduce_terms(terms, "sum", weights=torch.tensor([2.0, 0]))
         (tensor(2.), tensor(2.))
     """
-    return reduce_values(terms.loss, reduction, weights, terms.num_positives > 0, "reduce_terms")
+    check_choice("reduce_terms", "reduction", reduction, REDUCTIONS)
+    weights = check_weights("reduce_terms", weights, terms.loss.shape[0])
+    return reduce_values(terms.loss, reduction, weights, terms.num_positives > 0)
 
 
 def info_nce(
@@ -358,28 +245,17 @@ def info_nce(
     weights: Tensor | None = None,
     chunk_size: int | None = None,
     gather_distributed: bool = False,
+    engine: Engine = "tiled",
 ) -> Tensor:
     """InfoNCE (CMC, ``negatives="cross"``) or NT-Xent (SimCLR, ``negatives="all"``).
 
     Per anchor: ``-log(exp(p) / (exp(p) + sum_j exp(l_j)))`` with ``l = cos / temperature``;
     the positive is in the denominator, self-similarity is not.
 
-    Args:
-        a: first modality or view.
-        b: second modality or view, paired row by row with ``a``.
-        temperature: ``tau > 0`` (float or 0-d tensor).
-        negatives: ``"cross"`` or ``"all"``.
-        symmetric: add the ``b -> a`` direction (``"cross"`` only).
-        reduction: ``"mean"`` over anchors, ``"sum"``, or ``"none"``.
-        labels: optional class ids ``"b"``; see ``label_mode``.
-        label_mode: ``"exclude"`` (same-label pairs are not negatives) or ``"positive"``
-            (they are positives).
-        groups: optional ids ``"b"``; equal ids are never negatives (recording, subject).
-        pos_mask: optional bool ``"b b"``: the complete positive set of each anchor.
-        neg_mask: optional bool ``"b b"``: ``False`` removes a pair from the negatives.
-        weights: optional per-anchor weights ``"b"`` or ``"(2b)"`` (e.g. hard-positive weights).
-        chunk_size: tile rows for the ``O(B * chunk_size)`` memory path (same value, grads).
-        gather_distributed: use every rank's samples as candidates (with gradients).
+    Arguments: those of `contrastive_terms` (without ``beta``, ``tau_plus``, ``clamp``),
+    plus ``reduction`` (``"mean"`` over the anchors that have a positive, ``"sum"`` or
+    ``"none"``) and ``weights`` (optional per-anchor weights ``"b"`` or ``"(2b)"``, e.g.
+    hard-positive weights).
 
     Returns:
         The loss (``""``), or the per-anchor terms with ``reduction="none"``.
@@ -398,14 +274,9 @@ def info_nce(
         >>> bool(torch.allclose(loss, same)), loss.shape
         (True, torch.Size([]))
     """
-    check_choice("info_nce", "reduction", reduction, REDUCTIONS)
-    terms = _terms(
-        a, b, temperature=temperature, negatives=negatives, clamp=False, symmetric=symmetric,
-        labels=labels, label_mode=label_mode, groups=groups, pos_mask=pos_mask,
-        neg_mask=neg_mask, chunk_size=chunk_size, gather_distributed=gather_distributed,
-        owner="info_nce",
-    )  # fmt: skip
-    return reduce_values(terms.loss, reduction, weights, terms.num_positives > 0, "info_nce")
+    options = PairwiseOptions(temperature, 0.0, 0.0, negatives, False, symmetric, reduction,
+                              label_mode, chunk_size, gather_distributed, engine)  # fmt: skip
+    return _loss("info_nce", a, b, options, labels, groups, pos_mask, neg_mask, weights)
 
 
 def debiased_loss(
@@ -426,27 +297,14 @@ def debiased_loss(
     weights: Tensor | None = None,
     chunk_size: int | None = None,
     gather_distributed: bool = False,
+    engine: Engine = "tiled",
 ) -> Tensor:
     """Debiased contrastive loss (Chuang et al. 2020): the hard-negative loss at ``beta = 0``.
 
-    Args:
-        a: first modality or view.
-        b: second modality or view, paired row by row with ``a``.
-        temperature: ``tau > 0``.
-        tau_plus: class prior in ``[0, 1)``; ``0`` gives InfoNCE.
-        negatives: ``"cross"`` or ``"all"``.
-        clamp: floor the negative estimate at ``K * exp(-1/temperature)``.
-        symmetric: add the ``b -> a`` direction (``"cross"`` only).
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
-        labels: optional class ids ``"b"``; see ``label_mode``.
-        label_mode: ``"exclude"`` (same-label pairs are not negatives) or ``"positive"``
-            (they are positives).
-        groups: optional ids ``"b"``; equal ids are never negatives (recording, subject).
-        pos_mask: optional bool ``"b b"``: the complete positive set of each anchor.
-        neg_mask: optional bool ``"b b"``: ``False`` removes a pair from the negatives.
-        weights: optional per-anchor weights ``"b"`` or ``"(2b)"`` (e.g. hard-positive weights).
-        chunk_size: tile rows for the ``O(B * chunk_size)`` memory path (same value, grads).
-        gather_distributed: use every rank's samples as candidates (with gradients).
+    Arguments: those of `contrastive_terms` (without ``beta``), plus ``reduction``
+    (``"mean"`` over the anchors that have a positive, ``"sum"`` or ``"none"``) and
+    ``weights`` (optional per-anchor weights ``"b"`` or ``"(2b)"``, e.g. hard-positive
+    weights).
 
     Returns:
         The loss (``""``) or the per-anchor terms.
@@ -463,14 +321,9 @@ def debiased_loss(
         >>> bool(torch.allclose(debiased_loss(a, b, tau_plus=0.0), info_nce(a, b)))
         True
     """
-    check_choice("debiased_loss", "reduction", reduction, REDUCTIONS)
-    terms = _terms(
-        a, b, temperature=temperature, tau_plus=tau_plus, negatives=negatives, clamp=clamp,
-        symmetric=symmetric, labels=labels, label_mode=label_mode, groups=groups,
-        pos_mask=pos_mask, neg_mask=neg_mask, chunk_size=chunk_size,
-        gather_distributed=gather_distributed, owner="debiased_loss",
-    )  # fmt: skip
-    return reduce_values(terms.loss, reduction, weights, terms.num_positives > 0, "debiased_loss")
+    options = PairwiseOptions(temperature, 0.0, tau_plus, negatives, clamp, symmetric, reduction,
+                              label_mode, chunk_size, gather_distributed, engine)  # fmt: skip
+    return _loss("debiased_loss", a, b, options, labels, groups, pos_mask, neg_mask, weights)
 
 
 def hard_negative_loss(
@@ -492,6 +345,7 @@ def hard_negative_loss(
     weights: Tensor | None = None,
     chunk_size: int | None = None,
     gather_distributed: bool = False,
+    engine: Engine = "tiled",
 ) -> Tensor:
     """Hard-negative contrastive loss (Robinson et al. 2021), cross-modal by default.
 
@@ -499,26 +353,12 @@ def hard_negative_loss(
     debiased with ``tau_plus`` and clamped as in Chuang et al.; ``K`` is the real negative
     count (``B - 1`` cross-modal), not the ``2B - 2`` of the released multimodal code.
 
-    Args:
-        a: first modality or view.
-        b: second modality or view, paired row by row with ``a``.
-        temperature: ``tau > 0``. The hardness weight uses ``beta * cos / tau``, so ``beta``
-            is portable only to implementations that put ``tau`` in the same place.
-        beta: hardness concentration ``>= 0``; ``0`` gives `debiased_loss`.
-        tau_plus: class prior in ``[0, 1)``.
-        negatives: ``"cross"`` or ``"all"``.
-        clamp: floor the negative estimate at ``K * exp(-1/temperature)``.
-        symmetric: add the ``b -> a`` direction (``"cross"`` only).
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
-        labels: optional class ids ``"b"``; see ``label_mode``.
-        label_mode: ``"exclude"`` (same-label pairs are not negatives) or ``"positive"``
-            (they are positives).
-        groups: optional ids ``"b"``; equal ids are never negatives (recording, subject).
-        pos_mask: optional bool ``"b b"``: the complete positive set of each anchor.
-        neg_mask: optional bool ``"b b"``: ``False`` removes a pair from the negatives.
-        weights: optional per-anchor weights ``"b"`` or ``"(2b)"`` (e.g. hard-positive weights).
-        chunk_size: tile rows for the ``O(B * chunk_size)`` memory path (same value, grads).
-        gather_distributed: use every rank's samples as candidates (with gradients).
+    The ``temperature`` sits inside the hardness weight too (``beta * cos / tau``), so
+    ``beta`` is portable only to implementations that put ``tau`` in the same place.
+    Arguments: those of `contrastive_terms`, plus ``reduction``
+    (``"mean"`` over the anchors that have a positive, ``"sum"`` or ``"none"``) and
+    ``weights`` (optional per-anchor weights ``"b"`` or ``"(2b)"``, e.g. hard-positive
+    weights).
 
     Returns:
         The loss (``""``) or the per-anchor terms.
@@ -537,13 +377,6 @@ def hard_negative_loss(
         >>> bool(torch.allclose(exact, info_nce(imu, skel)))
         True
     """
-    check_choice("hard_negative_loss", "reduction", reduction, REDUCTIONS)
-    terms = _terms(
-        a, b, temperature=temperature, beta=beta, tau_plus=tau_plus, negatives=negatives,
-        clamp=clamp, symmetric=symmetric, labels=labels, label_mode=label_mode, groups=groups,
-        pos_mask=pos_mask, neg_mask=neg_mask, chunk_size=chunk_size,
-        gather_distributed=gather_distributed, owner="hard_negative_loss",
-    )  # fmt: skip
-    return reduce_values(
-        terms.loss, reduction, weights, terms.num_positives > 0, "hard_negative_loss"
-    )
+    options = PairwiseOptions(temperature, beta, tau_plus, negatives, clamp, symmetric, reduction,
+                              label_mode, chunk_size, gather_distributed, engine)  # fmt: skip
+    return _loss("hard_negative_loss", a, b, options, labels, groups, pos_mask, neg_mask, weights)

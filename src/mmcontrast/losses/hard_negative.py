@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mmcontrast.losses._base import PairwiseContrastiveLoss
-from mmcontrast.losses.functional import LabelMode, Negatives, Reduction
+from mmcontrast.losses._pairwise import Engine, LabelMode, Negatives, PairwiseOptions, Reduction
 from mmcontrast.losses.queue import EmbeddingQueue
 from mmcontrast.losses.temperature import LearnableTemperature
 
@@ -44,6 +44,8 @@ class HardNegativeLoss(PairwiseContrastiveLoss):
         chunk_size: tile rows for the ``O(B * chunk_size)`` memory path.
         gather_distributed: candidates from every ``torch.distributed`` rank, with gradients.
         queue: an `EmbeddingQueue` of extra negatives.
+        engine: ``"tiled"`` or ``"reference"`` (plain autograd, for debugging; see
+            `mmcontrast.losses.functional.contrastive_terms`).
 
     Shapes:
         a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` / ``"b"``
@@ -73,17 +75,9 @@ class HardNegativeLoss(PairwiseContrastiveLoss):
         chunk_size: int | None = None,
         gather_distributed: bool = False,
         queue: EmbeddingQueue | None = None,
+        engine: Engine = "tiled",
     ) -> None:
-        super().__init__(
-            temperature=temperature,
-            beta=beta,
-            tau_plus=tau_plus,
-            negatives=negatives,
-            clamp=clamp,
-            symmetric=symmetric,
-            reduction=reduction,
-            label_mode=label_mode,
-            chunk_size=chunk_size,
-            gather_distributed=gather_distributed,
-            queue=queue,
-        )
+        options = PairwiseOptions(temperature, beta, tau_plus, negatives, clamp, symmetric,
+                                  reduction, label_mode, chunk_size, gather_distributed,
+                                  engine)  # fmt: skip
+        super().__init__(options, queue=queue)

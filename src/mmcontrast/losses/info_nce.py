@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mmcontrast.losses._base import PairwiseContrastiveLoss
-from mmcontrast.losses.functional import LabelMode, Negatives, Reduction
+from mmcontrast.losses._pairwise import Engine, LabelMode, Negatives, PairwiseOptions, Reduction
 from mmcontrast.losses.queue import EmbeddingQueue
 from mmcontrast.losses.temperature import LearnableTemperature
 
@@ -16,18 +16,9 @@ class InfoNCE(PairwiseContrastiveLoss):
     See `mmcontrast.losses.functional.info_nce` for the definition. Call it as
     ``loss(a, b, labels=None)``; `terms` returns the per-anchor terms.
 
-    Args:
-        temperature: ``tau > 0``, or a `LearnableTemperature`.
-        negatives: ``"cross"`` (CMC: ``B - 1`` cross-modal negatives per anchor) or ``"all"``
-            (SimCLR: the ``2B - 2`` other rows of ``cat(a, b)``).
-        symmetric: add the ``b -> a`` direction (``"cross"`` only).
-        reduction: ``"mean"`` over anchors, ``"sum"`` or ``"none"``.
-        label_mode: what equal ``labels`` mean: ``"exclude"`` (not negatives) or
-            ``"positive"`` (supervised-contrastive positives).
-        chunk_size: ``None`` for the plain path, or tile rows for the ``O(B * chunk_size)``
-            memory path (same value and gradients).
-        gather_distributed: candidates from every ``torch.distributed`` rank, with gradients.
-        queue: an `EmbeddingQueue` of extra negatives.
+    Keywords: those of `HardNegativeLoss` without ``beta``, ``tau_plus`` and ``clamp``.
+    ``negatives="cross"`` gives CMC's ``B - 1`` cross-modal negatives per anchor, ``"all"``
+    SimCLR's ``2B - 2`` other rows of ``cat(a, b)``.
 
     Shapes:
         a: ``"b d"``; b: ``"b d"``; labels: ``"b"``; output: ``""``, or ``"(2b)"`` / ``"b"``
@@ -56,20 +47,11 @@ class InfoNCE(PairwiseContrastiveLoss):
         chunk_size: int | None = None,
         gather_distributed: bool = False,
         queue: EmbeddingQueue | None = None,
+        engine: Engine = "tiled",
     ) -> None:
-        super().__init__(
-            temperature=temperature,
-            beta=0.0,
-            tau_plus=0.0,
-            negatives=negatives,
-            clamp=False,
-            symmetric=symmetric,
-            reduction=reduction,
-            label_mode=label_mode,
-            chunk_size=chunk_size,
-            gather_distributed=gather_distributed,
-            queue=queue,
-        )
+        options = PairwiseOptions(temperature, 0.0, 0.0, negatives, False, symmetric, reduction,
+                                  label_mode, chunk_size, gather_distributed, engine)  # fmt: skip
+        super().__init__(options, queue=queue)
 
     def _repr_fields(self) -> dict[str, object]:
         fields = super()._repr_fields()

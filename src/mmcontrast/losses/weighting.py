@@ -19,7 +19,7 @@ Two schemes, both returning detached per-sample weights ``"b"`` with mean 1, to 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -32,16 +32,55 @@ __all__ = ["HardPositiveWeighting", "dclw_weights", "hard_positive_weights", "li
 WeightingKind = Literal["softmax", "focal"]
 
 
-def _normalized_pair(owner: str, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
-    """Both batches checked, detached and L2-normalised (float32 for half inputs)."""
-    a, b = check_pair(owner, a, b)
+def _normalized_pair(where: str, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Both batches checked, detached, L2-normalised (in float32 for half inputs)."""
+    a, b = check_pair(where, a, b)
     dtype = torch.promote_types(a.dtype, torch.float32)
     return l2_normalize(a.detach(), dtype), l2_normalize(b.detach(), dtype)
 
 
-def _positive_cosines(owner: str, a: Tensor, b: Tensor) -> Tensor:
-    za, zb = _normalized_pair(owner, a, b)
-    return (za * zb).sum(1)
+class _Options(NamedTuple):
+    beta: float
+    kind: WeightingKind
+    gamma: float
+    temperature: float
+    min_weight: float
+    max_weight: float
+
+
+def _checked(where: str, options: _Options) -> _Options:
+    """The one check of the weighting hyperparameters, errors prefixed ``where``."""
+    check_choice(where, "kind", options.kind, ("softmax", "focal"))
+    low = check_finite_number(where, "min_weight", options.min_weight, low=0.0)
+    high = check_finite_number(where, "max_weight", options.max_weight, low=low)
+    if high <= 0.0:
+        raise ValueError(f"{where}: max_weight must be > 0, got {options.max_weight!r}")
+    return options._replace(
+        beta=check_finite_number(where, "beta", options.beta, low=0.0),
+        gamma=check_finite_number(where, "gamma", options.gamma, low=0.0),
+        temperature=check_finite_number(
+            where, "temperature", options.temperature, low=0.0, low_open=True
+        ),
+        min_weight=low,
+        max_weight=high,
+    )
+
+
+def _weights(za: Tensor, zb: Tensor, options: _Options) -> Tensor:
+    """Hard-positive weights of checked, normalised pairs."""
+    if options.kind == "softmax":
+        cos = (za * zb).sum(1)
+        weights = cos.shape[0] * torch.softmax(-options.beta * cos, dim=0)
+    else:
+        logits = za @ zb.T / options.temperature
+        p = 0.5 * (logits.softmax(dim=1).diagonal() + logits.softmax(dim=0).diagonal())
+        weights = (1.0 - p).clamp(min=0.0) ** options.gamma
+        weights = weights / weights.mean().clamp(min=torch.finfo(za.dtype).tiny)
+    weights = weights.clamp(min=options.min_weight, max=options.max_weight)
+    # All weights can be 0 only with min_weight = 0 (e.g. focal weights once every pair is
+    # aligned): every anchor is then equally (un)important, so fall back to weights of 1.
+    mean = weights.mean()
+    return torch.where(mean > 0, weights / mean.clamp(min=torch.finfo(weights.dtype).tiny), 1.0)
 
 
 def dclw_weights(a: Tensor, b: Tensor, *, sigma: float = 0.5) -> Tensor:
@@ -67,9 +106,9 @@ def dclw_weights(a: Tensor, b: Tensor, *, sigma: float = 0.5) -> Tensor:
         >>> w.shape, round(float(w.mean()), 6)
         (torch.Size([8]), 1.0)
     """
-    owner = "dclw_weights"
-    sigma = check_finite_number(owner, "sigma", sigma, low=0.0, low_open=True)
-    cos = _positive_cosines(owner, a, b)
+    sigma = check_finite_number("dclw_weights", "sigma", sigma, low=0.0, low_open=True)
+    za, zb = _normalized_pair("dclw_weights", a, b)
+    cos = (za * zb).sum(1)
     return 2.0 - cos.shape[0] * torch.softmax(cos / sigma, dim=0)
 
 
@@ -118,29 +157,9 @@ def hard_positive_weights(
         >>> int(w.argmax()), round(float(w.mean()), 6)
         (0, 1.0)
     """
-    owner = "hard_positive_weights"
-    beta = check_finite_number(owner, "beta", beta, low=0.0)
-    check_choice(owner, "kind", kind, ("softmax", "focal"))
-    gamma = check_finite_number(owner, "gamma", gamma, low=0.0)
-    temperature = check_finite_number(owner, "temperature", temperature, low=0.0, low_open=True)
-    low = check_finite_number(owner, "min_weight", min_weight, low=0.0)
-    high = check_finite_number(owner, "max_weight", max_weight, low=low)
-    if high <= 0.0:
-        raise ValueError(f"{owner}: max_weight must be > 0, got {max_weight!r}")
-    if kind == "softmax":
-        cos = _positive_cosines(owner, a, b)
-        weights = cos.shape[0] * torch.softmax(-beta * cos, dim=0)
-    else:
-        za, zb = _normalized_pair(owner, a, b)
-        logits = za @ zb.T / temperature
-        p = 0.5 * (logits.softmax(dim=1).diagonal() + logits.softmax(dim=0).diagonal())
-        weights = (1.0 - p).clamp(min=0.0) ** gamma
-        weights = weights / weights.mean().clamp(min=torch.finfo(za.dtype).tiny)
-    weights = weights.clamp(min=low, max=high)
-    # All weights can be 0 only with min_weight = 0 (e.g. focal weights once every pair is
-    # aligned): every anchor is then equally (un)important, so fall back to weights of 1.
-    mean = weights.mean()
-    return torch.where(mean > 0, weights / mean.clamp(min=torch.finfo(weights.dtype).tiny), 1.0)
+    where = "hard_positive_weights"
+    options = _checked(where, _Options(beta, kind, gamma, temperature, min_weight, max_weight))
+    return _weights(*_normalized_pair(where, a, b), options)
 
 
 class HardPositiveWeighting(nn.Module):
@@ -173,6 +192,13 @@ class HardPositiveWeighting(nn.Module):
         torch.Size([])
     """
 
+    beta: float
+    kind: WeightingKind
+    gamma: float
+    temperature: float
+    min_weight: float
+    max_weight: float
+
     def __init__(
         self,
         *,
@@ -184,29 +210,15 @@ class HardPositiveWeighting(nn.Module):
         max_weight: float = 5.0,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.beta = check_finite_number(owner, "beta", beta, low=0.0)
-        self.kind: WeightingKind = kind
-        check_choice(owner, "kind", kind, ("softmax", "focal"))
-        self.gamma = check_finite_number(owner, "gamma", gamma, low=0.0)
-        self.temperature = check_finite_number(
-            owner, "temperature", temperature, low=0.0, low_open=True
-        )
-        self.min_weight = check_finite_number(owner, "min_weight", min_weight, low=0.0)
-        self.max_weight = check_finite_number(owner, "max_weight", max_weight, low=min_weight)
+        options = _Options(beta, kind, gamma, temperature, min_weight, max_weight)
+        checked = _checked(type(self).__name__, options)
+        for name in _Options._fields:
+            setattr(self, name, getattr(checked, name))
 
     def forward(self, a: Tensor, b: Tensor) -> Tensor:
         """Per-sample weights (detached, mean 1)."""
-        return hard_positive_weights(
-            a,
-            b,
-            beta=self.beta,
-            kind=self.kind,
-            gamma=self.gamma,
-            temperature=self.temperature,
-            min_weight=self.min_weight,
-            max_weight=self.max_weight,
-        )
+        za, zb = _normalized_pair(type(self).__name__, a, b)
+        return _weights(za, zb, _Options(*(getattr(self, name) for name in _Options._fields)))
 
     def extra_repr(self) -> str:
         """The hyperparameters."""
