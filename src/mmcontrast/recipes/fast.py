@@ -51,7 +51,8 @@ def prepare_fast_training(module: M, *, channels_last: bool = True, fast_dropout
         >>> from mmcontrast.encoders import presets
         >>> from mmcontrast.recipes import prepare_fast_training
         >>> encoder = prepare_fast_training(presets.cmc_cmkm_skeleton())
-        >>> encoder.conv1[0].weight.is_contiguous(memory_format=torch.channels_last)
+        >>> weights = [p for p in encoder.parameters() if p.ndim == 4]
+        >>> all(w.is_contiguous(memory_format=torch.channels_last) for w in weights)
         True
     """
     if not isinstance(module, nn.Module):
