@@ -66,36 +66,36 @@ class CMKMOptions:
     reduction: Reduction  # (not used by `cmkm_terms`)
     gather_distributed: bool
 
-    def checked(self, where: str) -> CMKMOptions:
-        """These options after the one check of each, errors prefixed with ``where``."""
+    def checked(self, owner: str) -> CMKMOptions:
+        """These options after the one check of each, errors prefixed with ``owner``."""
         for name in _FLAGS:
-            check_bool(where, name, getattr(self, name))
-        check_choice(where, "reduction", self.reduction, REDUCTIONS)
+            check_bool(owner, name, getattr(self, name))
+        check_choice(owner, "reduction", self.reduction, REDUCTIONS)
         intra_tau = self.intra_temperature
         return replace(
             self,
-            temperature=checked_temperature(where, self.temperature, tensor_ok=False),  # type: ignore[arg-type]
-            k=check_int(where, "k", self.k, minimum=1),
-            intra_weight=check_finite_number(where, "intra_weight", self.intra_weight, low=0.0),
+            temperature=checked_temperature(owner, self.temperature, tensor_ok=False),  # type: ignore[arg-type]
+            k=check_int(owner, "k", self.k, minimum=1),
+            intra_weight=check_finite_number(owner, "intra_weight", self.intra_weight, low=0.0),
             intra_temperature=None if intra_tau is None else check_finite_number(
-                where, "intra_temperature", intra_tau, low=0.0, low_open=True),
+                owner, "intra_temperature", intra_tau, low=0.0, low_open=True),
             pruning_threshold=check_finite_number(
-                where, "pruning_threshold", self.pruning_threshold, low=-1.0),
+                owner, "pruning_threshold", self.pruning_threshold, low=-1.0),
             weighting_scale=check_finite_number(
-                where, "weighting_scale", self.weighting_scale, low=-math.inf),
+                owner, "weighting_scale", self.weighting_scale, low=-math.inf),
         )  # fmt: skip
 
 
 CMKM_OPTION_NAMES = tuple(field.name for field in fields(CMKMOptions))
 
 
-def _teacher(where: str, name: str, x: object, batch: int) -> Tensor:
+def _teacher(owner: str, name: str, x: object, batch: int) -> Tensor:
     if not isinstance(x, Tensor) or not x.is_floating_point():
         got = x.dtype if isinstance(x, Tensor) else type(x).__name__
-        raise TypeError(f"{where}: {name} must be a floating-point tensor, got {got}")
+        raise TypeError(f"{owner}: {name} must be a floating-point tensor, got {got}")
     if x.ndim < 2 or x.shape[0] != batch:
         raise ValueError(
-            f'{where}: {name} must have shape "b e" (or "b ...", flattened) with b = {batch} '
+            f'{owner}: {name} must have shape "b e" (or "b ...", flattened) with b = {batch} '
             f"like the student embeddings, got {tuple(x.shape)}"
         )
     return x.detach().flatten(1)
@@ -108,7 +108,7 @@ def _mine(sim: Tensor, diag: Tensor, k: int) -> Tensor:
 
 
 def run_cmkm(
-    where: str,
+    owner: str,
     a: Tensor,
     b: Tensor,
     teacher_a: Tensor,
@@ -118,17 +118,17 @@ def run_cmkm(
     training: bool,
     weights: Tensor | None = None,
 ) -> Tensor:
-    """Check the inputs under the public name ``where``, then the (weighted, reduced) terms."""
-    a, b = check_pair(where, a, b)
+    """Check the inputs under the public name ``owner``, then the (weighted, reduced) terms."""
+    a, b = check_pair(owner, a, b)
     batch = a.shape[0]
-    ta = _teacher(where, "teacher_a", teacher_a, batch)
-    tb = _teacher(where, "teacher_b", teacher_b, batch)
-    check_bool(where, "training", training)
-    rank, world = rank_and_world(where) if options.gather_distributed else (0, 1)
+    ta = _teacher(owner, "teacher_a", teacher_a, batch)
+    tb = _teacher(owner, "teacher_b", teacher_b, batch)
+    check_bool(owner, "training", training)
+    rank, world = rank_and_world(owner) if options.gather_distributed else (0, 1)
     m = batch * world
     if options.k > m:
-        raise ValueError(f"{where}: k must be <= the (global) batch size {m}, got {options.k}")
-    weights = check_weights(where, weights, 2 * batch)
+        raise ValueError(f"{owner}: k must be <= the (global) batch size {m}, got {options.k}")
+    weights = check_weights(owner, weights, 2 * batch)
     terms = _terms(a, b, ta, tb, options, rank=rank, m=m, training=training)
     return reduce_values(terms, options.reduction, weights, None)
 

@@ -182,7 +182,7 @@ def contrastive_terms(
 
 
 def _loss(
-    where: str,
+    owner: str,
     a: Tensor,
     b: Tensor,
     options: PairwiseOptions,
@@ -193,11 +193,11 @@ def _loss(
     weights: Tensor | None,
 ) -> Tensor:
     """The three losses below: check everything under the public name, compute, reduce."""
-    options = options.checked(where, tensor_temperature=True)
-    batch = check_batch(where, a, b, labels=labels, groups=groups, pos_mask=pos_mask,
+    options = options.checked(owner, tensor_temperature=True)
+    batch = check_batch(owner, a, b, labels=labels, groups=groups, pos_mask=pos_mask,
                         neg_mask=neg_mask, queue=None,
                         gather_distributed=options.gather_distributed)  # fmt: skip
-    weights = check_weights(where, weights, num_terms(batch, options))
+    weights = check_weights(owner, weights, num_terms(batch, options))
     terms = compute_terms(batch, options)
     return reduce_values(terms.loss, options.reduction, weights, terms.num_positives > 0)
 

@@ -48,13 +48,13 @@ class MultiModalLoss(nn.Module):
 
     def __init__(self, loss: nn.Module, *, pairs: Pairs = "all", core: str | None = None) -> None:
         super().__init__()
-        where = type(self).__name__
+        owner = type(self).__name__
         if not isinstance(loss, nn.Module):
-            raise TypeError(f"{where}: loss must be an nn.Module, got {type(loss).__name__}")
-        check_choice(where, "pairs", pairs, ("all", "core"))
+            raise TypeError(f"{owner}: loss must be an nn.Module, got {type(loss).__name__}")
+        check_choice(owner, "pairs", pairs, ("all", "core"))
         if (pairs == "core") != (core is not None):
             raise ValueError(
-                f"{where}: core must be given exactly when pairs='core', got pairs={pairs!r} "
+                f"{owner}: core must be given exactly when pairs='core', got pairs={pairs!r} "
                 f"and core={core!r}"
             )
         self.loss = loss
@@ -62,13 +62,13 @@ class MultiModalLoss(nn.Module):
         self.core = core
 
     def _pairs(self, names: list[str]) -> list[tuple[str, str]]:
-        where = type(self).__name__
+        owner = type(self).__name__
         if len(names) < 2:
-            raise ValueError(f"{where}: needs at least 2 modalities, got {names}")
+            raise ValueError(f"{owner}: needs at least 2 modalities, got {names}")
         if self.pairs == "all":
             return list(combinations(names, 2))
         if self.core not in names:
-            raise ValueError(f"{where}: core modality {self.core!r} not among {names}")
+            raise ValueError(f"{owner}: core modality {self.core!r} not among {names}")
         return [(self.core, name) for name in names if name != self.core]
 
     def pair_losses(
@@ -86,21 +86,21 @@ class MultiModalLoss(nn.Module):
         Shapes:
             embeddings: each ``"b d"``; each output: ``""``.
         """
-        where = type(self).__name__
+        owner = type(self).__name__
         if not isinstance(embeddings, Mapping):
             raise TypeError(
-                f"{where}: embeddings must be a mapping of modality name to tensor, got "
+                f"{owner}: embeddings must be a mapping of modality name to tensor, got "
                 f"{type(embeddings).__name__}"
             )
         names = list(embeddings)
         for name, z in embeddings.items():
             if not isinstance(z, Tensor):
                 raise TypeError(
-                    f"{where}: embeddings[{name!r}] must be a torch.Tensor, got {type(z).__name__}"
+                    f"{owner}: embeddings[{name!r}] must be a torch.Tensor, got {type(z).__name__}"
                 )
         sizes = {name: tuple(z.shape) for name, z in embeddings.items()}
         if len({shape[0] for shape in sizes.values()}) > 1:
-            raise ValueError(f"{where}: every modality needs the same batch size, got {sizes}")
+            raise ValueError(f"{owner}: every modality needs the same batch size, got {sizes}")
         extras = {
             key: value
             for key, value in (
@@ -119,7 +119,7 @@ class MultiModalLoss(nn.Module):
                     embeddings[first], embeddings[second], **extras
                 )
             except (TypeError, ValueError) as err:  # name the modalities behind "a" and "b"
-                raise type(err)(f"{where}: pair a={first!r}, b={second!r}: {err}") from err
+                raise type(err)(f"{owner}: pair a={first!r}, b={second!r}: {err}") from err
         return losses
 
     def forward(

@@ -105,17 +105,17 @@ class EmbeddingQueue(nn.Module):
         groups: Tensor | None = None,
     ) -> None:
         """Store a batch of pairs (normalised, detached), overwriting the oldest entries."""
-        where = "EmbeddingQueue.push"
-        a = check_tensor(where, "a", a, pattern="b d", sizes={"d": self.dim})
-        b = check_tensor(where, "b", b, pattern="b d", sizes={"d": self.dim})
+        owner = "EmbeddingQueue.push"
+        a = check_tensor(owner, "a", a, pattern="b d", sizes={"d": self.dim})
+        b = check_tensor(owner, "b", b, pattern="b d", sizes={"d": self.dim})
         if a.shape != b.shape:
             raise ValueError(
-                f"{where}: a and b must have the same shape, got {tuple(a.shape)} and "
+                f"{owner}: a and b must have the same shape, got {tuple(a.shape)} and "
                 f"{tuple(b.shape)}"
             )
         ids = []
         for name, value in (("labels", labels), ("groups", groups)):
-            ids.append(check_labels(where, value, a.shape[0], a.device, name=name))
+            ids.append(check_labels(owner, value, a.shape[0], a.device, name=name))
         count = min(a.shape[0], self.size)  # a batch larger than the queue keeps its last rows
         index = (self.pointer + torch.arange(count, device=self.pointer.device)) % self.size
         self.keys_a.index_copy_(0, index, l2_normalize(a[-count:], self.keys_a.dtype))

@@ -53,10 +53,10 @@ class LearnableTemperature(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        where = type(self).__name__
-        low = check_finite_number(where, "min_temperature", min_temperature, low=0.0, low_open=True)
-        high = check_finite_number(where, "max_temperature", max_temperature, low=low)
-        init = check_finite_number(where, "init", init, low=low, high=high, high_open=False)
+        owner = type(self).__name__
+        low = check_finite_number(owner, "min_temperature", min_temperature, low=0.0, low_open=True)
+        high = check_finite_number(owner, "max_temperature", max_temperature, low=low)
+        init = check_finite_number(owner, "init", init, low=low, high=high, high_open=False)
         self.min_temperature, self.max_temperature = low, high
         self.log_scale = nn.Parameter(
             torch.tensor(math.log(1.0 / init), device=device, dtype=dtype or torch.float32)

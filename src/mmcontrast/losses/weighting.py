@@ -32,9 +32,9 @@ __all__ = ["HardPositiveWeighting", "dclw_weights", "hard_positive_weights", "li
 WeightingKind = Literal["softmax", "focal"]
 
 
-def _normalized_pair(where: str, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+def _normalized_pair(owner: str, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     """Both batches checked, detached, L2-normalised (in float32 for half inputs)."""
-    a, b = check_pair(where, a, b)
+    a, b = check_pair(owner, a, b)
     dtype = torch.promote_types(a.dtype, torch.float32)
     return l2_normalize(a.detach(), dtype), l2_normalize(b.detach(), dtype)
 
@@ -48,18 +48,18 @@ class _Options(NamedTuple):
     max_weight: float
 
 
-def _checked(where: str, options: _Options) -> _Options:
-    """The one check of the weighting hyperparameters, errors prefixed ``where``."""
-    check_choice(where, "kind", options.kind, ("softmax", "focal"))
-    low = check_finite_number(where, "min_weight", options.min_weight, low=0.0)
-    high = check_finite_number(where, "max_weight", options.max_weight, low=low)
+def _checked(owner: str, options: _Options) -> _Options:
+    """The one check of the weighting hyperparameters, errors prefixed ``owner``."""
+    check_choice(owner, "kind", options.kind, ("softmax", "focal"))
+    low = check_finite_number(owner, "min_weight", options.min_weight, low=0.0)
+    high = check_finite_number(owner, "max_weight", options.max_weight, low=low)
     if high <= 0.0:
-        raise ValueError(f"{where}: max_weight must be > 0, got {options.max_weight!r}")
+        raise ValueError(f"{owner}: max_weight must be > 0, got {options.max_weight!r}")
     return options._replace(
-        beta=check_finite_number(where, "beta", options.beta, low=0.0),
-        gamma=check_finite_number(where, "gamma", options.gamma, low=0.0),
+        beta=check_finite_number(owner, "beta", options.beta, low=0.0),
+        gamma=check_finite_number(owner, "gamma", options.gamma, low=0.0),
         temperature=check_finite_number(
-            where, "temperature", options.temperature, low=0.0, low_open=True
+            owner, "temperature", options.temperature, low=0.0, low_open=True
         ),
         min_weight=low,
         max_weight=high,
@@ -157,9 +157,9 @@ def hard_positive_weights(
         >>> int(w.argmax()), round(float(w.mean()), 6)
         (0, 1.0)
     """
-    where = "hard_positive_weights"
-    options = _checked(where, _Options(beta, kind, gamma, temperature, min_weight, max_weight))
-    return _weights(*_normalized_pair(where, a, b), options)
+    owner = "hard_positive_weights"
+    options = _checked(owner, _Options(beta, kind, gamma, temperature, min_weight, max_weight))
+    return _weights(*_normalized_pair(owner, a, b), options)
 
 
 class HardPositiveWeighting(nn.Module):
