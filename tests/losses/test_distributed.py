@@ -142,6 +142,10 @@ def _worker(rank: int, port: int) -> None:
             _check(rank, f"cmkm {options}: loss", loss / WORLD, ref_loss)
             _check(rank, f"cmkm {options}: grad a", ga / WORLD, ref_ga[mine])
             _check(rank, f"cmkm {options}: grad b", gb / WORLD, ref_gb[mine])
+        # Both ranks done before either tears gloo down: a rank that destroyed its group
+        # while the other still closed connections once aborted ("terminate called without
+        # an active exception", SIGABRT) in a full-suite run.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
