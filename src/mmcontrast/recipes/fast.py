@@ -17,6 +17,7 @@ from typing import TypeVar
 import torch
 from torch import Tensor, nn
 
+from mmcontrast._checks import prefixed
 from mmcontrast.encoders.dropout import use_fast_dropout
 
 __all__ = ["prepare_fast_training"]
@@ -74,13 +75,12 @@ def prepare_fast_training(module: M, *, channels_last: bool = True, fast_dropout
     return module
 
 
+@prefixed
 def check_autocast_dtype(owner: str, dtype: object) -> torch.dtype | None:
     """``None`` or a dtype ``torch.autocast`` can compute in."""
     if dtype is None or isinstance(dtype, torch.dtype) and dtype in AUTOCAST_DTYPES:
         return dtype
-    raise ValueError(
-        f"{owner}: autocast_dtype must be None, torch.bfloat16 or torch.float16, got {dtype!r}"
-    )
+    raise ValueError(f"autocast_dtype must be None, torch.bfloat16 or torch.float16, got {dtype!r}")
 
 
 @contextlib.contextmanager
