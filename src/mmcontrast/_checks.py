@@ -4,17 +4,16 @@ Messages follow ``"<Owner>: <argument> must be <constraint>, got <value>"``; sha
 the expected einops pattern and the received shapes. ``TypeError`` for a wrong type,
 ``ValueError`` for a wrong value or shape.
 
-A public class or function checks its arguments once, at its top, and passes its own name as
-the first argument (``owner``) of every check; code behind it assumes checked input. Each
-check is written without the prefix: `prefixed` adds it, once.
+A public class or function checks its arguments once, at its top, inside
+``with checking("<Owner>"):``; code behind it assumes checked input. The checks take no
+name and write no prefix: the block adds it, once.
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import ParamSpec, TypeVar
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -41,38 +40,35 @@ __all__ = [
     "check_probability",
     "check_temperature",
     "check_tensor",
-    "prefixed",
+    "checking",
 ]
 
-P = ParamSpec("P")
-R = TypeVar("R")
+_NAMED = "_mmcontrast_named"  # set on an error once a `checking` block has named it
 
 
-def prefixed(check: Callable[P, R]) -> Callable[P, R]:
-    """Put the check's first argument, the public name, in front of its error messages.
+@contextlib.contextmanager
+def checking(name: str) -> Iterator[None]:
+    """Name the public class or function in the messages of the checks run inside the block.
 
-    ``check(owner, ...)`` raises ``TypeError``/``ValueError`` messages such as ``"p must be in
-    [0, 1], got 2"``; decorated, they read ``"RandomApply: p must be in [0, 1], got 2"``. A
-    message that already starts with the prefix (a check that calls another) keeps it as is.
-    No cost under ``torch.compile`` when nothing is raised.
+    A check raises ``"p must be in [0, 1], got 2"``; under ``with checking("RandomApply"):``
+    the message reads ``"RandomApply: p must be in [0, 1], got 2"``. Blocks nest: the
+    innermost name is kept (a public module built inside another's block names itself).
+    The exception is the same object, traceback kept; only ``TypeError`` and ``ValueError``
+    (what the checks raise) are named. Traced by ``torch.compile`` at no cost when nothing
+    is raised.
     """
-
-    @functools.wraps(check)
-    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return check(*args, **kwargs)
-        except (TypeError, ValueError) as error:
-            prefix = f"{args[0]}: "
-            if str(error).startswith(prefix):
-                raise
-            raise type(error)(prefix + str(error)) from None
-
-    return checked
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        message = error.args[0] if len(error.args) == 1 else None
+        named = getattr(error, _NAMED, False) or str(message).startswith(f"{name}: ")
+        if type(error) in (TypeError, ValueError) and message is not None and not named:
+            error.args = (f"{name}: {message}",)
+            setattr(error, _NAMED, True)
+        raise
 
 
-@prefixed
 def check_finite_number(
-    owner: str,
     name: str,
     value: object,
     *,
@@ -95,8 +91,7 @@ def check_finite_number(
     return number
 
 
-@prefixed
-def check_temperature(owner: str, temperature: object) -> float | Tensor:
+def check_temperature(temperature: object) -> float | Tensor:
     """Accept a positive float or a 0-d floating tensor (its value is the caller's contract)."""
     if isinstance(temperature, Tensor):
         if temperature.ndim != 0 or not temperature.is_floating_point():
@@ -105,11 +100,10 @@ def check_temperature(owner: str, temperature: object) -> float | Tensor:
                 f"{tuple(temperature.shape)} and dtype {temperature.dtype}"
             )
         return temperature
-    return check_finite_number(owner, "temperature", temperature, low=0.0, low_open=True)
+    return check_finite_number("temperature", temperature, low=0.0, low_open=True)
 
 
-@prefixed
-def check_choice(owner: str, name: str, value: object, choices: Sequence[str]) -> str:
+def check_choice(name: str, value: object, choices: Sequence[str]) -> str:
     """Check that ``value`` is one of ``choices``."""
     if not isinstance(value, str) or value not in choices:
         valid = ", ".join(repr(c) for c in choices)
@@ -117,18 +111,16 @@ def check_choice(owner: str, name: str, value: object, choices: Sequence[str]) -
     return value
 
 
-@prefixed
-def check_bool(owner: str, name: str, value: object) -> bool:
+def check_bool(name: str, value: object) -> bool:
     """Check that ``value`` is a bool (not merely truthy)."""
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
     return value
 
 
-@prefixed
-def check_chunk_size(owner: str, chunk_size: object) -> int | None:
+def check_chunk_size(chunk_size: object) -> int | None:
     """``None`` or a positive int."""
-    return check_optional_int(owner, "chunk_size", chunk_size, minimum=1)
+    return check_optional_int("chunk_size", chunk_size, minimum=1)
 
 
 def _float_tensor(name: str, x: object) -> Tensor:
@@ -139,8 +131,7 @@ def _float_tensor(name: str, x: object) -> Tensor:
     return x
 
 
-@prefixed
-def check_pair(owner: str, a: object, b: object) -> tuple[Tensor, Tensor]:
+def check_pair(a: object, b: object) -> tuple[Tensor, Tensor]:
     """Check two embedding batches ``a: "b d"`` and ``b: "b d"``."""
     a = _float_tensor("a", a)
     b = _float_tensor("b", b)
@@ -163,9 +154,8 @@ def check_pair(owner: str, a: object, b: object) -> tuple[Tensor, Tensor]:
     return a, b
 
 
-@prefixed
 def check_labels(
-    owner: str, labels: object, batch: int, device: torch.device, *, name: str = "labels"
+    labels: object, batch: int, device: torch.device, *, name: str = "labels"
 ) -> Tensor | None:
     """``None`` or an integer/bool vector of length ``batch`` on ``device``."""
     if labels is None:
@@ -184,8 +174,7 @@ def check_labels(
     return labels
 
 
-@prefixed
-def check_int(owner: str, name: str, value: object, *, minimum: int | None = None) -> int:
+def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
     """An int (not a bool), optionally ``>= minimum``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
@@ -194,47 +183,36 @@ def check_int(owner: str, name: str, value: object, *, minimum: int | None = Non
     return value
 
 
-@prefixed
-def check_optional_int(
-    owner: str, name: str, value: object, *, minimum: int | None = None
-) -> int | None:
+def check_optional_int(name: str, value: object, *, minimum: int | None = None) -> int | None:
     """``None``, or an int (not a bool), optionally ``>= minimum``."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int or None, got {type(value).__name__}")
-    return check_int(owner, name, value, minimum=minimum)
+    return check_int(name, value, minimum=minimum)
 
 
-@prefixed
-def check_probability(owner: str, name: str, value: object) -> float:
+def check_probability(name: str, value: object) -> float:
     """A real number in ``[0, 1]``."""
-    return check_finite_number(owner, name, value, low=0.0, high=1.0, high_open=False)
+    return check_finite_number(name, value, low=0.0, high=1.0, high_open=False)
 
 
-@prefixed
-def check_dropout(owner: str, dropout: object) -> float:
+def check_dropout(dropout: object) -> float:
     """A dropout probability in ``[0, 1)``."""
-    return check_finite_number(owner, "dropout", dropout, low=0.0, high=1.0)
+    return check_finite_number("dropout", dropout, low=0.0, high=1.0)
 
 
-@prefixed
-def check_fraction(owner: str, name: str, value: object) -> float:
+def check_fraction(name: str, value: object) -> float:
     """A real number in ``(0, 1]``: a share of a window, a data set or a batch."""
-    return check_finite_number(
-        owner, name, value, low=0.0, high=1.0, low_open=True, high_open=False
-    )
+    return check_finite_number(name, value, low=0.0, high=1.0, low_open=True, high_open=False)
 
 
-@prefixed
 def check_positive_range(
-    owner: str, name: str, value: tuple[float, float], *, high: float | None = None
+    name: str, value: tuple[float, float], *, high: float | None = None
 ) -> tuple[float, float]:
     """A pair ``(low, high)`` with ``0 < low <= high`` (each ``<= high`` when it is given)."""
     low, top = (
-        check_finite_number(
-            owner, f"{name}[{i}]", v, low=0.0, high=high, low_open=True, high_open=False
-        )
+        check_finite_number(f"{name}[{i}]", v, low=0.0, high=high, low_open=True, high_open=False)
         for i, v in enumerate(value)
     )
     if low > top:
@@ -242,9 +220,7 @@ def check_positive_range(
     return low, top
 
 
-@prefixed
 def check_tensor(
-    owner: str,
     name: str,
     x: object,
     *,
@@ -280,8 +256,7 @@ def check_tensor(
     return x
 
 
-@prefixed
-def check_modality_dims(owner: str, name: str, dims: object) -> dict[str, int]:
+def check_modality_dims(name: str, dims: object) -> dict[str, int]:
     """A non-empty mapping ``modality -> feature size``; names must be usable as module keys.
 
     A name must be a Python identifier that does not shadow an ``nn.ModuleDict`` attribute
@@ -305,13 +280,12 @@ def check_modality_dims(owner: str, name: str, dims: object) -> dict[str, int]:
                 f"modality names in {name} must be Python identifiers that are not "
                 f"nn.ModuleDict attributes, got {modality!r}"
             )
-        checked[modality] = check_int(owner, f"{name}[{modality!r}]", size, minimum=1)
+        checked[modality] = check_int(f"{name}[{modality!r}]", size, minimum=1)
     return checked
 
 
-@prefixed
 def check_modality_keys(
-    owner: str, name: str, mapping: object, modalities: Iterable[str]
+    name: str, mapping: object, modalities: Iterable[str]
 ) -> Mapping[str, object]:
     """``mapping``, checked to be a mapping whose keys are exactly ``modalities`` (any order).
 
@@ -336,17 +310,14 @@ def check_modality_keys(
     return mapping
 
 
-@prefixed
-def check_modality_features(
-    owner: str, name: str, features: object, dims: Mapping[str, int]
-) -> list[Tensor]:
+def check_modality_features(name: str, features: object, dims: Mapping[str, int]) -> list[Tensor]:
     """Per-modality features ``"b d"`` or ``"b t d"``, returned in the order of ``dims``.
 
     The keys of ``features`` must be exactly the modalities of ``dims`` (in any order); each
     value's last axis must equal its modality's size; every modality must share the batch
     size, the dtype and the device. Messages name the offending modality.
     """
-    features = check_modality_keys(owner, name, features, dims)
+    features = check_modality_keys(name, features, dims)
     tensors: list[Tensor] = []
     for modality, size in dims.items():
         x = features[modality]
@@ -370,14 +341,11 @@ def check_modality_features(
                 f"every modality in {name} must have the same batch size; "
                 f"{modality!r} differs from {reference!r}, got {received}"
             )
-    check_alike(
-        owner, f"modality in {name}", {repr(m): x for m, x in zip(dims, tensors, strict=True)}
-    )
+    check_alike(f"modality in {name}", {repr(m): x for m, x in zip(dims, tensors, strict=True)})
     return tensors
 
 
-@prefixed
-def check_alike(owner: str, what: str, tensors: Mapping[str, Tensor]) -> None:
+def check_alike(what: str, tensors: Mapping[str, Tensor]) -> None:
     """Every tensor of ``tensors`` has the dtype and the device of the first one.
 
     Messages read ``"every <what> must have the same dtype; <key> is ... and <first key> is ..."``.
@@ -396,9 +364,7 @@ def check_alike(owner: str, what: str, tensors: Mapping[str, Tensor]) -> None:
             )
 
 
-@prefixed
 def check_present(
-    owner: str,
     present: object,
     modalities: Sequence[str],
     *,
@@ -444,9 +410,8 @@ def check_present(
     return torch.stack(columns, dim=1)
 
 
-@prefixed
 def check_modality_inputs(
-    owner: str, features: object, present: object, dims: Mapping[str, int]
+    features: object, present: object, dims: Mapping[str, int]
 ) -> tuple[list[Tensor], Tensor | None]:
     """A fusion module's or head's ``features`` and ``present``, checked.
 
@@ -454,15 +419,12 @@ def check_modality_inputs(
     the features in the order of ``dims`` and the ``"b m"`` mask (``None`` when every modality
     is present).
     """
-    xs = check_modality_features(owner, "features", features, dims)
-    mask = check_present(owner, present, list(dims), batch=xs[0].shape[0], device=xs[0].device)
+    xs = check_modality_features("features", features, dims)
+    mask = check_present(present, list(dims), batch=xs[0].shape[0], device=xs[0].device)
     return xs, mask
 
 
-@prefixed
-def check_mask(
-    owner: str, mask: object, x: Tensor, *, name: str = "mask", like: str = "x"
-) -> Tensor | None:
+def check_mask(mask: object, x: Tensor, *, name: str = "mask", like: str = "x") -> Tensor | None:
     """``None`` or a ``"b t"`` bool mask (``True`` at valid steps) matching ``x: "b t ..."``.
 
     The one check of a padding mask, for every module and function that takes one; ``name``

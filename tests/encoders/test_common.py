@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from mmcontrast._checks import check_mask
+from mmcontrast._checks import check_mask, checking
 from mmcontrast.encoders import CNNTransformerEncoder
 from mmcontrast.encoders._common import (
     attention_key_mask,
@@ -37,15 +37,15 @@ def test_attention_key_mask_opens_only_empty_rows() -> None:
 
 def test_check_mask_errors() -> None:
     x = torch.zeros(2, 5, 6)
-    assert check_mask("Enc", None, x) is None
-    with pytest.raises(TypeError, match=r"^Enc: mask must be a torch.bool tensor"):
-        check_mask("Enc", torch.ones(2, 5), x)
-    with pytest.raises(TypeError, match=r"^Enc: mask must be a torch.Tensor or None, got list"):
-        check_mask("Enc", [[True]], x)
+    assert check_mask(None, x) is None
+    with pytest.raises(TypeError, match=r"^Enc: mask must be a torch.bool tensor"), checking("Enc"):
+        check_mask(torch.ones(2, 5), x)
+    with pytest.raises(TypeError, match=r"^mask must be a torch.Tensor or None, got list"):
+        check_mask([[True]], x)
     with pytest.raises(ValueError, match=r"mask: \(2, 4\) and x: \(2, 5, 6\)"):
-        check_mask("Enc", torch.ones(2, 4, dtype=torch.bool), x)
+        check_mask(torch.ones(2, 4, dtype=torch.bool), x)
     with pytest.raises(ValueError, match=r'"b t" = \(2, 5\)'):
-        check_mask("Enc", torch.ones(2, 5, 1, dtype=torch.bool), x)
+        check_mask(torch.ones(2, 5, 1, dtype=torch.bool), x)
 
 
 def test_sequence_input_errors() -> None:

@@ -197,27 +197,27 @@ def test_inputs_are_checked_once_at_the_public_boundary(monkeypatch: pytest.Monk
     """The inner layers and attention run unchecked: one dtype check per public call."""
     from mmcontrast.encoders import _common, diff_attention, diff_transformer, presets
 
-    owners: list[str] = []
+    calls: list[torch.dtype] = []
     checked = _common.check_input_dtype
 
-    def counting(owner: str, x: torch.Tensor, parameter: torch.Tensor, **kw: str) -> torch.Tensor:
-        owners.append(owner)
-        return checked(owner, x, parameter, **kw)
+    def counting(x: torch.Tensor, parameter: torch.Tensor, **kw: str) -> torch.Tensor:
+        calls.append(x.dtype)
+        return checked(x, parameter, **kw)
 
     for module in (_common, diff_attention, diff_transformer, presets):
         monkeypatch.setattr(module, "check_input_dtype", counting)
     x, mask = padded_batch([10, 7], 6, torch.Generator().manual_seed(0), fill=0.0)
     _small()(x, mask)
-    assert owners == ["CNNDiffTransformerEncoder"]
-    owners.clear()
+    assert len(calls) == 1
+    calls.clear()
     presets.clmm_style_skeleton()(torch.randn(2, 12, 20, 3), mask[:, :1].expand(2, 12))
-    assert owners == ["clmm_style_skeleton"]
-    owners.clear()
+    assert len(calls) == 1
+    calls.clear()
     layer = DifferentialTransformerLayer(16, num_heads=2)
     layer(torch.randn(2, 5, 16))
-    assert owners == ["DifferentialTransformerLayer"]
-    owners.clear()
+    assert len(calls) == 1
+    calls.clear()
     layer.attn(torch.randn(2, 5, 16))
-    assert owners == ["DifferentialAttention"]
+    assert len(calls) == 1
     with pytest.raises(ValueError, match=r"^DifferentialTransformerLayer: mask must have shape"):
         layer(torch.randn(2, 5, 16), torch.ones(3, 5, dtype=torch.bool))  # still checked

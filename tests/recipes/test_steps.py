@@ -123,7 +123,7 @@ def test_mask_errors_name_the_modality() -> None:
     x = {"a": torch.randn(2, 3), "b": torch.randn(2, 3)}
     with pytest.raises(ValueError, match="masks has the unknown modality 'c'"):
         model(x, masks={"c": torch.ones(2, 3, dtype=torch.bool)})
-    with pytest.raises(TypeError, match=r"masks\['a'\] must be a bool"):
+    with pytest.raises(TypeError, match=r"masks\['a'\] must be a torch.bool tensor"):
         model(x, masks={"a": torch.ones(2, 3)})
 
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_bool, check_tensor, prefixed
+from mmcontrast._checks import check_bool, check_tensor, checking
 from mmcontrast._ops import unsqueeze_as
 
 __all__ = [
@@ -60,15 +60,13 @@ def where_rows(applied: Tensor, value: Tensor, identity: Tensor | float) -> Tens
     return torch.where(unsqueeze_as(applied, value), value, identity)
 
 
-@prefixed
-def expect_joint(owner: str, what: str, joint: int, x: Tensor) -> None:
+def expect_joint(what: str, joint: int, x: Tensor) -> None:
     """``joint`` indexes a joint of the skeletons ``x: "b t j c"``; ``what`` names it."""
     if joint >= x.shape[2]:
         raise ValueError(f"{what} is not a joint of x with shape {tuple(x.shape)}")
 
 
-@prefixed
-def expect_shape(owner: str, name: str, t: Tensor, shape: tuple[int | None, ...]) -> None:
+def expect_shape(name: str, t: Tensor, shape: tuple[int | None, ...]) -> None:
     """``t`` has ``len(shape)`` dimensions and the given sizes where they are not ``None``."""
     ok = t.ndim == len(shape) and all(
         s is None or s == n for s, n in zip(shape, t.shape, strict=True)
@@ -136,7 +134,8 @@ class Augmentation(nn.Module, Generic[P], metaclass=abc.ABCMeta):
 
     def __init__(self, *, same_on_batch: bool = False) -> None:
         super().__init__()
-        self.same_on_batch = check_bool(type(self).__name__, "same_on_batch", same_on_batch)
+        with checking(type(self).__name__):
+            self.same_on_batch = check_bool("same_on_batch", same_on_batch)
 
     @property
     def temporal(self) -> bool:
@@ -207,7 +206,8 @@ class Augmentation(nn.Module, Generic[P], metaclass=abc.ABCMeta):
 
     def _check_input(self, x: object) -> Tensor:
         """``x`` checked against ``pattern``; subclasses add their own constraints."""
-        return check_tensor(type(self).__name__, "x", x, pattern=self.pattern)
+        with checking(type(self).__name__):
+            return check_tensor("x", x, pattern=self.pattern)
 
     def _check_params(self, x: Tensor, params: object) -> None:
         for leaf in _leaves(params):

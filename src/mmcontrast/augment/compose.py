@@ -12,15 +12,14 @@ from typing import Any, NamedTuple, cast
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_probability, prefixed
+from mmcontrast._checks import check_probability, checking
 from mmcontrast.augment import functional as AF
 from mmcontrast.augment._base import Augmentation, Draw, where_rows
 
 __all__ = ["Compose", "ComposeParams", "Paired", "PairedParams", "RandomApply", "RandomApplyParams"]
 
 
-@prefixed
-def _check_augmentation(owner: str, name: str, value: object) -> Augmentation[Any]:
+def _check_augmentation(name: str, value: object) -> Augmentation[Any]:
     if not isinstance(value, Augmentation):
         raise TypeError(f"{name} must be an mmcontrast Augmentation, got {type(value).__name__}")
     return value
@@ -72,9 +71,8 @@ class Compose(Augmentation[ComposeParams]):
                 f"Compose: transforms must be a sequence of augmentations, got "
                 f"{type(transforms).__name__}"
             )
-        steps = [
-            _check_augmentation("Compose", f"transforms[{i}]", t) for i, t in enumerate(transforms)
-        ]
+        with checking("Compose"):
+            steps = [_check_augmentation(f"transforms[{i}]", t) for i, t in enumerate(transforms)]
         self.transforms = nn.ModuleList(steps)
 
     @property
@@ -202,8 +200,9 @@ class RandomApply(Augmentation[RandomApplyParams]):
         self, transform: Augmentation[Any], *, p: float = 0.5, same_on_batch: bool = False
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        self.transform = _check_augmentation("RandomApply", "transform", transform)
-        self.p = check_probability("RandomApply", "p", p)
+        with checking("RandomApply"):
+            self.transform = _check_augmentation("transform", transform)
+            self.p = check_probability("p", p)
 
     @property
     def temporal(self) -> bool:
@@ -278,20 +277,21 @@ class Paired(nn.Module):
         own: Mapping[str, Augmentation[Any]] | None = None,
     ) -> None:
         super().__init__()
-        if shared is not None:
-            _check_augmentation("Paired", "shared", shared)
-            if not shared.temporal:
-                raise ValueError(
-                    f"Paired: shared must act on the time axis only (TemporalCropResize, "
-                    f"TimeWarp, TimeMask, SegmentPermute or containers of them), got {shared!r}"
-                )
-        self.shared = shared
-        own = {} if own is None else own
-        if not isinstance(own, Mapping):
-            raise TypeError(f"Paired: own must be a mapping, got {type(own).__name__}")
-        self.own = nn.ModuleDict(
-            {name: _check_augmentation("Paired", f"own[{name!r}]", t) for name, t in own.items()}
-        )
+        with checking("Paired"):
+            if shared is not None:
+                _check_augmentation("shared", shared)
+                if not shared.temporal:
+                    raise ValueError(
+                        f"shared must act on the time axis only (TemporalCropResize, "
+                        f"TimeWarp, TimeMask, SegmentPermute or containers of them), got {shared!r}"
+                    )
+            self.shared = shared
+            own = {} if own is None else own
+            if not isinstance(own, Mapping):
+                raise TypeError(f"own must be a mapping, got {type(own).__name__}")
+            self.own = nn.ModuleDict(
+                {name: _check_augmentation(f"own[{name!r}]", t) for name, t in own.items()}
+            )
 
     def _check_inputs(self, inputs: object) -> dict[str, Tensor]:
         if not isinstance(inputs, Mapping) or not inputs:

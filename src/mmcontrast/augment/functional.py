@@ -17,7 +17,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_tensor
+from mmcontrast._checks import check_tensor, checking
 from mmcontrast._ops import unsqueeze_as
 from mmcontrast.augment._base import compute_dtype, expect_shape
 from mmcontrast.augment.geometry import (
@@ -91,8 +91,9 @@ def resample_time(x: Tensor, positions: Tensor) -> Tensor:
         >>> resample_time(x, torch.tensor([[0.0, 0.5, 3.25, 9.0]])).flatten().tolist()
         [0.0, 0.5, 3.25, 4.0]
     """
-    check_tensor("resample_time", "x", x, pattern="b t ...", floating=False)
-    expect_shape("resample_time", "positions", positions, (x.shape[0], None))
+    with checking("resample_time"):
+        check_tensor("x", x, pattern="b t ...", floating=False)
+        expect_shape("positions", positions, (x.shape[0], None))
     batch, length = x.shape[:2]
     if x.numel() == 0:  # nothing to read (and no rows for embedding_bag)
         return x.new_empty(batch, positions.shape[1], *x.shape[2:])
@@ -134,9 +135,10 @@ def crop_resize(x: Tensor, start: Tensor, extent: Tensor, *, size: int | None = 
         >>> crop_resize(x, torch.tensor([0.5]), torch.tensor([0.5]), size=3).flatten().tolist()
         [2.0, 3.0, 4.0]
     """
-    check_tensor("crop_resize", "x", x, pattern="b t ...", floating=False)
-    expect_shape("crop_resize", "start", start, (x.shape[0],))
-    expect_shape("crop_resize", "extent", extent, (x.shape[0],))
+    with checking("crop_resize"):
+        check_tensor("x", x, pattern="b t ...", floating=False)
+        expect_shape("start", start, (x.shape[0],))
+        expect_shape("extent", extent, (x.shape[0],))
     out_len = x.shape[1] if size is None else size
     if out_len < 1:
         raise ValueError(f"crop_resize: size must be >= 1, got {size}")
@@ -173,8 +175,9 @@ def time_warp(x: Tensor, knots: Tensor) -> Tensor:
         >>> time_warp(x, torch.tensor([[0.0, 0.25, 1.0]])).flatten().tolist()
         [0.0, 0.5, 1.0, 2.5, 4.0]
     """
-    check_tensor("time_warp", "x", x, pattern="b t ...", floating=False)
-    expect_shape("time_warp", "knots", knots, (x.shape[0], None))
+    with checking("time_warp"):
+        check_tensor("x", x, pattern="b t ...", floating=False)
+        expect_shape("knots", knots, (x.shape[0], None))
     if knots.shape[1] < 2:
         raise ValueError(f"time_warp: knots needs at least 2 columns, got {tuple(knots.shape)}")
     dtype = compute_dtype(x.dtype)
@@ -212,9 +215,10 @@ def time_mask(x: Tensor, start: Tensor, extent: Tensor, *, value: float = 0.0) -
         >>> time_mask(x, torch.tensor([[0.25]]), torch.tensor([[0.5]])).flatten().tolist()
         [1.0, 0.0, 0.0, 1.0, 1.0]
     """
-    check_tensor("time_mask", "x", x, pattern="b t ...", floating=False)
-    expect_shape("time_mask", "start", start, (x.shape[0], None))
-    expect_shape("time_mask", "extent", extent, tuple(start.shape))
+    with checking("time_mask"):
+        check_tensor("x", x, pattern="b t ...", floating=False)
+        expect_shape("start", start, (x.shape[0], None))
+        expect_shape("extent", extent, tuple(start.shape))
     dtype = compute_dtype(x.dtype)
     u = normalised_time(x.shape[1], device=x.device, dtype=dtype)
     begin = start.to(dtype).unsqueeze(-1)
@@ -244,9 +248,10 @@ def segment_permute(x: Tensor, cuts: Tensor, order: Tensor) -> Tensor:
         >>> segment_permute(x, cuts, order).flatten().tolist()
         [3.0, 4.0, 5.0, 0.0, 1.0, 2.0]
     """
-    check_tensor("segment_permute", "x", x, pattern="b t ...", floating=False)
-    expect_shape("segment_permute", "order", order, (x.shape[0], None))
-    expect_shape("segment_permute", "cuts", cuts, (x.shape[0], order.shape[1] - 1))
+    with checking("segment_permute"):
+        check_tensor("x", x, pattern="b t ...", floating=False)
+        expect_shape("order", order, (x.shape[0], None))
+        expect_shape("cuts", cuts, (x.shape[0], order.shape[1] - 1))
     batch, length = x.shape[:2]
     # round(c T) for c in [0, 1]: truncating c T + 1/2 (>= 0) is flooring it
     edge = (cuts.to(compute_dtype(x.dtype)) * length + 0.5).long().clamp_(0, length)
@@ -306,7 +311,8 @@ def magnitude_warp(x: Tensor, knots: Tensor) -> Tensor:
     """
     if x.ndim != 3:
         raise ValueError(f'magnitude_warp: x must have shape "b t c", got {tuple(x.shape)}')
-    expect_shape("magnitude_warp", "knots", knots, (x.shape[0], None, x.shape[2]))
+    with checking("magnitude_warp"):
+        expect_shape("knots", knots, (x.shape[0], None, x.shape[2]))
     if knots.shape[1] < 2:
         raise ValueError(f"magnitude_warp: knots needs at least 2 rows, got {tuple(knots.shape)}")
     dtype = compute_dtype(x.dtype)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from mmcontrast._checks import checking
 from mmcontrast.augment._base import compute_dtype, expect_shape
 
 __all__ = ["axis_angle_to_matrix", "euler_to_matrix", "linear_about", "rotate_triads"]
@@ -29,8 +30,9 @@ def axis_angle_to_matrix(axis: Tensor, angle: Tensor) -> Tensor:
         >>> (r[0] @ torch.tensor([1.0, 0.0, 0.0])).round(decimals=6).tolist()
         [0.0, 1.0, 0.0]
     """
-    expect_shape("axis_angle_to_matrix", "axis", axis, (None, 3))
-    expect_shape("axis_angle_to_matrix", "angle", angle, (axis.shape[0],))
+    with checking("axis_angle_to_matrix"):
+        expect_shape("axis", axis, (None, 3))
+        expect_shape("angle", angle, (axis.shape[0],))
     unit = axis / axis.norm(dim=1, keepdim=True).clamp_min(torch.finfo(axis.dtype).tiny)
     ax, ay, az = unit.unbind(1)
     zero = torch.zeros_like(ax)
@@ -55,7 +57,8 @@ def euler_to_matrix(angles: Tensor) -> Tensor:
         >>> torch.equal(euler_to_matrix(torch.zeros(2, 3)), torch.eye(3).expand(2, 3, 3))
         True
     """
-    expect_shape("euler_to_matrix", "angles", angles, (None, 3))
+    with checking("euler_to_matrix"):
+        expect_shape("angles", angles, (None, 3))
     (ca, cb, cc), (sa, sb, sc) = angles.cos().unbind(1), angles.sin().unbind(1)
     entries = [
         cb * cc, -cb * sc, sb,
@@ -86,7 +89,8 @@ def rotate_triads(x: Tensor, rotation: Tensor) -> Tensor:
             f'rotate_triads: x must have shape "b t (g 3)" (channels in 3-axis triads), got '
             f"{tuple(x.shape)}"
         )
-    expect_shape("rotate_triads", "rotation", rotation, (x.shape[0], 3, 3))
+    with checking("rotate_triads"):
+        expect_shape("rotation", rotation, (x.shape[0], 3, 3))
     dtype = compute_dtype(x.dtype)
     triads = x.reshape(x.shape[0], -1, 3).to(dtype)
     out = triads @ rotation.to(dtype).transpose(1, 2)
@@ -126,9 +130,10 @@ def linear_about(
     if x.ndim != 4:
         raise ValueError(f'linear_about: x must have shape "b t j c", got {tuple(x.shape)}')
     batch, frames, joints, coords = x.shape
-    expect_shape("linear_about", "matrix", matrix, (batch, coords, coords))
-    if pivot_matrix is not None:
-        expect_shape("linear_about", "pivot_matrix", pivot_matrix, (batch, coords, coords))
+    with checking("linear_about"):
+        expect_shape("matrix", matrix, (batch, coords, coords))
+        if pivot_matrix is not None:
+            expect_shape("pivot_matrix", pivot_matrix, (batch, coords, coords))
     if pivot is not None and not -x.shape[2] <= pivot < x.shape[2]:
         raise ValueError(f"linear_about: pivot must index one of {x.shape[2]} joints, got {pivot}")
     dtype = compute_dtype(x.dtype)

@@ -13,7 +13,7 @@ from typing import ClassVar, NamedTuple
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import check_finite_number, check_int, check_probability
+from mmcontrast._checks import check_finite_number, check_int, check_probability, checking
 from mmcontrast._ops import unsqueeze_as
 from mmcontrast.augment import functional as AF
 from mmcontrast.augment._base import Augmentation, Draw, where_rows
@@ -107,7 +107,8 @@ class Jitter(Augmentation[JitterParams]):
 
     def __init__(self, *, sigma: float = 0.05, same_on_batch: bool = False) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        self.sigma = check_finite_number(type(self).__name__, "sigma", sigma, low=0.0)
+        with checking(type(self).__name__):
+            self.sigma = check_finite_number("sigma", sigma, low=0.0)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> JitterParams:
         return JitterParams(noise=draw.normal(batch, *x.shape[1:], std=self.sigma))
@@ -149,7 +150,8 @@ class ChannelScale(Augmentation[ScaleParams]):
 
     def __init__(self, *, sigma: float = 0.1, same_on_batch: bool = False) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        self.sigma = check_finite_number(type(self).__name__, "sigma", sigma, low=0.0)
+        with checking(type(self).__name__):
+            self.sigma = check_finite_number("sigma", sigma, low=0.0)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> ScaleParams:
         return ScaleParams(factors=draw.normal(batch, x.shape[2], mean=1.0, std=self.sigma))
@@ -192,8 +194,9 @@ class MagnitudeWarp(Augmentation[MagnitudeWarpParams]):
         self, *, sigma: float = 0.2, num_knots: int = 4, same_on_batch: bool = False
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        self.sigma = check_finite_number("MagnitudeWarp", "sigma", sigma, low=0.0)
-        self.num_knots = check_int("MagnitudeWarp", "num_knots", num_knots, minimum=0)
+        with checking("MagnitudeWarp"):
+            self.sigma = check_finite_number("sigma", sigma, low=0.0)
+            self.num_knots = check_int("num_knots", num_knots, minimum=0)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> MagnitudeWarpParams:
         knots = draw.normal(batch, self.num_knots + 2, x.shape[2], mean=1.0, std=self.sigma)
@@ -276,9 +279,10 @@ class TriadRotate(Augmentation[RotationParams]):
 
     def __init__(self, *, max_degrees: float = 180.0, same_on_batch: bool = False) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        self.max_degrees = check_finite_number(
-            type(self).__name__, "max_degrees", max_degrees, low=0.0, high=180.0, high_open=False
-        )
+        with checking(type(self).__name__):
+            self.max_degrees = check_finite_number(
+                "max_degrees", max_degrees, low=0.0, high=180.0, high_open=False
+            )
 
     def _check_input(self, x: object) -> Tensor:
         x = super()._check_input(x)
@@ -329,7 +333,8 @@ class ChannelDropout(Augmentation[DropParams]):
 
     def __init__(self, *, rate: float = 0.1, same_on_batch: bool = False) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        self.rate = check_probability(type(self).__name__, "rate", rate)
+        with checking(type(self).__name__):
+            self.rate = check_probability("rate", rate)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> DropParams:
         return DropParams(dropped=draw.uniform(batch, x.shape[2]) < self.rate)

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from torch import Tensor
 
-from mmcontrast._checks import check_finite_number, check_int
+from mmcontrast._checks import check_finite_number, check_int, checking
 from mmcontrast.augment._base import Augmentation, Draw, NoParams, compute_dtype, expect_joint
 
 __all__ = ["NormalizeBoneLength", "Recenter"]
@@ -41,11 +41,13 @@ class Recenter(Augmentation[NoParams]):
 
     def __init__(self, *, joint: int = 2) -> None:
         super().__init__()
-        self.joint = check_int(type(self).__name__, "joint", joint, minimum=0)
+        with checking(type(self).__name__):
+            self.joint = check_int("joint", joint, minimum=0)
 
     def _check_input(self, x: object) -> Tensor:
         checked = super()._check_input(x)
-        expect_joint(type(self).__name__, f"joint {self.joint}", self.joint, checked)
+        with checking(type(self).__name__):
+            expect_joint(f"joint {self.joint}", self.joint, checked)
         return checked
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> NoParams:
@@ -88,16 +90,18 @@ class NormalizeBoneLength(Augmentation[NoParams]):
             raise ValueError(
                 f"NormalizeBoneLength: joints must be two different joints, got {joints!r}"
             )
-        self.joints = (
-            check_int("NormalizeBoneLength", "joints[0]", joints[0], minimum=0),
-            check_int("NormalizeBoneLength", "joints[1]", joints[1], minimum=0),
-        )
-        self.eps = check_finite_number("NormalizeBoneLength", "eps", eps, low=0.0, low_open=True)
+        with checking("NormalizeBoneLength"):
+            self.joints = (
+                check_int("joints[0]", joints[0], minimum=0),
+                check_int("joints[1]", joints[1], minimum=0),
+            )
+            self.eps = check_finite_number("eps", eps, low=0.0, low_open=True)
 
     def _check_input(self, x: object) -> Tensor:
         checked = super()._check_input(x)
         last = max(self.joints)
-        expect_joint(type(self).__name__, f"joint {last} of joints {self.joints}", last, checked)
+        with checking(type(self).__name__):
+            expect_joint(f"joint {last} of joints {self.joints}", last, checked)
         return checked
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> NoParams:

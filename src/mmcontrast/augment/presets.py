@@ -20,10 +20,9 @@ variance, and never moves a channel to another sensor's triad. The pipelines are
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any, TypeVar
 
-from mmcontrast._checks import check_probability, prefixed
+from mmcontrast._checks import check_probability, checking
 from mmcontrast.augment._base import Augmentation
 from mmcontrast.augment.compose import Compose, RandomApply
 from mmcontrast.augment.inertial import (
@@ -46,8 +45,7 @@ __all__ = [
 A = TypeVar("A", bound=Augmentation[Any])
 
 
-@prefixed
-def _build(owner: str, name: str, value: object, make: Callable[[], A]) -> A:
+def _build(name: str, value: object, make: Callable[[], A]) -> A:
     """``make()``; a rejected argument is reported under the preset's own name for it."""
     try:
         return make()
@@ -97,23 +95,21 @@ def cmc_cmkm_inertial_augment(
         >>> cmc_cmkm_inertial_augment(jitter_sigma=0.5).transforms[0].transform
         Jitter(sigma=0.5)
     """
-    build = partial(_build, "cmc_cmkm_inertial_augment")
-    p = check_probability("cmc_cmkm_inertial_augment", "p", p)
-    jitter_p = (
-        p
-        if jitter_p is None
-        else check_probability("cmc_cmkm_inertial_augment", "jitter_p", jitter_p)
-    )
-    jitter = build("jitter_sigma", jitter_sigma, lambda: Jitter(sigma=jitter_sigma))
-    scale = build("scale_sigma", scale_sigma, lambda: ChannelScale(sigma=scale_sigma))
-    return Compose(
-        [
-            RandomApply(jitter, p=jitter_p),
-            RandomApply(scale, p=p),
-            RandomApply(build("max_segments", max_segments, lambda: _permute(max_segments)), p=p),
-            RandomApply(ChannelShuffle(), p=p),
-        ]
-    )
+    with checking("cmc_cmkm_inertial_augment"):
+        p = check_probability("p", p)
+        jitter_p = p if jitter_p is None else check_probability("jitter_p", jitter_p)
+        jitter = _build("jitter_sigma", jitter_sigma, lambda: Jitter(sigma=jitter_sigma))
+        scale = _build("scale_sigma", scale_sigma, lambda: ChannelScale(sigma=scale_sigma))
+        return Compose(
+            [
+                RandomApply(jitter, p=jitter_p),
+                RandomApply(scale, p=p),
+                RandomApply(
+                    _build("max_segments", max_segments, lambda: _permute(max_segments)), p=p
+                ),
+                RandomApply(ChannelShuffle(), p=p),
+            ]
+        )
 
 
 def cmc_cmkm_skeleton_augment(
@@ -151,24 +147,26 @@ def cmc_cmkm_skeleton_augment(
         >>> augment(torch.randn(4, 50, 20, 3), generator=torch.Generator().manual_seed(0)).shape
         torch.Size([4, 50, 20, 3])
     """
-    build = partial(_build, "cmc_cmkm_skeleton_augment")
-    p = check_probability("cmc_cmkm_skeleton_augment", "p", p)
-    jitter = build("jitter_sigma", jitter_sigma, lambda: Jitter(sigma=jitter_sigma))
-    crop = build("crop_scale", crop_scale, lambda: TemporalCropResize(scale=crop_scale))
-    scale = build("scale_range", scale_range, lambda: SkeletonScale(scale=scale_range, pivot=0))
-    rotate = build(
-        "max_degrees", max_degrees, lambda: SkeletonRotate(max_degrees=max_degrees, pivot=0)
-    )
-    shear = build("shear_sigma", shear_sigma, lambda: SkeletonShear(sigma=shear_sigma))
-    return Compose(
-        [
-            jitter,
-            RandomApply(crop, p=p),
-            RandomApply(scale, p=p),
-            RandomApply(rotate, p=p),
-            RandomApply(shear, p=p),
-        ]
-    )
+    with checking("cmc_cmkm_skeleton_augment"):
+        p = check_probability("p", p)
+        jitter = _build("jitter_sigma", jitter_sigma, lambda: Jitter(sigma=jitter_sigma))
+        crop = _build("crop_scale", crop_scale, lambda: TemporalCropResize(scale=crop_scale))
+        scale = _build(
+            "scale_range", scale_range, lambda: SkeletonScale(scale=scale_range, pivot=0)
+        )
+        rotate = _build(
+            "max_degrees", max_degrees, lambda: SkeletonRotate(max_degrees=max_degrees, pivot=0)
+        )
+        shear = _build("shear_sigma", shear_sigma, lambda: SkeletonShear(sigma=shear_sigma))
+        return Compose(
+            [
+                jitter,
+                RandomApply(crop, p=p),
+                RandomApply(scale, p=p),
+                RandomApply(rotate, p=p),
+                RandomApply(shear, p=p),
+            ]
+        )
 
 
 def cmc_cmkm_supervised_skeleton_augment(
@@ -197,18 +195,18 @@ def cmc_cmkm_supervised_skeleton_augment(
         >>> cmc_cmkm_supervised_skeleton_augment()(torch.randn(2, 50, 20, 3)).shape
         torch.Size([2, 50, 20, 3])
     """
-    build = partial(_build, "cmc_cmkm_supervised_skeleton_augment")
-    return Compose(
-        [
-            build("crop_scale", crop_scale, lambda: TemporalCropResize(scale=crop_scale)),
-            build("jitter_sigma", jitter_sigma, lambda: Jitter(sigma=jitter_sigma)),
-            build(
-                "max_degrees",
-                max_degrees,
-                lambda: SkeletonRotate(max_degrees=max_degrees, pivot=0),
-            ),
-        ]
-    )
+    with checking("cmc_cmkm_supervised_skeleton_augment"):
+        return Compose(
+            [
+                _build("crop_scale", crop_scale, lambda: TemporalCropResize(scale=crop_scale)),
+                _build("jitter_sigma", jitter_sigma, lambda: Jitter(sigma=jitter_sigma)),
+                _build(
+                    "max_degrees",
+                    max_degrees,
+                    lambda: SkeletonRotate(max_degrees=max_degrees, pivot=0),
+                ),
+            ]
+        )
 
 
 def standardized_inertial_augment(
@@ -265,20 +263,22 @@ def standardized_inertial_augment(
         >>> len(standardized_inertial_augment(max_degrees=30.0, magnitude_sigma=0.2).transforms)
         5
     """
-    build = partial(_build, "standardized_inertial_augment")
-    p = check_probability("standardized_inertial_augment", "p", p)
-    jitter = build("jitter_sigma", jitter_sigma, lambda: Jitter(sigma=jitter_sigma))
-    scale = build("scale_sigma", scale_sigma, lambda: ChannelScale(sigma=scale_sigma))
-    steps: list[Augmentation[Any]] = [RandomApply(jitter, p=p), RandomApply(scale, p=p)]
-    if magnitude_sigma is not None:
-        warp = build(
-            "magnitude_sigma", magnitude_sigma, lambda: MagnitudeWarp(sigma=magnitude_sigma)
+    with checking("standardized_inertial_augment"):
+        p = check_probability("p", p)
+        jitter = _build("jitter_sigma", jitter_sigma, lambda: Jitter(sigma=jitter_sigma))
+        scale = _build("scale_sigma", scale_sigma, lambda: ChannelScale(sigma=scale_sigma))
+        steps: list[Augmentation[Any]] = [RandomApply(jitter, p=p), RandomApply(scale, p=p)]
+        if magnitude_sigma is not None:
+            warp = _build(
+                "magnitude_sigma", magnitude_sigma, lambda: MagnitudeWarp(sigma=magnitude_sigma)
+            )
+            steps.append(RandomApply(warp, p=p))
+        steps.append(
+            RandomApply(_build("max_segments", max_segments, lambda: _permute(max_segments)), p=p)
         )
-        steps.append(RandomApply(warp, p=p))
-    steps.append(
-        RandomApply(build("max_segments", max_segments, lambda: _permute(max_segments)), p=p)
-    )
-    if max_degrees is not None:
-        rotate = build("max_degrees", max_degrees, lambda: TriadRotate(max_degrees=max_degrees))
-        steps.append(RandomApply(rotate, p=p))
-    return Compose(steps)
+        if max_degrees is not None:
+            rotate = _build(
+                "max_degrees", max_degrees, lambda: TriadRotate(max_degrees=max_degrees)
+            )
+            steps.append(RandomApply(rotate, p=p))
+        return Compose(steps)

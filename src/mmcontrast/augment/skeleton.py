@@ -22,7 +22,7 @@ from mmcontrast._checks import (
     check_positive_range,
     check_probability,
     check_tensor,
-    prefixed,
+    checking,
 )
 from mmcontrast.augment import functional as AF
 from mmcontrast.augment._base import (
@@ -52,8 +52,7 @@ class LinearParams(NamedTuple):
     matrix: Tensor
 
 
-@prefixed
-def _check_joints(owner: str, x: Tensor, layout: JointLayout) -> Tensor:
+def _check_joints(x: Tensor, layout: JointLayout) -> Tensor:
     if x.shape[2] != layout.num_joints:
         raise ValueError(
             f'x must have shape "b t j c" with j={layout.num_joints} to match the '
@@ -79,14 +78,16 @@ class _LinearMap(Augmentation[LinearParams]):
 
     def __init__(self, *, pivot: int | None, same_on_batch: bool) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        if pivot is not None:
-            pivot = check_int(type(self).__name__, "pivot", pivot, minimum=0)
+        with checking(type(self).__name__):
+            if pivot is not None:
+                pivot = check_int("pivot", pivot, minimum=0)
         self.pivot = pivot
 
     def _check_input(self, x: object) -> Tensor:
-        x = check_tensor(type(self).__name__, "x", x, pattern="b t j c", sizes={"c": 3})
-        if self.pivot is not None:
-            expect_joint(type(self).__name__, f"pivot {self.pivot}", self.pivot, x)
+        with checking(type(self).__name__):
+            x = check_tensor("x", x, pattern="b t j c", sizes={"c": 3})
+            if self.pivot is not None:
+                expect_joint(f"pivot {self.pivot}", self.pivot, x)
         return x
 
     def _transform(self, x: Tensor, params: LinearParams) -> Tensor:
@@ -126,7 +127,8 @@ class SkeletonScale(_LinearMap):
         same_on_batch: bool = False,
     ) -> None:
         super().__init__(pivot=pivot, same_on_batch=same_on_batch)
-        self.scale = check_positive_range("SkeletonScale", "scale", scale)
+        with checking("SkeletonScale"):
+            self.scale = check_positive_range("scale", scale)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> LinearParams:
         factors = draw.uniform(batch, 3, low=self.scale[0], high=self.scale[1])
@@ -170,12 +172,11 @@ class SkeletonRotate(_LinearMap):
             raise ValueError(
                 f"SkeletonRotate: max_degrees must be a float or 3 floats, got {limits}"
             )
-        self.max_degrees = tuple(
-            check_finite_number(
-                "SkeletonRotate", "max_degrees", v, low=0.0, high=180.0, high_open=False
+        with checking("SkeletonRotate"):
+            self.max_degrees = tuple(
+                check_finite_number("max_degrees", v, low=0.0, high=180.0, high_open=False)
+                for v in limits
             )
-            for v in limits
-        )
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> LinearParams:
         unit = 2 * draw.uniform(batch, 3) - 1
@@ -215,7 +216,8 @@ class SkeletonShear(_LinearMap):
         self, *, sigma: float = 0.2, pivot: int | None = None, same_on_batch: bool = False
     ) -> None:
         super().__init__(pivot=pivot, same_on_batch=same_on_batch)
-        self.sigma = check_finite_number("SkeletonShear", "sigma", sigma, low=0.0)
+        with checking("SkeletonShear"):
+            self.sigma = check_finite_number("sigma", sigma, low=0.0)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> LinearParams:
         factors = draw.normal(batch, 3, std=self.sigma)
@@ -260,13 +262,14 @@ class JointMask(Augmentation[DropParams]):
         same_on_batch: bool = False,
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        self.rate = check_probability("JointMask", "rate", rate)
-        if layout is not None and not isinstance(layout, JointLayout):
-            raise TypeError(
-                f"JointMask: layout must be a JointLayout or None, got {type(layout).__name__}"
-            )
-        self.layout = layout
-        self.value = check_finite_number("JointMask", "value", value, low=-float("inf"))
+        with checking("JointMask"):
+            self.rate = check_probability("rate", rate)
+            if layout is not None and not isinstance(layout, JointLayout):
+                raise TypeError(
+                    f"layout must be a JointLayout or None, got {type(layout).__name__}"
+                )
+            self.layout = layout
+            self.value = check_finite_number("value", value, low=-float("inf"))
         members = torch.zeros(0, 0)
         if layout is not None:
             members = torch.zeros(len(layout.limbs), layout.num_joints)
@@ -276,8 +279,9 @@ class JointMask(Augmentation[DropParams]):
 
     def _check_input(self, x: object) -> Tensor:
         checked = super()._check_input(x)
-        if self.layout is not None:
-            _check_joints("JointMask", checked, self.layout)
+        with checking("JointMask"):
+            if self.layout is not None:
+                _check_joints(checked, self.layout)
         return checked
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> DropParams:
@@ -330,11 +334,13 @@ class SkeletonFlip(Augmentation[NoParams]):
                 f"SkeletonFlip: layout must be a JointLayout, got {type(layout).__name__}"
             )
         self.layout = layout
-        self.axis = check_int("SkeletonFlip", "axis", axis, minimum=0)
+        with checking("SkeletonFlip"):
+            self.axis = check_int("axis", axis, minimum=0)
         self.register_buffer("mirror", torch.tensor(layout.mirror), persistent=False)
 
     def _check_input(self, x: object) -> Tensor:
-        checked = _check_joints("SkeletonFlip", super()._check_input(x), self.layout)
+        with checking("SkeletonFlip"):
+            checked = _check_joints(super()._check_input(x), self.layout)
         if self.axis >= checked.shape[3]:
             raise ValueError(
                 f"SkeletonFlip: axis {self.axis} is not a coordinate of x with shape "

@@ -19,6 +19,7 @@ from mmcontrast._checks import (
     check_int,
     check_positive_range,
     check_probability,
+    checking,
 )
 from mmcontrast.augment import functional as AF
 from mmcontrast.augment._base import Augmentation, Draw, where_rows
@@ -96,7 +97,8 @@ class TemporalCropResize(Augmentation[CropParams]):
         self, *, scale: tuple[float, float] = (0.8, 0.9), same_on_batch: bool = False
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        self.scale = check_positive_range("TemporalCropResize", "scale", scale, high=1.0)
+        with checking("TemporalCropResize"):
+            self.scale = check_positive_range("scale", scale, high=1.0)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> CropParams:
         extent = draw.uniform(batch, low=self.scale[0], high=self.scale[1])
@@ -146,8 +148,9 @@ class TimeWarp(Augmentation[TimeWarpParams]):
         self, *, sigma: float = 0.2, num_knots: int = 4, same_on_batch: bool = False
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        self.sigma = check_finite_number("TimeWarp", "sigma", sigma, low=0.0)
-        self.num_knots = check_int("TimeWarp", "num_knots", num_knots, minimum=0)
+        with checking("TimeWarp"):
+            self.sigma = check_finite_number("sigma", sigma, low=0.0)
+            self.num_knots = check_int("num_knots", num_knots, minimum=0)
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> TimeWarpParams:
         speed = torch.exp(draw.normal(batch, self.num_knots + 1, std=self.sigma))
@@ -203,9 +206,10 @@ class TimeMask(Augmentation[TimeMaskParams]):
         same_on_batch: bool = False,
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        self.max_extent = check_probability("TimeMask", "max_extent", max_extent)
-        self.num_masks = check_int("TimeMask", "num_masks", num_masks, minimum=1)
-        self.value = check_finite_number("TimeMask", "value", value, low=-float("inf"))
+        with checking("TimeMask"):
+            self.max_extent = check_probability("max_extent", max_extent)
+            self.num_masks = check_int("num_masks", num_masks, minimum=1)
+            self.value = check_finite_number("value", value, low=-float("inf"))
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> TimeMaskParams:
         extent = draw.uniform(batch, self.num_masks, high=self.max_extent)
@@ -266,12 +270,11 @@ class SegmentPermute(Augmentation[SegmentPermuteParams]):
         same_on_batch: bool = False,
     ) -> None:
         super().__init__(same_on_batch=same_on_batch)
-        self.min_segments = check_int("SegmentPermute", "min_segments", min_segments, minimum=1)
-        self.max_segments = check_int(
-            "SegmentPermute", "max_segments", max_segments, minimum=min_segments
-        )
-        self.cuts: Cuts = cuts
-        check_choice("SegmentPermute", "cuts", cuts, ("random", "equal"))
+        with checking("SegmentPermute"):
+            self.min_segments = check_int("min_segments", min_segments, minimum=1)
+            self.max_segments = check_int("max_segments", max_segments, minimum=min_segments)
+            self.cuts: Cuts = cuts
+            check_choice("cuts", cuts, ("random", "equal"))
 
     def _sample(self, x: Tensor, batch: int, draw: Draw) -> SegmentPermuteParams:
         low, high = self.min_segments, self.max_segments

@@ -8,7 +8,7 @@ from typing import cast
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import check_mask, check_tensor, prefixed
+from mmcontrast._checks import check_mask, check_tensor
 from mmcontrast.data.standardize import Standardizer
 
 __all__ = [
@@ -27,8 +27,7 @@ INDEX_KEYS = ("label", "subject", "trial")
 PATTERNS = {"inertial": "n t c", "skeleton": "n t j c"}
 
 
-@prefixed
-def check_modalities(owner: str, modalities: object) -> dict[str, Tensor]:
+def check_modalities(modalities: object) -> dict[str, Tensor]:
     """A non-empty mapping ``name -> "n t ..."`` float tensors sharing ``n``."""
     if not isinstance(modalities, Mapping):
         raise TypeError(
@@ -52,7 +51,7 @@ def check_modalities(owner: str, modalities: object) -> dict[str, Tensor]:
                 f"{', '.join(INDEX_KEYS)} and not ending in '_mask', got {name!r}"
             )
         if name in PATTERNS:
-            checked[name] = check_tensor(owner, name, value, pattern=PATTERNS[name])
+            checked[name] = check_tensor(name, value, pattern=PATTERNS[name])
             continue
         label = f"modalities[{name!r}]"
         if not isinstance(value, Tensor):
@@ -72,8 +71,7 @@ def check_modalities(owner: str, modalities: object) -> dict[str, Tensor]:
     return checked
 
 
-@prefixed
-def paired_tensor(owner: str, name: str, value: object) -> Tensor:
+def paired_tensor(name: str, value: object) -> Tensor:
     """The inertial or skeleton tensor of a `PairedDataset`, with a hint when it is absent."""
     if value is None:
         other = "skeleton" if name == "inertial" else "inertial"
@@ -81,13 +79,12 @@ def paired_tensor(owner: str, name: str, value: object) -> Tensor:
             f"{name} must be a torch.Tensor, got NoneType; for data without a "
             f"{name} use MultimodalDataset(modalities={{{other!r}: ...}}, ...)"
         )
-    return check_tensor(owner, name, value, pattern=PATTERNS[name])
+    return check_tensor(name, value, pattern=PATTERNS[name])
 
 
-@prefixed
-def index_tensor(owner: str, name: str, value: object, count: int) -> Tensor:
+def index_tensor(name: str, value: object, count: int) -> Tensor:
     """An integer ``"n"`` tensor of length ``count``, as int64."""
-    tensor = check_tensor(owner, name, value, pattern="n", floating=False)
+    tensor = check_tensor(name, value, pattern="n", floating=False)
     if tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool:
         raise TypeError(f"{name} must have an integer dtype, got {tensor.dtype}")
     if tensor.shape[0] != count:
@@ -95,9 +92,8 @@ def index_tensor(owner: str, name: str, value: object, count: int) -> Tensor:
     return tensor.long()
 
 
-@prefixed
 def check_masks(
-    owner: str, masks: Mapping[str, Tensor] | None, modalities: Mapping[str, Tensor]
+    masks: Mapping[str, Tensor] | None, modalities: Mapping[str, Tensor]
 ) -> dict[str, Tensor]:
     """One ``"n t"`` bool mask per modality; all ``True`` where none is given."""
     if masks is not None and not isinstance(masks, Mapping):
@@ -119,16 +115,15 @@ def check_masks(
         if value is None:
             checked[name] = torch.ones(expected, dtype=torch.bool)
             continue
-        checked[name] = cast(Tensor, check_mask(owner, value, data, name=f"{name}_mask", like=name))
+        checked[name] = cast(Tensor, check_mask(value, data, name=f"{name}_mask", like=name))
     return checked
 
 
-@prefixed
 def check_extras(
-    owner: str, extras: Mapping[str, Tensor] | None, modalities: Mapping[str, Tensor], count: int
+    extras: Mapping[str, Tensor] | None, modalities: Mapping[str, Tensor], count: int
 ) -> dict[str, Tensor]:
     """More integer ``"n"`` tensors whose keys do not clash with the item's standard keys."""
-    checked = {key: index_tensor(owner, key, value, count) for key, value in (extras or {}).items()}
+    checked = {key: index_tensor(key, value, count) for key, value in (extras or {}).items()}
     names = {*modalities, *PATTERNS}
     reserved = {*INDEX_KEYS, *names, *(f"{name}_mask" for name in names)}
     clashes = sorted(set(checked) & reserved)
@@ -137,8 +132,7 @@ def check_extras(
     return checked
 
 
-@prefixed
-def as_names(owner: str, names: Sequence[str] | None, count: int) -> tuple[str, ...]:
+def as_names(names: Sequence[str] | None, count: int) -> tuple[str, ...]:
     """``count`` sequence names, ``"#0"``, ``"#1"``, ... by default."""
     if names is None:
         return tuple(f"#{i}" for i in range(count))
@@ -148,8 +142,7 @@ def as_names(owner: str, names: Sequence[str] | None, count: int) -> tuple[str, 
     return result
 
 
-@prefixed
-def check_classes(owner: str, classes: Sequence[str] | None, label: Tensor) -> tuple[str, ...]:
+def check_classes(classes: Sequence[str] | None, label: Tensor) -> tuple[str, ...]:
     """Class names covering every label (``"0"``, ``"1"``, ... by default)."""
     top = int(label.max()) if label.numel() else -1
     low = int(label.min()) if label.numel() else 0
@@ -168,9 +161,8 @@ def check_classes(owner: str, classes: Sequence[str] | None, label: Tensor) -> t
     return result
 
 
-@prefixed
 def check_standardizers(
-    owner: str, standardizers: Mapping[str, Standardizer] | None, modalities: Mapping[str, Tensor]
+    standardizers: Mapping[str, Standardizer] | None, modalities: Mapping[str, Tensor]
 ) -> dict[str, Standardizer]:
     """Standardizers of known modalities whose channel shape ends the modality's shape."""
     checked: dict[str, Standardizer] = {}
@@ -194,7 +186,6 @@ def check_standardizers(
     return checked
 
 
-@prefixed
-def statistic(owner: str, name: str, value: object, channels: int) -> Tensor:
+def statistic(name: str, value: object, channels: int) -> Tensor:
     """A ``"c"`` float statistic of ``channels`` entries."""
-    return check_tensor(owner, name, value, pattern="c", sizes={"c": channels})
+    return check_tensor(name, value, pattern="c", sizes={"c": channels})

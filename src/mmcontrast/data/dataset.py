@@ -18,7 +18,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from typing_extensions import NamedTuple, Self
 
-from mmcontrast._checks import check_bool, check_int, check_tensor
+from mmcontrast._checks import check_bool, check_int, check_tensor, checking
 from mmcontrast.data._dataset_checks import (
     as_names,
     check_classes,
@@ -114,21 +114,21 @@ class MultimodalDataset(Dataset[dict[str, Tensor]]):
         extras: Mapping[str, Tensor] | None = None,
         standardizers: Mapping[str, Standardizer] | None = None,
     ) -> None:
-        owner = type(self).__name__
-        self._modalities = check_modalities(owner, modalities)
-        count = next(iter(self._modalities.values())).shape[0]
-        self.label = index_tensor(owner, "label", label, count)
-        self.subject = index_tensor(owner, "subject", subject, count)
-        self.trial = (
-            torch.zeros(count, dtype=torch.long)
-            if trial is None
-            else index_tensor(owner, "trial", trial, count)
-        )
-        self._masks = check_masks(owner, masks, self._modalities)
-        self.extras = check_extras(owner, extras, self._modalities, count)
-        self.names = as_names(owner, names, count)
-        self.classes = check_classes(owner, classes, self.label)
-        self._standardizers = check_standardizers(owner, standardizers, self._modalities)
+        with checking(type(self).__name__):
+            self._modalities = check_modalities(modalities)
+            count = next(iter(self._modalities.values())).shape[0]
+            self.label = index_tensor("label", label, count)
+            self.subject = index_tensor("subject", subject, count)
+            self.trial = (
+                torch.zeros(count, dtype=torch.long)
+                if trial is None
+                else index_tensor("trial", trial, count)
+            )
+            self._masks = check_masks(masks, self._modalities)
+            self.extras = check_extras(extras, self._modalities, count)
+            self.names = as_names(names, count)
+            self.classes = check_classes(classes, self.label)
+            self._standardizers = check_standardizers(standardizers, self._modalities)
 
     @property
     def modalities(self) -> Mapping[str, Tensor]:
@@ -246,7 +246,8 @@ class MultimodalDataset(Dataset[dict[str, Tensor]]):
                 over joints for a skeleton), 2 gives ``"j c"`` on a skeleton.
         """
         self._present(modality)
-        check_int(type(self).__name__, "channel_dims", channel_dims, minimum=1)
+        with checking(type(self).__name__):
+            check_int("channel_dims", channel_dims, minimum=1)
         if not bool(self._masks[modality].any()):
             raise ValueError(
                 f"{type(self).__name__}: {modality} statistics need at least one real step, "
@@ -302,8 +303,9 @@ class MultimodalDataset(Dataset[dict[str, Tensor]]):
         if self.normalized:
             raise ValueError(f"{type(self).__name__}: the inertial channels are already normalised")
         channels = self.inertial.shape[-1]
-        mean = check_tensor(type(self).__name__, "mean", mean, pattern="c", sizes={"c": channels})
-        std = check_tensor(type(self).__name__, "std", std, pattern="c", sizes={"c": channels})
+        with checking(type(self).__name__):
+            mean = check_tensor("mean", mean, pattern="c", sizes={"c": channels})
+            std = check_tensor("std", std, pattern="c", sizes={"c": channels})
         if not bool((std > 0).all()):
             raise ValueError(f"{type(self).__name__}: std must be positive, got {std.tolist()}")
         return self.standardize("inertial", Standardizer(mean, std))
@@ -347,7 +349,8 @@ class MultimodalDataset(Dataset[dict[str, Tensor]]):
             raise TypeError(
                 f"{type(self).__name__}: split must be a Split, got {type(split).__name__}"
             )
-        check_bool(type(self).__name__, "normalize_inertial", normalize_inertial)
+        with checking(type(self).__name__):
+            check_bool("normalize_inertial", normalize_inertial)
         if isinstance(standardize, str) or not isinstance(standardize, Sequence):
             raise TypeError(
                 f"{type(self).__name__}: standardize must be a sequence of modality names, e.g. "

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from mmcontrast._checks import check_finite_number
+from mmcontrast._checks import check_finite_number, checking
 
 __all__ = ["STANDARD_GRAVITY", "Motion", "simulate_imu"]
 
@@ -62,7 +62,8 @@ def simulate_imu(
     """
     if not callable(motion):
         raise TypeError(f"simulate_imu: motion must be callable, got {type(motion).__name__}")
-    step = check_finite_number("simulate_imu", "step", step, low=0.0, low_open=True)
+    with checking("simulate_imu"):
+        step = check_finite_number("step", step, low=0.0, low_open=True)
     down = np.asarray(gravity, dtype=np.float64)
     if down.shape != (3,) or not np.isfinite(down).all():
         raise ValueError(f"simulate_imu: gravity must be 3 finite numbers, got {gravity!r}")

@@ -32,7 +32,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from mmcontrast._checks import check_bool, check_choice
+from mmcontrast._checks import check_bool, check_choice, checking
 from mmcontrast.data._cache import VERIFY, Verify, cached
 from mmcontrast.data._mmact_files import Align, align_streams, read_pose, read_stream
 from mmcontrast.data.dataset import MultimodalDataset
@@ -183,10 +183,11 @@ def read_mmact(
     layout = layout if layout is not None else MMActLayout()
     if not isinstance(layout, MMActLayout):
         raise TypeError(f"read_mmact: layout must be an MMActLayout, got {type(layout).__name__}")
-    check_choice("read_mmact", "align", align, ("samples", "timestamps"))
-    check_choice("read_mmact", "resample", resample, RESAMPLE_METHODS)
-    check_bool("read_mmact", "cache", cache)
-    check_choice("read_mmact", "verify", verify, VERIFY)
+    with checking("read_mmact"):
+        check_choice("align", align, ("samples", "timestamps"))
+        check_choice("resample", resample, RESAMPLE_METHODS)
+        check_bool("cache", cache)
+        check_choice("verify", verify, VERIFY)
     base = Path(root).expanduser()
     folders = [base / stream for stream in layout.streams] + [base / layout.pose_dir]
     for folder in folders:
@@ -298,7 +299,8 @@ def mmact_split(data: MultimodalDataset, *, protocol: MMActProtocol = "cross-sub
         >>> [side.tolist() for side in mmact_split(data, protocol="cross-scene")]
         [[0, 1], [3], [2, 4]]
     """
-    check_choice("mmact_split", "protocol", protocol, MMACT_PROTOCOLS)
+    with checking("mmact_split"):
+        check_choice("protocol", protocol, MMACT_PROTOCOLS)
     for key in ("scene", "session"):
         if key not in data.extras:
             raise ValueError(f"mmact_split: the dataset has no {key!r} extra (not MMAct data?)")

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from torch import Tensor
 
+from mmcontrast._checks import checking
 from mmcontrast.data._dataset_checks import index_tensor, paired_tensor, statistic
 from mmcontrast.data.dataset import MultimodalDataset
 from mmcontrast.data.standardize import Standardizer
@@ -82,34 +83,35 @@ class PairedDataset(MultimodalDataset):
         inertial_mean: Tensor | None = None,
         inertial_std: Tensor | None = None,
     ) -> None:
-        inertial = paired_tensor("PairedDataset", "inertial", inertial)
-        skeleton = paired_tensor("PairedDataset", "skeleton", skeleton)
-        if inertial.shape[0] != skeleton.shape[0]:
-            raise ValueError(
-                f"PairedDataset: inertial and skeleton must hold the same number of sequences, got "
-                f"inertial: {tuple(inertial.shape)} and skeleton: {tuple(skeleton.shape)}"
+        with checking("PairedDataset"):
+            inertial = paired_tensor("inertial", inertial)
+            skeleton = paired_tensor("skeleton", skeleton)
+            if inertial.shape[0] != skeleton.shape[0]:
+                raise ValueError(
+                    f"inertial and skeleton must hold the same number of sequences, got "
+                    f"inertial: {tuple(inertial.shape)} and skeleton: {tuple(skeleton.shape)}"
+                )
+            if (inertial_mean is None) != (inertial_std is None):
+                raise ValueError("give both inertial_mean and inertial_std, or neither")
+            standardizers = {}
+            if inertial_mean is not None and inertial_std is not None:
+                channels = inertial.shape[-1]
+                standardizers["inertial"] = Standardizer(
+                    statistic("inertial_mean", inertial_mean, channels),
+                    statistic("inertial_std", inertial_std, channels),
+                )
+            masks = {"inertial": inertial_mask, "skeleton": skeleton_mask}
+            super().__init__(
+                modalities={"inertial": inertial, "skeleton": skeleton},
+                label=label,
+                subject=subject,
+                trial=index_tensor("trial", trial, inertial.shape[0]),
+                masks={name: mask for name, mask in masks.items() if mask is not None},
+                names=names,
+                classes=classes,
+                extras=extras,
+                standardizers=standardizers,
             )
-        if (inertial_mean is None) != (inertial_std is None):
-            raise ValueError("PairedDataset: give both inertial_mean and inertial_std, or neither")
-        standardizers = {}
-        if inertial_mean is not None and inertial_std is not None:
-            channels = inertial.shape[-1]
-            standardizers["inertial"] = Standardizer(
-                statistic("PairedDataset", "inertial_mean", inertial_mean, channels),
-                statistic("PairedDataset", "inertial_std", inertial_std, channels),
-            )
-        masks = {"inertial": inertial_mask, "skeleton": skeleton_mask}
-        super().__init__(
-            modalities={"inertial": inertial, "skeleton": skeleton},
-            label=label,
-            subject=subject,
-            trial=index_tensor("PairedDataset", "trial", trial, inertial.shape[0]),
-            masks={name: mask for name, mask in masks.items() if mask is not None},
-            names=names,
-            classes=classes,
-            extras=extras,
-            standardizers=standardizers,
-        )
 
     def __repr__(self) -> str:
         subjects = sorted(set(self.subject.tolist()))

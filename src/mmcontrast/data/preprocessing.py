@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from mmcontrast._checks import check_choice, check_int, prefixed
+from mmcontrast._checks import check_choice, check_int, checking
 from mmcontrast.data._optional import import_optional
 
 __all__ = ["RESAMPLE_METHODS", "Resample", "recenter_skeleton", "resample"]
@@ -47,8 +47,9 @@ def resample(x: ArrayLike, length: int, *, method: Resample = "fft") -> NDArray[
         >>> resample(np.ones((180, 6)), 50).shape
         (50, 6)
     """
-    check_int("resample", "length", length, minimum=1)
-    check_choice("resample", "method", method, RESAMPLE_METHODS)
+    with checking("resample"):
+        check_int("length", length, minimum=1)
+        check_choice("method", method, RESAMPLE_METHODS)
     array = np.asarray(x, dtype=np.float64)
     if array.ndim < 1 or array.shape[0] < 1:
         raise ValueError(
@@ -114,30 +115,28 @@ def recenter_skeleton(
         )
     joints = array.shape[1]
     out = array.copy()
-    if anchor_joint is not None:
-        _check_joint("recenter_skeleton", "anchor_joint", anchor_joint, joints)
-        out -= array[0, anchor_joint]
-    if scale_joints is not None:
-        if not isinstance(scale_joints, tuple) or len(scale_joints) != 2:
-            raise TypeError(
-                f"recenter_skeleton: scale_joints must be a pair of ints, got {scale_joints!r}"
-            )
-        first, second = scale_joints
-        _check_joint("recenter_skeleton", "scale_joints[0]", first, joints)
-        _check_joint("recenter_skeleton", "scale_joints[1]", second, joints)
-        distance = float(np.linalg.norm(array[0, first] - array[0, second]))
-        if not np.isfinite(distance) or distance <= 0.0:
-            raise ValueError(
-                f"recenter_skeleton: the first-frame distance between joints {first} and {second} "
-                f"must be positive and finite to scale by it, got {distance!r}"
-            )
-        out /= distance
+    with checking("recenter_skeleton"):
+        if anchor_joint is not None:
+            _check_joint("anchor_joint", anchor_joint, joints)
+            out -= array[0, anchor_joint]
+        if scale_joints is not None:
+            if not isinstance(scale_joints, tuple) or len(scale_joints) != 2:
+                raise TypeError(f"scale_joints must be a pair of ints, got {scale_joints!r}")
+            first, second = scale_joints
+            _check_joint("scale_joints[0]", first, joints)
+            _check_joint("scale_joints[1]", second, joints)
+            distance = float(np.linalg.norm(array[0, first] - array[0, second]))
+            if not np.isfinite(distance) or distance <= 0.0:
+                raise ValueError(
+                    f"the first-frame distance between joints {first} and {second} "
+                    f"must be positive and finite to scale by it, got {distance!r}"
+                )
+            out /= distance
     return np.asarray(out, dtype=np.float64)
 
 
-@prefixed
-def _check_joint(owner: str, name: str, joint: object, joints: int) -> int:
-    index = check_int(owner, name, joint, minimum=0)
+def _check_joint(name: str, joint: object, joints: int) -> int:
+    index = check_int(name, joint, minimum=0)
     if index >= joints:
         raise ValueError(f"{name} must be < {joints} (the number of joints), got {index}")
     return index

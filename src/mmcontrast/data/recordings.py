@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from mmcontrast._checks import check_choice, check_int
+from mmcontrast._checks import check_choice, check_int, checking
 from mmcontrast.data import preprocessing
 from mmcontrast.data.paired import PairedDataset
 from mmcontrast.data.preprocessing import RESAMPLE_METHODS, Resample, recenter_skeleton
@@ -144,7 +144,8 @@ class Recordings:
         Shapes:
             output: inertial ``"n t c"``, skeleton ``"n t j c"``, masks ``"n t"``.
         """
-        check_choice(_OWNER, "resample", resample, RESAMPLE_METHODS)
+        with checking(_OWNER):
+            check_choice("resample", resample, RESAMPLE_METHODS)
         if not len(self):
             raise ValueError(f"{_OWNER}: there are no recordings to preprocess")
         inertial_steps, skeleton_steps = _lengths(length)
@@ -173,14 +174,15 @@ class Recordings:
 def _lengths(length: object) -> tuple[int | None, int | None]:
     if length is None:
         return None, None
-    if isinstance(length, tuple):
-        if len(length) != 2:
-            raise ValueError(f"{_OWNER}: length must be an int, a pair or None, got {length!r}")
-        return (
-            check_int(_OWNER, "length[0]", length[0], minimum=1),
-            check_int(_OWNER, "length[1]", length[1], minimum=1),
-        )
-    steps = check_int(_OWNER, "length", length, minimum=1)
+    with checking(_OWNER):
+        if isinstance(length, tuple):
+            if len(length) != 2:
+                raise ValueError(f"{_OWNER}: length must be an int, a pair or None, got {length!r}")
+            return (
+                check_int("length[0]", length[0], minimum=1),
+                check_int("length[1]", length[1], minimum=1),
+            )
+        steps = check_int("length", length, minimum=1)
     return steps, steps
 
 

@@ -19,7 +19,7 @@ from mmcontrast._checks import (
     check_choice,
     check_fraction,
     check_int,
-    prefixed,
+    checking,
 )
 
 __all__ = [
@@ -62,13 +62,14 @@ class Split:
     test: NDArray[np.int64]
 
     def __post_init__(self) -> None:
-        for side in ("train", "val", "test"):
-            values = _as_int_array("Split", side, getattr(self, side))
-            if values.size and values.min() < 0:
-                raise ValueError(f"Split: {side} indices must be >= 0, got {int(values.min())}")
-            if np.unique(values).size != values.size:
-                raise ValueError(f"Split: {side} contains repeated indices")
-            object.__setattr__(self, side, np.sort(values))
+        with checking("Split"):
+            for side in ("train", "val", "test"):
+                values = _as_int_array(side, getattr(self, side))
+                if values.size and values.min() < 0:
+                    raise ValueError(f"{side} indices must be >= 0, got {int(values.min())}")
+                if np.unique(values).size != values.size:
+                    raise ValueError(f"{side} contains repeated indices")
+                object.__setattr__(self, side, np.sort(values))
         for first, second in (("train", "val"), ("train", "test"), ("val", "test")):
             shared = np.intersect1d(getattr(self, first), getattr(self, second))
             if shared.size:
@@ -114,7 +115,8 @@ def subject_split(
         >>> subject_split([1, 2, 3, 1, 2, 3], train=[1], val=[2], test=[3])
         Split(train=2, val=2, test=2)
     """
-    values = _as_int_array("subject_split", "subjects", subjects)
+    with checking("subject_split"):
+        values = _as_int_array("subjects", subjects)
     sides = {
         name: sorted({int(s) for s in side})
         for name, side in (("train", train), ("val", val), ("test", test))
@@ -162,10 +164,9 @@ def cross_subject_split(subjects: ArrayLike | Tensor, *, protocol: Protocol = "o
         >>> cross_subject_split(subjects, protocol="cmc-cmkm").val.tolist()
         [6]
     """
-    check_choice("cross_subject_split", "protocol", protocol, PROTOCOLS)
-    present = sorted(
-        set(np.unique(_as_int_array("cross_subject_split", "subjects", subjects)).tolist())
-    )
+    with checking("cross_subject_split"):
+        check_choice("protocol", protocol, PROTOCOLS)
+        present = sorted(set(np.unique(_as_int_array("subjects", subjects)).tolist()))
     odd = [s for s in present if s % 2 == 1]
     even = [s for s in present if s % 2 == 0]
     val: list[int] = []
@@ -214,9 +215,10 @@ def label_fraction_subset(
         >>> np.bincount(labels[label_fraction_subset(labels, fraction=0.02, seed=0)]).tolist()
         [1, 1, 1]
     """
-    values = _as_int_array("label_fraction_subset", "labels", labels)
-    fraction = check_fraction("label_fraction_subset", "fraction", fraction)
-    check_int("label_fraction_subset", "seed", seed, minimum=0)
+    with checking("label_fraction_subset"):
+        values = _as_int_array("labels", labels)
+        fraction = check_fraction("fraction", fraction)
+        check_int("seed", seed, minimum=0)
     rng = np.random.default_rng(seed)
     chosen = []
     for label in np.unique(values):
@@ -228,8 +230,7 @@ def label_fraction_subset(
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
-@prefixed
-def _as_int_array(owner: str, name: str, value: object) -> NDArray[np.int64]:
+def _as_int_array(name: str, value: object) -> NDArray[np.int64]:
     if isinstance(value, Tensor):
         value = value.detach().cpu().numpy()
     array = np.asarray(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_int
+from mmcontrast._checks import check_int, checking
 from mmcontrast._ops import unsqueeze_as
 
 __all__ = ["Standardizer"]
@@ -100,7 +100,8 @@ class Standardizer(nn.Module):
             ``channel_dims`` axes of ``x``.
         """
         x = _floating("x", x)
-        channel_dims = check_int(_OWNER, "channel_dims", channel_dims, minimum=1)
+        with checking(_OWNER):
+            channel_dims = check_int("channel_dims", channel_dims, minimum=1)
         if x.ndim <= channel_dims:
             raise ValueError(
                 f"{_OWNER}: x must have at least one axis to reduce besides its "

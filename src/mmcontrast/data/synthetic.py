@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from mmcontrast._checks import check_finite_number, check_int
+from mmcontrast._checks import check_finite_number, check_int, checking
 from mmcontrast.data._body import DOFS, SEGMENT_LENGTHS, Body, forward_kinematics, rotation
 from mmcontrast.data._motions import PROGRAMS, Program, evaluate_angles
 from mmcontrast.data.imu import simulate_imu
@@ -91,18 +91,17 @@ def synthetic_recordings(
         >>> recordings.inertial[0].shape[1], recordings.skeleton[0].shape[1:]
         (6, (20, 3))
     """
-    num_classes = check_int(_OWNER, "num_classes", num_classes, minimum=1)
-    if num_classes > len(PROGRAMS):
-        raise ValueError(f"{_OWNER}: num_classes must be <= {len(PROGRAMS)}, got {num_classes}")
-    num_subjects = check_int(_OWNER, "num_subjects", num_subjects, minimum=1)
-    num_trials = check_int(_OWNER, "num_trials", num_trials, minimum=1)
-    check_int(_OWNER, "seed", seed, minimum=0)
-    noise = check_finite_number(_OWNER, "noise", noise, low=0.0)
-    variation = check_finite_number(_OWNER, "variation", variation, low=0.0)
-    imu_rate = check_finite_number(_OWNER, "imu_rate", imu_rate, low=0.0, low_open=True)
-    skeleton_rate = check_finite_number(
-        _OWNER, "skeleton_rate", skeleton_rate, low=0.0, low_open=True
-    )
+    with checking(_OWNER):
+        num_classes = check_int("num_classes", num_classes, minimum=1)
+        if num_classes > len(PROGRAMS):
+            raise ValueError(f"{_OWNER}: num_classes must be <= {len(PROGRAMS)}, got {num_classes}")
+        num_subjects = check_int("num_subjects", num_subjects, minimum=1)
+        num_trials = check_int("num_trials", num_trials, minimum=1)
+        check_int("seed", seed, minimum=0)
+        noise = check_finite_number("noise", noise, low=0.0)
+        variation = check_finite_number("variation", variation, low=0.0)
+        imu_rate = check_finite_number("imu_rate", imu_rate, low=0.0, low_open=True)
+        skeleton_rate = check_finite_number("skeleton_rate", skeleton_rate, low=0.0, low_open=True)
     rng = np.random.default_rng(seed)
     subjects = _subjects(rng, num_subjects, variation)
     inertial: list[Array] = []

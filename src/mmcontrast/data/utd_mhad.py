@@ -28,7 +28,7 @@ from types import ModuleType
 import numpy as np
 from numpy.typing import NDArray
 
-from mmcontrast._checks import check_bool, check_choice
+from mmcontrast._checks import check_bool, check_choice, checking
 from mmcontrast.augment.layout import UTD_MHAD_LAYOUT
 from mmcontrast.data._cache import VERIFY, Verify, cached
 from mmcontrast.data._optional import import_optional
@@ -146,8 +146,9 @@ def read_utd_mhad(
         >>> recordings.inertial[0].shape, recordings.skeleton[0].shape  # doctest: +SKIP
         ((180, 6), (67, 20, 3))
     """
-    check_bool("read_utd_mhad", "cache", cache)
-    check_choice("read_utd_mhad", "verify", verify, VERIFY)
+    with checking("read_utd_mhad"):
+        check_bool("cache", cache)
+        check_choice("verify", verify, VERIFY)
     base = Path(root).expanduser()
     folders = {kind: base / folder for kind, folder in _FOLDERS.items()}
     for kind, folder in folders.items():

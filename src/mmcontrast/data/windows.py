@@ -13,7 +13,7 @@ from einops import rearrange
 from numpy.typing import NDArray
 from torch import Tensor
 
-from mmcontrast._checks import check_alike, check_fraction, check_int
+from mmcontrast._checks import check_alike, check_fraction, check_int, checking
 
 __all__ = ["Windows", "sliding_windows"]
 
@@ -113,9 +113,10 @@ def sliding_windows(
         >>> cut.windows.shape[1:], sorted(set(cut.groups.tolist()))
         (torch.Size([128, 6]), [7, 9])
     """
-    window = check_int(_OWNER, "window", window, minimum=1)
-    hop = check_int(_OWNER, "hop", hop, minimum=1)
-    purity = check_fraction(_OWNER, "purity", purity)
+    with checking(_OWNER):
+        window = check_int("window", window, minimum=1)
+        hop = check_int("hop", hop, minimum=1)
+        purity = check_fraction("purity", purity)
     many = isinstance(x, (list, tuple))
     records = list(x) if many else [x]
     if not records:
@@ -249,7 +250,8 @@ def _check_alike(names: list[str], signals: list[Tensor]) -> None:
                 f'{_OWNER}: every recording must share its trailing shape ("c" or "j c"); '
                 f"{name} is {tuple(signal.shape)} and {names[0]} is {tuple(first.shape)}"
             )
-    check_alike(_OWNER, "recording", dict(zip(names, signals, strict=True)))
+    with checking(_OWNER):
+        check_alike("recording", dict(zip(names, signals, strict=True)))
 
 
 def _labels(name: str, value: object, of: str, steps: int, device: torch.device) -> Tensor:
@@ -273,22 +275,23 @@ def _groups(groups: object, recordings: int, many: bool) -> Tensor:
         groups = int(groups)
     if groups is None:
         return torch.arange(recordings)
-    if not many:
-        return torch.tensor([check_int(_OWNER, "groups", groups)])
-    if isinstance(groups, (Tensor, np.ndarray)):
-        values = torch.as_tensor(groups)
-        if values.is_floating_point() or values.is_complex() or values.dtype == torch.bool:
-            raise TypeError(f"{_OWNER}: groups must have an integer dtype, got {values.dtype}")
-        values = values.reshape(-1) if values.ndim <= 1 else values
-    elif isinstance(groups, (list, tuple)):
-        values = torch.tensor(
-            [check_int(_OWNER, f"groups[{k}]", g) for k, g in enumerate(groups)], dtype=torch.long
-        )
-    else:
-        raise TypeError(
-            f"{_OWNER}: groups must be a list of ints (one per recording) or None, got "
-            f"{type(groups).__name__}"
-        )
+    with checking(_OWNER):
+        if not many:
+            return torch.tensor([check_int("groups", groups)])
+        if isinstance(groups, (Tensor, np.ndarray)):
+            values = torch.as_tensor(groups)
+            if values.is_floating_point() or values.is_complex() or values.dtype == torch.bool:
+                raise TypeError(f"{_OWNER}: groups must have an integer dtype, got {values.dtype}")
+            values = values.reshape(-1) if values.ndim <= 1 else values
+        elif isinstance(groups, (list, tuple)):
+            values = torch.tensor(
+                [check_int(f"groups[{k}]", g) for k, g in enumerate(groups)], dtype=torch.long
+            )
+        else:
+            raise TypeError(
+                f"{_OWNER}: groups must be a list of ints (one per recording) or None, got "
+                f"{type(groups).__name__}"
+            )
     if values.ndim != 1 or values.shape[0] != recordings:
         raise ValueError(
             f"{_OWNER}: groups must hold one id per recording ({recordings}), got shape "

@@ -26,7 +26,7 @@ from mmcontrast._checks import (
     check_int,
     check_mask,
     check_tensor,
-    prefixed,
+    checking,
 )
 from mmcontrast._ops import masked_mean
 from mmcontrast.encoders._stem import ConvStem
@@ -44,8 +44,7 @@ POOLINGS: tuple[Pooling, ...] = get_args(Pooling)
 POSITIONS: tuple[Positions, ...] = get_args(Positions)
 
 
-@prefixed
-def check_input_dtype(owner: str, x: Tensor, parameter: Tensor, *, name: str = "x") -> Tensor:
+def check_input_dtype(x: Tensor, parameter: Tensor, *, name: str = "x") -> Tensor:
     """``x`` in a dtype the module's parameters (represented by ``parameter``) can take.
 
     Outside autocast that is the parameters' own dtype. Under ``torch.autocast`` on ``x``'s
@@ -200,21 +199,19 @@ class SequenceEncoder(nn.Module):
 
         Returns the model width.
         """
-        check_int(type(self).__name__, "in_channels", in_channels, minimum=1)
-        if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence):
-            raise TypeError(
-                f"{type(self).__name__}: channels must be a sequence of ints, got "
-                f"{type(channels).__name__}"
-            )
-        if len(channels) == 0:
-            raise ValueError(
-                f"{type(self).__name__}: channels must name at least one block, got {channels!r}"
-            )
-        for width in channels:
-            check_int(type(self).__name__, "every entry of channels", width, minimum=1)
-        check_int(type(self).__name__, "kernel_size", kernel_size, minimum=1)
-        padding = kernel_size // 2 if padding is None else padding
-        check_int(type(self).__name__, "padding", padding, minimum=0)
+        with checking(type(self).__name__):
+            check_int("in_channels", in_channels, minimum=1)
+            if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence):
+                raise TypeError(
+                    f"channels must be a sequence of ints, got {type(channels).__name__}"
+                )
+            if len(channels) == 0:
+                raise ValueError(f"channels must name at least one block, got {channels!r}")
+            for width in channels:
+                check_int("every entry of channels", width, minimum=1)
+            check_int("kernel_size", kernel_size, minimum=1)
+            padding = kernel_size // 2 if padding is None else padding
+            check_int("padding", padding, minimum=0)
         self.stem = ConvStem(
             in_channels,
             tuple(channels),
@@ -240,27 +237,25 @@ class SequenceEncoder(nn.Module):
 
         ``seq_len`` is required with ``pooling="flatten"`` and rejected otherwise.
         """
-        self.num_layers = check_int(type(self).__name__, "num_layers", num_layers, minimum=1)
-        self.dropout = check_dropout(type(self).__name__, dropout)
-        self.pooling: Pooling = pooling
-        check_choice(type(self).__name__, "pooling", pooling, POOLINGS)
-        width = self.stem.channels[-1]
-        self.min_length = self.stem.min_length
-        if pooling != "flatten" and seq_len is not None:
-            raise ValueError(
-                f'{type(self).__name__}: seq_len is only used with pooling="flatten" (any length '
-                f"works with {pooling!r}), got seq_len={seq_len!r}"
+        with checking(type(self).__name__):
+            self.num_layers = check_int("num_layers", num_layers, minimum=1)
+            self.dropout = check_dropout(dropout)
+            self.pooling: Pooling = pooling
+            check_choice("pooling", pooling, POOLINGS)
+            width = self.stem.channels[-1]
+            self.min_length = self.stem.min_length
+            if pooling != "flatten" and seq_len is not None:
+                raise ValueError(
+                    f'seq_len is only used with pooling="flatten" (any length '
+                    f"works with {pooling!r}), got seq_len={seq_len!r}"
+                )
+            if pooling == "flatten" and seq_len is None:
+                raise ValueError(
+                    'pooling="flatten" needs seq_len (the output size depends on it), got None'
+                )
+            self.seq_len = (
+                None if seq_len is None else check_int("seq_len", seq_len, minimum=self.min_length)
             )
-        if pooling == "flatten" and seq_len is None:
-            raise ValueError(
-                f'{type(self).__name__}: pooling="flatten" needs seq_len (the output size depends '
-                "on it), got None"
-            )
-        self.seq_len = (
-            None
-            if seq_len is None
-            else check_int(type(self).__name__, "seq_len", seq_len, minimum=self.min_length)
-        )
         self.out_features = (
             width * self.stem.output_length(self.seq_len) if self.seq_len is not None else width
         )
@@ -276,17 +271,16 @@ class SequenceEncoder(nn.Module):
 
         ``check_dtype=False`` leaves out the dtype check, for a wrapper that has made it.
         """
-        x = check_tensor(
-            type(self).__name__, "x", x, pattern="b t c", sizes={"c": self.in_channels}
-        )
-        if x.shape[1] < self.min_length:
-            raise ValueError(
-                f'{type(self).__name__}: x must have shape "b t c" with t >= {self.min_length} '
-                f"(the convolution stem needs it), got {tuple(x.shape)}"
-            )
-        if check_dtype:
-            x = check_input_dtype(type(self).__name__, x, self.stem.first_weight)
-        mask = check_mask(type(self).__name__, mask, x)
+        with checking(type(self).__name__):
+            x = check_tensor("x", x, pattern="b t c", sizes={"c": self.in_channels})
+            if x.shape[1] < self.min_length:
+                raise ValueError(
+                    f'x must have shape "b t c" with t >= {self.min_length} '
+                    f"(the convolution stem needs it), got {tuple(x.shape)}"
+                )
+            if check_dtype:
+                x = check_input_dtype(x, self.stem.first_weight)
+            mask = check_mask(mask, x)
         if self.pooling == "flatten":
             if x.shape[1] != self.seq_len:
                 raise ValueError(

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_bool, check_int
+from mmcontrast._checks import check_bool, check_int, checking
 from mmcontrast.encoders._common import Factory, SequenceEncoder, attention_key_mask, pool
 from mmcontrast.encoders.types import Pooling
 
@@ -106,22 +106,22 @@ class CNNTransformerEncoder(SequenceEncoder):
             norm_layer=norm_layer,
             factory=factory,
         )
-        check_int("CNNTransformerEncoder", "num_heads", num_heads, minimum=1)
-        if width % num_heads:
-            raise ValueError(
-                "CNNTransformerEncoder: num_heads must divide the model width channels[-1] = "
-                f"{width}, got {num_heads}"
+        with checking("CNNTransformerEncoder"):
+            check_int("num_heads", num_heads, minimum=1)
+            if width % num_heads:
+                raise ValueError(
+                    f"num_heads must divide the model width channels[-1] = {width}, got {num_heads}"
+                )
+            self.build_embedding(
+                num_layers=num_layers,
+                dropout=dropout,
+                pooling=pooling,
+                seq_len=seq_len,
+                factory=factory,
             )
-        self.build_embedding(
-            num_layers=num_layers,
-            dropout=dropout,
-            pooling=pooling,
-            seq_len=seq_len,
-            factory=factory,
-        )
-        ff = 4 * width if dim_feedforward is None else dim_feedforward
-        check_int("CNNTransformerEncoder", "dim_feedforward", ff, minimum=1)
-        self.norm_first = check_bool("CNNTransformerEncoder", "norm_first", norm_first)
+            ff = 4 * width if dim_feedforward is None else dim_feedforward
+            check_int("dim_feedforward", ff, minimum=1)
+            self.norm_first = check_bool("norm_first", norm_first)
         if not callable(ff_act_layer):
             raise TypeError(
                 "CNNTransformerEncoder: ff_act_layer must be a module class or factory such as "

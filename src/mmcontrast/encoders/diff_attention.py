@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_bool, check_int, check_mask, check_tensor
+from mmcontrast._checks import check_bool, check_int, check_mask, check_tensor, checking
 from mmcontrast.encoders._common import (
     Factory,
     attention_key_mask,
@@ -27,7 +27,8 @@ def lambda_init_for_depth(depth: int) -> float:
         >>> round(lambda_init_for_depth(0), 4), round(lambda_init_for_depth(3), 4)
         (0.2, 0.5561)
     """
-    check_int("lambda_init_for_depth", "depth", depth, minimum=0)
+    with checking("lambda_init_for_depth"):
+        check_int("depth", depth, minimum=0)
     return 0.8 - 0.6 * math.exp(-0.3 * depth)
 
 
@@ -96,21 +97,22 @@ class DifferentialAttention(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        check_int("DifferentialAttention", "dim", dim, minimum=1)
-        check_int("DifferentialAttention", "num_heads", num_heads, minimum=1)
-        if dim % (2 * num_heads):
-            raise ValueError(
-                f"DifferentialAttention: dim must be divisible by 2 * num_heads = {2 * num_heads} "
-                f"(two query/key sub-heads per differential head), got dim={dim}"
-            )
-        check_int("DifferentialAttention", "depth", depth, minimum=0)
-        self.dim = dim
-        self.num_heads = num_heads
-        self.head_dim = dim // (2 * num_heads)
-        self.depth = depth
-        self.lambda_init = lambda_init_for_depth(depth)
-        self.norm_affine = check_bool("DifferentialAttention", "norm_affine", norm_affine)
-        self.rope = check_bool("DifferentialAttention", "rope", rope)
+        with checking("DifferentialAttention"):
+            check_int("dim", dim, minimum=1)
+            check_int("num_heads", num_heads, minimum=1)
+            if dim % (2 * num_heads):
+                raise ValueError(
+                    f"dim must be divisible by 2 * num_heads = {2 * num_heads} "
+                    f"(two query/key sub-heads per differential head), got dim={dim}"
+                )
+            check_int("depth", depth, minimum=0)
+            self.dim = dim
+            self.num_heads = num_heads
+            self.head_dim = dim // (2 * num_heads)
+            self.depth = depth
+            self.lambda_init = lambda_init_for_depth(depth)
+            self.norm_affine = check_bool("norm_affine", norm_affine)
+            self.rope = check_bool("rope", rope)
         if rope and self.head_dim % 2:
             raise ValueError(
                 "DifferentialAttention: rope needs an even sub-head size dim / (2 * num_heads), "
@@ -140,9 +142,10 @@ class DifferentialAttention(nn.Module):
         Shapes:
             x: ``"b t d"``; mask: ``"b t"``; output: ``"b t d"``.
         """
-        x = check_tensor("DifferentialAttention", "x", x, pattern="b t d", sizes={"d": self.dim})
-        x = check_input_dtype("DifferentialAttention", x, self.qkv_proj.weight)
-        mask = check_mask("DifferentialAttention", mask, x)
+        with checking("DifferentialAttention"):
+            x = check_tensor("x", x, pattern="b t d", sizes={"d": self.dim})
+            x = check_input_dtype(x, self.qkv_proj.weight)
+            mask = check_mask(mask, x)
         return self._forward(x, mask)
 
     def _forward(self, x: Tensor, mask: Tensor | None) -> Tensor:

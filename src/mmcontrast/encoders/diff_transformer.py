@@ -24,6 +24,7 @@ from mmcontrast._checks import (
     check_int,
     check_mask,
     check_tensor,
+    checking,
 )
 from mmcontrast.encoders._common import (
     POSITIONS,
@@ -120,10 +121,11 @@ class DifferentialTransformerLayer(nn.Module):
             **factory,
         )
         self.hidden_dim = swiglu_hidden(dim) if hidden_dim is None else hidden_dim
-        check_int("DifferentialTransformerLayer", "hidden_dim", self.hidden_dim, minimum=1)
-        self.ffn_norm = nn.RMSNorm(dim, eps=1e-5, **factory)
-        self.ffn = _SwiGLU(dim, self.hidden_dim, **factory)
-        self.dropout = nn.Dropout(check_dropout("DifferentialTransformerLayer", dropout))
+        with checking("DifferentialTransformerLayer"):
+            check_int("hidden_dim", self.hidden_dim, minimum=1)
+            self.ffn_norm = nn.RMSNorm(dim, eps=1e-5, **factory)
+            self.ffn = _SwiGLU(dim, self.hidden_dim, **factory)
+            self.dropout = nn.Dropout(check_dropout(dropout))
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """Apply the layer.
@@ -131,11 +133,11 @@ class DifferentialTransformerLayer(nn.Module):
         Shapes:
             x: ``"b t d"``; mask: ``"b t"``; output: ``"b t d"``.
         """
-        x = check_tensor(
-            "DifferentialTransformerLayer", "x", x, pattern="b t d", sizes={"d": self.attn.dim}
-        )
-        x = check_input_dtype("DifferentialTransformerLayer", x, self.attn.qkv_proj.weight)
-        return self._forward(x, check_mask("DifferentialTransformerLayer", mask, x))
+        with checking("DifferentialTransformerLayer"):
+            x = check_tensor("x", x, pattern="b t d", sizes={"d": self.attn.dim})
+            x = check_input_dtype(x, self.attn.qkv_proj.weight)
+            mask = check_mask(mask, x)
+        return self._forward(x, mask)
 
     def _forward(self, x: Tensor, mask: Tensor | None) -> Tensor:
         """`forward` without the input checks, for a caller that has made them."""
@@ -235,21 +237,22 @@ class CNNDiffTransformerEncoder(SequenceEncoder):
             norm_layer=norm_layer,
             factory=factory,
         )
-        check_int("CNNDiffTransformerEncoder", "num_heads", num_heads, minimum=1)
-        if width % (2 * num_heads):
-            raise ValueError(
-                f"CNNDiffTransformerEncoder: 2 * num_heads = {2 * num_heads} must divide the "
-                f"model width channels[-1] = {width}, got num_heads={num_heads}"
+        with checking("CNNDiffTransformerEncoder"):
+            check_int("num_heads", num_heads, minimum=1)
+            if width % (2 * num_heads):
+                raise ValueError(
+                    f"2 * num_heads = {2 * num_heads} must divide the "
+                    f"model width channels[-1] = {width}, got num_heads={num_heads}"
+                )
+            self.build_embedding(
+                num_layers=num_layers,
+                dropout=dropout,
+                pooling=pooling,
+                seq_len=seq_len,
+                factory=factory,
             )
-        self.build_embedding(
-            num_layers=num_layers,
-            dropout=dropout,
-            pooling=pooling,
-            seq_len=seq_len,
-            factory=factory,
-        )
-        self.positions: Positions = positions
-        check_choice("CNNDiffTransformerEncoder", "positions", positions, POSITIONS)
+            self.positions: Positions = positions
+            check_choice("positions", positions, POSITIONS)
         self.layers = nn.ModuleList(
             DifferentialTransformerLayer(
                 width,

@@ -15,6 +15,7 @@ from mmcontrast._checks import (
     check_dropout,
     check_int,
     check_tensor,
+    checking,
 )
 from mmcontrast.encoders._common import Factory, check_input_dtype
 from mmcontrast.encoders.types import HCNFusion, HCNPadding, HCNPooling
@@ -97,58 +98,56 @@ class HCNEncoder(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.in_channels = check_int("HCNEncoder", "in_channels", in_channels, minimum=1)
-        self.num_joints = check_int("HCNEncoder", "num_joints", num_joints, minimum=1)
-        if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence):
-            raise TypeError(
-                f"HCNEncoder: channels must be a sequence of 6 ints, got {type(channels).__name__}"
-            )
-        if len(channels) != 6:
-            raise ValueError(f"HCNEncoder: channels must have 6 entries, got {channels!r}")
-        for width in channels:
-            check_int("HCNEncoder", "every entry of channels", width, minimum=1)
-        self.channels = tuple(channels)
-        self.padding: HCNPadding = padding
-        check_choice("HCNEncoder", "padding", padding, get_args(HCNPadding))
-        self.fusion: HCNFusion = fusion
-        check_choice("HCNEncoder", "fusion", fusion, get_args(HCNFusion))
-        self.pooling: HCNPooling = pooling
-        check_choice("HCNEncoder", "pooling", pooling, get_args(HCNPooling))
-        self.dropout = check_dropout("HCNEncoder", dropout)
+        with checking("HCNEncoder"):
+            self.in_channels = check_int("in_channels", in_channels, minimum=1)
+            self.num_joints = check_int("num_joints", num_joints, minimum=1)
+            if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence):
+                raise TypeError(
+                    f"channels must be a sequence of 6 ints, got {type(channels).__name__}"
+                )
+            if len(channels) != 6:
+                raise ValueError(f"channels must have 6 entries, got {channels!r}")
+            for width in channels:
+                check_int("every entry of channels", width, minimum=1)
+            self.channels = tuple(channels)
+            self.padding: HCNPadding = padding
+            check_choice("padding", padding, get_args(HCNPadding))
+            self.fusion: HCNFusion = fusion
+            check_choice("fusion", fusion, get_args(HCNFusion))
+            self.pooling: HCNPooling = pooling
+            check_choice("pooling", pooling, get_args(HCNPooling))
+            self.dropout = check_dropout(dropout)
 
-        pad = 1 if padding == "same" else 0
-        ceil = padding == "same"
-        # Height (feature axis) after the streams: it does not depend on t.
-        stream_height = _propagate(self.channels[1], _STREAM_STAGES, pad, ceil)
-        fused_height = 2 * stream_height if fusion == "height" else stream_height
-        self._final_height = _propagate(fused_height, _TRUNK_STAGES, pad, ceil)
-        if stream_height < 1 or self._final_height < 1:
-            raise ValueError(
-                f"HCNEncoder: the feature axis (channels[1] = {self.channels[1]}) is too small for "
-                f'padding={padding!r} and fusion={fusion!r}; use padding="same" or a larger '
-                "channels[1]"
-            )
-        self.min_length = _min_input(_TIME_STAGES, pad, ceil)
-        if pooling == "flatten":
-            if seq_len is None:
+            pad = 1 if padding == "same" else 0
+            ceil = padding == "same"
+            # Height (feature axis) after the streams: it does not depend on t.
+            stream_height = _propagate(self.channels[1], _STREAM_STAGES, pad, ceil)
+            fused_height = 2 * stream_height if fusion == "height" else stream_height
+            self._final_height = _propagate(fused_height, _TRUNK_STAGES, pad, ceil)
+            if stream_height < 1 or self._final_height < 1:
                 raise ValueError(
-                    'HCNEncoder: pooling="flatten" needs seq_len (the output size depends on '
-                    "it), got None"
+                    f"the feature axis (channels[1] = {self.channels[1]}) is too small for "
+                    f'padding={padding!r} and fusion={fusion!r}; use padding="same" or a larger '
+                    "channels[1]"
                 )
-            self.seq_len: int | None = check_int(
-                "HCNEncoder", "seq_len", seq_len, minimum=self.min_length
-            )
-            self._final_width: int | None = _propagate(seq_len, _TIME_STAGES, pad, ceil)
-            self.out_features = self.channels[5] * self._final_height * self._final_width
-        else:
-            if seq_len is not None:
-                raise ValueError(
-                    f'HCNEncoder: seq_len is only used with pooling="flatten" (any length works '
-                    f"with {pooling!r}), got seq_len={seq_len!r}"
-                )
-            self.seq_len = None
-            self._final_width = None
-            self.out_features = self.channels[5]
+            self.min_length = _min_input(_TIME_STAGES, pad, ceil)
+            if pooling == "flatten":
+                if seq_len is None:
+                    raise ValueError(
+                        'pooling="flatten" needs seq_len (the output size depends on it), got None'
+                    )
+                self.seq_len: int | None = check_int("seq_len", seq_len, minimum=self.min_length)
+                self._final_width: int | None = _propagate(seq_len, _TIME_STAGES, pad, ceil)
+                self.out_features = self.channels[5] * self._final_height * self._final_width
+            else:
+                if seq_len is not None:
+                    raise ValueError(
+                        f'seq_len is only used with pooling="flatten" (any length works '
+                        f"with {pooling!r}), got seq_len={seq_len!r}"
+                    )
+                self.seq_len = None
+                self._final_width = None
+                self.out_features = self.channels[5]
 
         factory: Factory = {"device": device, "dtype": dtype}
         c1, c2, c3, c4, c5, c6 = self.channels
@@ -192,14 +191,14 @@ class HCNEncoder(nn.Module):
         Shapes:
             x: ``"b t j c"``; output: ``"b d"``.
         """
-        x = check_tensor(
-            "HCNEncoder",
-            "x",
-            x,
-            pattern="b t j c",
-            sizes={"j": self.num_joints, "c": self.in_channels},
-        )
-        x = check_input_dtype("HCNEncoder", x, cast("nn.Conv2d", self.position_stream[0]).weight)
+        with checking("HCNEncoder"):
+            x = check_tensor(
+                "x",
+                x,
+                pattern="b t j c",
+                sizes={"j": self.num_joints, "c": self.in_channels},
+            )
+            x = check_input_dtype(x, cast("nn.Conv2d", self.position_stream[0]).weight)
         if x.shape[1] < self.min_length:
             raise ValueError(
                 f'HCNEncoder: x must have shape "b t j c" with t >= {self.min_length} (the '

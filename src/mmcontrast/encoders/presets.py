@@ -20,7 +20,7 @@ import torch
 from einops import rearrange
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_int, check_tensor
+from mmcontrast._checks import check_int, check_tensor, checking
 from mmcontrast.encoders._common import check_input_dtype
 from mmcontrast.encoders.cnn_transformer import CNNTransformerEncoder
 from mmcontrast.encoders.diff_transformer import CNNDiffTransformerEncoder
@@ -177,8 +177,9 @@ class _FlattenedSkeleton(nn.Module):
             x: ``"b t j c"``; mask: ``"b t"``; output: ``"b d"``.
         """
         sizes = {"j": self.num_joints, "c": self.in_channels}
-        x = check_tensor("clmm_style_skeleton", "x", x, pattern="b t j c", sizes=sizes)
-        x = check_input_dtype("clmm_style_skeleton", x, self.encoder.stem.first_weight)
+        with checking("clmm_style_skeleton"):
+            x = check_tensor("x", x, pattern="b t j c", sizes=sizes)
+            x = check_input_dtype(x, self.encoder.stem.first_weight)
         # the encoder checks the rest (length, mask) but not the dtype again
         out: Tensor = self.encoder._forward(
             rearrange(x, "b t j c -> b t (j c)"), mask, check_dtype=False
@@ -222,7 +223,8 @@ def clmm_style_skeleton(
         >>> sum(p.numel() for p in encoder.parameters())
         457504
     """
-    num_joints = check_int("clmm_style_skeleton", "num_joints", num_joints, minimum=1)
-    in_channels = check_int("clmm_style_skeleton", "in_channels", in_channels, minimum=1)
+    with checking("clmm_style_skeleton"):
+        num_joints = check_int("num_joints", num_joints, minimum=1)
+        in_channels = check_int("in_channels", in_channels, minimum=1)
     encoder = clmm_style_inertial(in_channels=num_joints * in_channels, device=device, dtype=dtype)
     return _FlattenedSkeleton(encoder, num_joints=num_joints, in_channels=in_channels)

@@ -5,14 +5,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import prefixed
-
 __all__ = ["check_class_labels", "check_features"]
 
 
-@prefixed
 def check_features(
-    owner: str, name: str, features: object, *, dim: int | None = None, finite: bool = True
+    name: str, features: object, *, dim: int | None = None, finite: bool = True
 ) -> Tensor:
     """A non-empty floating ``"b d"`` tensor, ``d == dim`` when given, finite when asked."""
     if not isinstance(features, Tensor):
@@ -35,9 +32,8 @@ def check_features(
     return features
 
 
-@prefixed
 def check_class_labels(
-    owner: str, labels: object, features: Tensor, num_classes: int | None
+    labels: object, features: Tensor, num_classes: int | None
 ) -> tuple[Tensor, int]:
     """Integer class indices ``"b"`` matching ``features``; returns them (int64) and ``k``.
 

@@ -10,7 +10,7 @@ import torch
 from einops import rearrange
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_int
+from mmcontrast._checks import check_int, checking
 
 __all__ = ["extract_features"]
 
@@ -86,7 +86,8 @@ def extract_features(
         >>> {m: tuple(f.shape) for m, f in features.items()}
         {'inertial': (1000, 32), 'skeleton': (1000, 3000)}
     """
-    size = check_int(_OWNER, "batch_size", batch_size, minimum=1)
+    with checking(_OWNER):
+        size = check_int("batch_size", batch_size, minimum=1)
     if isinstance(inputs, Mapping):
         if not isinstance(encoder, (Mapping, nn.ModuleDict)):
             raise TypeError(

@@ -16,6 +16,7 @@ from mmcontrast._checks import (
     check_fraction,
     check_int,
     check_optional_int,
+    checking,
 )
 from mmcontrast.data import label_fraction_subset
 from mmcontrast.evaluation._stats import mean_interval
@@ -94,10 +95,9 @@ class FewLabelCurve:
         self, metric: Metric = "accuracy", *, confidence: float = 0.95
     ) -> list[FewLabelSummary]:
         """Mean, std and interval of ``metric`` per fraction, in the order of ``fractions``."""
-        check_choice("FewLabelCurve.summary", "metric", metric, _METRICS)
-        level = check_finite_number(
-            "FewLabelCurve.summary", "confidence", confidence, low=0.0, high=1.0, low_open=True
-        )
+        with checking("FewLabelCurve.summary"):
+            check_choice("metric", metric, _METRICS)
+            level = check_finite_number("confidence", confidence, low=0.0, high=1.0, low_open=True)
         scores = self.accuracy if metric == "accuracy" else self.macro_f1
         out = []
         for fraction, count, row in zip(self.fractions, self.num_labels, scores, strict=True):
@@ -222,7 +222,8 @@ def few_label_curve(
     test_y = _check_labels("test_labels", test_labels, _length("test_features", test_features))
     fraction_values = _check_fractions(fractions)
     seed_values = _check_seeds(seeds)
-    k = check_optional_int(_OWNER, "num_classes", num_classes, minimum=1)
+    with checking(_OWNER):
+        k = check_optional_int("num_classes", num_classes, minimum=1)
     highest = max(int(train_y.max()), int(test_y.max()))
     if k is None:
         k = highest + 1
@@ -299,7 +300,8 @@ def _check_fractions(fractions: object) -> tuple[float, ...]:
         )
     if len(fractions) == 0:
         raise ValueError(f"{_OWNER}: fractions must hold at least one value, got {fractions!r}")
-    return tuple(check_fraction(_OWNER, f"fractions[{i}]", f) for i, f in enumerate(fractions))
+    with checking(_OWNER):
+        return tuple(check_fraction(f"fractions[{i}]", f) for i, f in enumerate(fractions))
 
 
 def _check_seeds(seeds: object) -> tuple[int, ...]:
@@ -307,7 +309,8 @@ def _check_seeds(seeds: object) -> tuple[int, ...]:
         raise TypeError(f"{_OWNER}: seeds must be a sequence of ints, got {type(seeds).__name__}")
     if len(seeds) == 0:
         raise ValueError(f"{_OWNER}: seeds must hold at least one seed, got {seeds!r}")
-    values = tuple(check_int(_OWNER, f"seeds[{i}]", s, minimum=0) for i, s in enumerate(seeds))
+    with checking(_OWNER):
+        values = tuple(check_int(f"seeds[{i}]", s, minimum=0) for i, s in enumerate(seeds))
     if len(set(values)) != len(values):
         raise ValueError(f"{_OWNER}: seeds must be distinct, got {list(values)}")
     return values

@@ -10,7 +10,7 @@ from einops import einsum
 from torch import Tensor
 from typing_extensions import Self
 
-from mmcontrast._checks import check_finite_number, check_int, check_optional_int
+from mmcontrast._checks import check_finite_number, check_int, check_optional_int, checking
 from mmcontrast.evaluation._validate import check_class_labels, check_features
 
 __all__ = ["KNNClassifier"]
@@ -75,12 +75,13 @@ class KNNClassifier:
         chunk_size: int = 256,
         num_classes: int | None = None,
     ) -> None:
-        self.k = check_int(_OWNER, "k", k, minimum=1)
-        self.temperature = check_finite_number(
-            _OWNER, "temperature", temperature, low=0.0, low_open=True
-        )
-        self.chunk_size = check_int(_OWNER, "chunk_size", chunk_size, minimum=1)
-        self.num_classes = check_optional_int(_OWNER, "num_classes", num_classes, minimum=1)
+        with checking(_OWNER):
+            self.k = check_int("k", k, minimum=1)
+            self.temperature = check_finite_number(
+                "temperature", temperature, low=0.0, low_open=True
+            )
+            self.chunk_size = check_int("chunk_size", chunk_size, minimum=1)
+            self.num_classes = check_optional_int("num_classes", num_classes, minimum=1)
         self._bank: _Bank | None = None
 
     def fit(self, features: Tensor, labels: Tensor) -> Self:
@@ -96,8 +97,9 @@ class KNNClassifier:
         Shapes:
             features: ``"b d"``; labels: ``"b"``.
         """
-        x = check_features(_OWNER, "features", features)
-        y, num_classes = check_class_labels(_OWNER, labels, x, self.num_classes)
+        with checking(_OWNER):
+            x = check_features("features", features)
+            y, num_classes = check_class_labels(labels, x, self.num_classes)
         self._bank = _Bank(F.normalize(x.detach(), dim=-1), y.detach().clone(), num_classes)
         return self
 
@@ -108,7 +110,8 @@ class KNNClassifier:
             features: ``"b d"``; output: ``"b num_classes"``.
         """
         bank = self._fitted()
-        x = check_features(_OWNER, "features", features, dim=bank.features.shape[1])
+        with checking(_OWNER):
+            x = check_features("features", features, dim=bank.features.shape[1])
         if x.device != bank.features.device:
             raise ValueError(
                 f"{_OWNER}: features must be on {bank.features.device} like the fitted bank, "

@@ -12,7 +12,13 @@ import torch.nn.functional as F
 from torch import Tensor
 from typing_extensions import Self
 
-from mmcontrast._checks import check_bool, check_finite_number, check_int, check_optional_int
+from mmcontrast._checks import (
+    check_bool,
+    check_finite_number,
+    check_int,
+    check_optional_int,
+    checking,
+)
 from mmcontrast.evaluation._validate import check_class_labels, check_features
 
 __all__ = ["L2_GRID", "LinearProbe", "LinearProbeInfo"]
@@ -132,26 +138,27 @@ class LinearProbe:
         folds: int = 5,
         l2_grid: Sequence[float] = L2_GRID,
     ) -> None:
-        if isinstance(l2, str):
-            if l2 != "auto":
-                raise ValueError(f"{_OWNER}: l2 must be a number >= 0 or 'auto', got {l2!r}")
-            self.l2: float | Literal["auto"] = "auto"
-        else:
-            self.l2 = check_finite_number(_OWNER, "l2", l2, low=0.0)
-        self.max_iter = check_int(_OWNER, "max_iter", max_iter, minimum=1)
-        self.tol = check_finite_number(_OWNER, "tol", tol, low=0.0, low_open=True)
-        self.standardize = check_bool(_OWNER, "standardize", standardize)
-        self.num_classes = check_optional_int(_OWNER, "num_classes", num_classes, minimum=1)
-        self.folds = check_int(_OWNER, "folds", folds, minimum=2)
-        if isinstance(l2_grid, (str, bytes)) or not isinstance(l2_grid, Sequence):
-            raise TypeError(
-                f"{_OWNER}: l2_grid must be a sequence of numbers, got {type(l2_grid).__name__}"
+        with checking(_OWNER):
+            if isinstance(l2, str):
+                if l2 != "auto":
+                    raise ValueError(f"{_OWNER}: l2 must be a number >= 0 or 'auto', got {l2!r}")
+                self.l2: float | Literal["auto"] = "auto"
+            else:
+                self.l2 = check_finite_number("l2", l2, low=0.0)
+            self.max_iter = check_int("max_iter", max_iter, minimum=1)
+            self.tol = check_finite_number("tol", tol, low=0.0, low_open=True)
+            self.standardize = check_bool("standardize", standardize)
+            self.num_classes = check_optional_int("num_classes", num_classes, minimum=1)
+            self.folds = check_int("folds", folds, minimum=2)
+            if isinstance(l2_grid, (str, bytes)) or not isinstance(l2_grid, Sequence):
+                raise TypeError(
+                    f"{_OWNER}: l2_grid must be a sequence of numbers, got {type(l2_grid).__name__}"
+                )
+            if len(l2_grid) == 0:
+                raise ValueError(f"{_OWNER}: l2_grid must hold at least one value, got {l2_grid!r}")
+            self.l2_grid = tuple(
+                check_finite_number(f"l2_grid[{i}]", v, low=0.0) for i, v in enumerate(l2_grid)
             )
-        if len(l2_grid) == 0:
-            raise ValueError(f"{_OWNER}: l2_grid must hold at least one value, got {l2_grid!r}")
-        self.l2_grid = tuple(
-            check_finite_number(_OWNER, f"l2_grid[{i}]", v, low=0.0) for i, v in enumerate(l2_grid)
-        )
         self._fit: _Fit | None = None
 
     def fit(self, features: Tensor, labels: Tensor) -> Self:
@@ -170,8 +177,9 @@ class LinearProbe:
         Shapes:
             features: ``"b d"``; labels: ``"b"``.
         """
-        x = check_features(_OWNER, "features", features)
-        y, k = check_class_labels(_OWNER, labels, x, self.num_classes)
+        with checking(_OWNER):
+            x = check_features("features", features)
+            y, k = check_class_labels(labels, x, self.num_classes)
         with torch.inference_mode(False), torch.enable_grad():
             self._fit = self._solve_fit(x, y, k)
         return self
@@ -245,7 +253,8 @@ class LinearProbe:
             features: ``"b d"``; output: ``"b num_classes"``.
         """
         fit = self._fitted()
-        x = check_features(_OWNER, "features", features, dim=fit.weight.shape[1])
+        with checking(_OWNER):
+            x = check_features("features", features, dim=fit.weight.shape[1])
         weight = fit.weight.to(device=x.device, dtype=x.dtype)
         return torch.addmm(fit.bias.to(device=x.device, dtype=x.dtype), x, weight.T)
 

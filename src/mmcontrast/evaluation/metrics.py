@@ -7,7 +7,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import check_int
+from mmcontrast._checks import check_int, checking
 
 __all__ = ["ClassificationScores", "classification_scores"]
 
@@ -58,7 +58,8 @@ def classification_scores(
         >>> round(float(scores.accuracy), 4), round(float(scores.macro_f1), 4)
         (0.75, 0.7778)
     """
-    k = check_int("classification_scores", "num_classes", num_classes, minimum=1)
+    with checking("classification_scores"):
+        k = check_int("num_classes", num_classes, minimum=1)
     for name, value in (("predicted", predicted), ("target", target)):
         if not isinstance(value, Tensor):
             raise TypeError(

@@ -11,6 +11,7 @@ from mmcontrast._checks import (
     check_choice,
     check_modality_dims,
     check_modality_inputs,
+    checking,
 )
 from mmcontrast._ops import unsqueeze_as
 from mmcontrast.fusion.functional import AXES, Axis, _concat, _concat_problem, mask_features
@@ -61,16 +62,16 @@ class ConcatFusion(nn.Module):
         renormalize: bool = False,
     ) -> None:
         super().__init__()
-        self.dims = check_modality_dims("ConcatFusion", "dims", dims)
-        self.modalities = tuple(self.dims)
-        self.axis: Axis = axis
-        check_choice("ConcatFusion", "axis", axis, AXES)
-        if axis == "token" and len(set(self.dims.values())) != 1:
-            raise ValueError(
-                f"ConcatFusion: axis='token' needs every modality to have the same d, got "
-                f"dims={self.dims!r}"
-            )
-        self.renormalize = check_bool("ConcatFusion", "renormalize", renormalize)
+        with checking("ConcatFusion"):
+            self.dims = check_modality_dims("dims", dims)
+            self.modalities = tuple(self.dims)
+            self.axis: Axis = axis
+            check_choice("axis", axis, AXES)
+            if axis == "token" and len(set(self.dims.values())) != 1:
+                raise ValueError(
+                    f"axis='token' needs every modality to have the same d, got dims={self.dims!r}"
+                )
+            self.renormalize = check_bool("renormalize", renormalize)
 
     @property
     def out_features(self) -> int:
@@ -93,7 +94,8 @@ class ConcatFusion(nn.Module):
             features[m]: ``"b d_m"`` or ``"b t d_m"``; present[m]: ``"b"``; output: see the
             class docstring.
         """
-        xs, mask = check_modality_inputs("ConcatFusion", features, present, self.dims)
+        with checking("ConcatFusion"):
+            xs, mask = check_modality_inputs(features, present, self.dims)
         xs = mask_features(xs, mask)
         if self.renormalize and mask is not None:
             count = mask.sum(dim=1, keepdim=True).clamp_min(1)

@@ -26,6 +26,7 @@ from mmcontrast._checks import (
     check_fraction,
     check_int,
     check_probability,
+    checking,
 )
 from mmcontrast._ops import unsqueeze_as
 
@@ -137,7 +138,8 @@ def concat_features(
         >>> concat_features([torch.randn(4, 3), torch.randn(4, 7, 3)], axis="token").shape
         torch.Size([4, 8, 3])
     """
-    check_choice("concat_features", "axis", axis, AXES)
+    with checking("concat_features"):
+        check_choice("axis", axis, AXES)
     labels = list(names) if names is not None else [str(i) for i in range(len(features))]
     problem = _concat_problem(features, axis, labels)
     if problem is not None:
@@ -200,7 +202,8 @@ def guided_weights(
         >>> guided_weights(scores, torch.tensor([0.0, 1.0]), mix=0.5)
         tensor([[0., 1.]])
     """
-    mix = check_probability("guided_weights", "mix", mix)
+    with checking("guided_weights"):
+        mix = check_probability("mix", mix)
     quality = quality.to(scores.dtype).expand_as(scores)
     support = quality > 0 if present is None else present & (quality > 0)
     attention = masked_softmax(scores, support)
@@ -279,7 +282,8 @@ def hopkins_statistic(
             f'hopkins_statistic: x must be a floating-point tensor of shape "n d", got {got}'
         )
     n = x.shape[0]
-    num_probes = check_int("hopkins_statistic", "num_probes", num_probes, minimum=1)
+    with checking("hopkins_statistic"):
+        num_probes = check_int("num_probes", num_probes, minimum=1)
     if num_probes > n:
         raise ValueError(f"hopkins_statistic: num_probes must be <= n = {n}, got {num_probes}")
     work = x.detach()
@@ -339,8 +343,9 @@ def quality_prior(
         >>> bool(q[1] > q[0]), round(float(q.sum()), 6)
         (True, 1.0)
     """
-    fraction = check_fraction("quality_prior", "probe_fraction", probe_fraction)
-    draws = check_int("quality_prior", "draws", draws, minimum=1)
+    with checking("quality_prior"):
+        fraction = check_fraction("probe_fraction", probe_fraction)
+        draws = check_int("draws", draws, minimum=1)
     if not isinstance(embeddings, Mapping) or len(embeddings) == 0:
         raise ValueError("quality_prior: embeddings must be a non-empty mapping of tensors")
     values = []

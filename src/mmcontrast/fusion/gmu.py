@@ -13,6 +13,7 @@ from mmcontrast._checks import (
     check_int,
     check_modality_dims,
     check_modality_inputs,
+    checking,
 )
 from mmcontrast._ops import masked_mean
 from mmcontrast.fusion._projection import build_projections, project_features
@@ -72,10 +73,11 @@ class GatedMultimodalUnitFusion(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.dims = check_modality_dims("GatedMultimodalUnitFusion", "dims", dims)
-        self.modalities = tuple(self.dims)
-        self.hidden = check_int("GatedMultimodalUnitFusion", "hidden", hidden, minimum=1)
-        self.project = check_bool("GatedMultimodalUnitFusion", "project", project)
+        with checking("GatedMultimodalUnitFusion"):
+            self.dims = check_modality_dims("dims", dims)
+            self.modalities = tuple(self.dims)
+            self.hidden = check_int("hidden", hidden, minimum=1)
+            self.project = check_bool("project", project)
         if len(self.modalities) < 2:
             raise ValueError(
                 "GatedMultimodalUnitFusion: gates one modality with the others and needs at "
@@ -115,7 +117,8 @@ class GatedMultimodalUnitFusion(nn.Module):
             features[m]: ``"b d_m"`` or ``"b t d_m"``; present[m]: ``"b"``; output:
             ``"b out_features"``.
         """
-        xs, mask = check_modality_inputs("GatedMultimodalUnitFusion", features, present, self.dims)
+        with checking("GatedMultimodalUnitFusion"):
+            xs, mask = check_modality_inputs(features, present, self.dims)
         hs = project_features(self.projections, self.modalities, xs, mask)
         pooled = [pool_tokens(h) for h in hs]
         outputs = []

@@ -15,6 +15,7 @@ from mmcontrast._checks import (
     check_int,
     check_modality_dims,
     check_modality_inputs,
+    checking,
 )
 from mmcontrast._ops import masked_mean
 from mmcontrast.fusion._projection import build_projections, project_features
@@ -135,8 +136,9 @@ class BiGRUWeights(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.input_size = check_int(type(self).__name__, "input_size", input_size, minimum=1)
-        self.hidden_size = check_int(type(self).__name__, "hidden_size", hidden_size, minimum=1)
+        with checking(type(self).__name__):
+            self.input_size = check_int("input_size", input_size, minimum=1)
+            self.hidden_size = check_int("hidden_size", hidden_size, minimum=1)
         shapes = [
             (3 * hidden_size, input_size),
             (3 * hidden_size, hidden_size),
@@ -222,14 +224,15 @@ class BidirectionalGRUFusion(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.dims = check_modality_dims("BidirectionalGRUFusion", "dims", dims)
-        self.modalities = tuple(self.dims)
-        self.hidden = check_int("BidirectionalGRUFusion", "hidden", hidden, minimum=1)
-        self.tokens: Tokens = tokens
-        check_choice("BidirectionalGRUFusion", "tokens", tokens, TOKENS)
-        self.readout: Readout = readout
-        check_choice("BidirectionalGRUFusion", "readout", readout, READOUTS)
-        self.project = check_bool("BidirectionalGRUFusion", "project", project)
+        with checking("BidirectionalGRUFusion"):
+            self.dims = check_modality_dims("dims", dims)
+            self.modalities = tuple(self.dims)
+            self.hidden = check_int("hidden", hidden, minimum=1)
+            self.tokens: Tokens = tokens
+            check_choice("tokens", tokens, TOKENS)
+            self.readout: Readout = readout
+            check_choice("readout", readout, READOUTS)
+            self.project = check_bool("project", project)
         self.projections, widths = build_projections(
             self.dims, hidden, project, device=device, dtype=dtype
         )
@@ -254,7 +257,8 @@ class BidirectionalGRUFusion(nn.Module):
             features[m]: ``"b d_m"`` or ``"b t d_m"``; present[m]: ``"b"``; output:
             ``"b out_features"``.
         """
-        xs, mask = check_modality_inputs("BidirectionalGRUFusion", features, present, self.dims)
+        with checking("BidirectionalGRUFusion"):
+            xs, mask = check_modality_inputs(features, present, self.dims)
         hs = project_features(self.projections, self.modalities, xs, mask)
         if self.tokens == "modality":
             seq = torch.stack([pool_tokens(h) for h in hs], dim=1)

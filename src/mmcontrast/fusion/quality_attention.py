@@ -16,6 +16,7 @@ from mmcontrast._checks import (
     check_modality_dims,
     check_modality_inputs,
     check_probability,
+    checking,
 )
 from mmcontrast.fusion.functional import (
     AXES,
@@ -126,28 +127,26 @@ class QualityGuidedAttention(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.dims = check_modality_dims("QualityGuidedAttention", "dims", dims)
-        self.modalities = tuple(self.dims)
-        self.hidden = check_int("QualityGuidedAttention", "hidden", hidden, minimum=1)
-        self.prior: Prior = prior
-        check_choice("QualityGuidedAttention", "prior", prior, PRIORS)
-        self.mix = check_probability("QualityGuidedAttention", "mix", mix)
-        self.axis: Axis = axis
-        check_choice("QualityGuidedAttention", "axis", axis, AXES)
-        if axis == "token" and len(set(self.dims.values())) != 1:
-            raise ValueError(
-                "QualityGuidedAttention: axis='token' needs every modality to have the same d, "
-                f"got dims={self.dims!r}"
+        with checking("QualityGuidedAttention"):
+            self.dims = check_modality_dims("dims", dims)
+            self.modalities = tuple(self.dims)
+            self.hidden = check_int("hidden", hidden, minimum=1)
+            self.prior: Prior = prior
+            check_choice("prior", prior, PRIORS)
+            self.mix = check_probability("mix", mix)
+            self.axis: Axis = axis
+            check_choice("axis", axis, AXES)
+            if axis == "token" and len(set(self.dims.values())) != 1:
+                raise ValueError(
+                    f"axis='token' needs every modality to have the same d, got dims={self.dims!r}"
+                )
+            self.probe_fraction = check_fraction("probe_fraction", probe_fraction)
+            self.scorer = nn.Sequential(
+                nn.Linear(sum(self.dims.values()), self.hidden, device=device, dtype=dtype),
+                nn.Tanh(),
+                nn.Linear(self.hidden, len(self.modalities), device=device, dtype=dtype),
             )
-        self.probe_fraction = check_fraction(
-            "QualityGuidedAttention", "probe_fraction", probe_fraction
-        )
-        self.scorer = nn.Sequential(
-            nn.Linear(sum(self.dims.values()), self.hidden, device=device, dtype=dtype),
-            nn.Tanh(),
-            nn.Linear(self.hidden, len(self.modalities), device=device, dtype=dtype),
-        )
-        self.momentum = check_probability("QualityGuidedAttention", "momentum", momentum)
+            self.momentum = check_probability("momentum", momentum)
         self.register_buffer(
             "quality", torch.empty(len(self.modalities), device=device, dtype=torch.float32)
         )
@@ -160,35 +159,33 @@ class QualityGuidedAttention(nn.Module):
             quality: ``modality -> q_m``, or a ``"m"`` tensor in the order of ``dims``; every
                 value finite and ``>= 0``, not all zero.
         """
-        if isinstance(quality, Tensor):
-            if quality.shape != (len(self.modalities),):
-                raise ValueError(
-                    'QualityGuidedAttention: a quality tensor must have shape "m" = '
-                    f"({len(self.modalities)},)"
-                    f" in the order {self.modalities}, got {tuple(quality.shape)}"
+        with checking("QualityGuidedAttention"):
+            if isinstance(quality, Tensor):
+                if quality.shape != (len(self.modalities),):
+                    raise ValueError(
+                        'a quality tensor must have shape "m" = '
+                        f"({len(self.modalities)},)"
+                        f" in the order {self.modalities}, got {tuple(quality.shape)}"
+                    )
+                values = [float(v) for v in quality.detach().cpu().tolist()]
+            elif isinstance(quality, Mapping):
+                unknown = [m for m in quality if m not in self.dims]
+                missing = [m for m in self.modalities if m not in quality]
+                if unknown or missing:
+                    raise ValueError(
+                        "quality must name exactly the modalities "
+                        f"{self.modalities}; unknown {unknown}, missing {missing}"
+                    )
+                values = [
+                    check_finite_number(f"quality[{m!r}]", quality[m], low=0.0)
+                    for m in self.modalities
+                ]
+            else:
+                raise TypeError(
+                    f"quality must be a mapping or a tensor, got {type(quality).__name__}"
                 )
-            values = [float(v) for v in quality.detach().cpu().tolist()]
-        elif isinstance(quality, Mapping):
-            unknown = [m for m in quality if m not in self.dims]
-            missing = [m for m in self.modalities if m not in quality]
-            if unknown or missing:
-                raise ValueError(
-                    "QualityGuidedAttention: quality must name exactly the modalities "
-                    f"{self.modalities}; unknown {unknown}, missing {missing}"
-                )
-            values = [
-                check_finite_number(
-                    "QualityGuidedAttention", f"quality[{m!r}]", quality[m], low=0.0
-                )
-                for m in self.modalities
-            ]
-        else:
-            raise TypeError(
-                "QualityGuidedAttention: quality must be a mapping or a tensor, got "
-                f"{type(quality).__name__}"
-            )
-        for m, v in zip(self.modalities, values, strict=True):
-            check_finite_number("QualityGuidedAttention", f"quality[{m!r}]", v, low=0.0)
+            for m, v in zip(self.modalities, values, strict=True):
+                check_finite_number(f"quality[{m!r}]", v, low=0.0)
         if sum(values) <= 0:
             raise ValueError(f"QualityGuidedAttention: quality must not be all zero, got {values}")
         total = sum(values)
@@ -246,7 +243,8 @@ class QualityGuidedAttention(nn.Module):
     def _prepare(
         self, features: Mapping[str, Tensor], present: Mapping[str, Tensor] | None
     ) -> tuple[list[Tensor], Tensor | None]:
-        xs, mask = check_modality_inputs("QualityGuidedAttention", features, present, self.dims)
+        with checking("QualityGuidedAttention"):
+            xs, mask = check_modality_inputs(features, present, self.dims)
         return mask_features(xs, mask), mask
 
     def _weights(self, xs: list[Tensor], mask: Tensor | None) -> Tensor:

@@ -7,26 +7,20 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from mmcontrast._checks import check_dropout, check_int, prefixed
+from mmcontrast._checks import check_dropout, check_int
 from mmcontrast.heads.linear_spec import LinearSpec
 
 __all__ = ["build_mlp", "check_hidden_layers", "check_widths", "layer_name"]
 
 
-@prefixed
-def check_widths(owner: str, name: str, widths: object) -> tuple[int, ...]:
+def check_widths(name: str, widths: object) -> tuple[int, ...]:
     """A sequence of layer widths, each an int ``>= 1``."""
     if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence):
         raise TypeError(f"{name} must be a sequence of ints, got {type(widths).__name__}")
-    return tuple(
-        check_int(owner, f"{name}[{i}]", width, minimum=1) for i, width in enumerate(widths)
-    )
+    return tuple(check_int(f"{name}[{i}]", width, minimum=1) for i, width in enumerate(widths))
 
 
-@prefixed
-def check_hidden_layers(
-    owner: str, *, norm_layer: object, act_layer: object, dropout: object
-) -> float:
+def check_hidden_layers(*, norm_layer: object, act_layer: object, dropout: object) -> float:
     """The norm and activation classes (or ``None``) and the dropout of a head's hidden layers.
 
     Returns the dropout as a float.
@@ -36,7 +30,7 @@ def check_hidden_layers(
             raise TypeError(
                 f"{name} must be a module class such as nn.ReLU, or None, got {layer!r}"
             )
-    return check_dropout(owner, dropout)
+    return check_dropout(dropout)
 
 
 def layer_name(layer: object) -> str:

@@ -14,6 +14,7 @@ from mmcontrast._checks import (
     check_modality_dims,
     check_modality_inputs,
     check_tensor,
+    checking,
 )
 from mmcontrast.fusion.functional import mask_features
 from mmcontrast.heads._mlp import build_mlp, check_hidden_layers, layer_name
@@ -53,9 +54,10 @@ class LinearClassifier(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.in_features = check_int("LinearClassifier", "in_features", in_features, minimum=1)
-        self.num_classes = check_int("LinearClassifier", "num_classes", num_classes, minimum=1)
-        check_bool("LinearClassifier", "bias", bias)
+        with checking("LinearClassifier"):
+            self.in_features = check_int("in_features", in_features, minimum=1)
+            self.num_classes = check_int("num_classes", num_classes, minimum=1)
+            check_bool("bias", bias)
         # The parameters of an nn.Linear (its initialisation and state_dict names), held
         # directly so the repr stays one line.
         linear = nn.Linear(in_features, num_classes, bias=bias, device=device, dtype=dtype)
@@ -68,7 +70,8 @@ class LinearClassifier(nn.Module):
         Shapes:
             x: ``"b d"``; output: ``"b num_classes"``.
         """
-        check_tensor(type(self).__name__, "x", x, pattern="b d", sizes={"d": self.in_features})
+        with checking(type(self).__name__):
+            check_tensor("x", x, pattern="b d", sizes={"d": self.in_features})
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -132,19 +135,16 @@ class MultimodalClassifier(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.dims = check_modality_dims("MultimodalClassifier", "dims", dims)
-        self.modalities = tuple(self.dims)
-        self.num_classes = check_int("MultimodalClassifier", "num_classes", num_classes, minimum=1)
-        self.hidden = (
-            None
-            if hidden is None
-            else check_int("MultimodalClassifier", "hidden", hidden, minimum=1)
-        )
-        self.norm_layer = norm_layer
-        self.act_layer = act_layer
-        self.dropout = check_hidden_layers(
-            "MultimodalClassifier", norm_layer=norm_layer, act_layer=act_layer, dropout=dropout
-        )
+        with checking("MultimodalClassifier"):
+            self.dims = check_modality_dims("dims", dims)
+            self.modalities = tuple(self.dims)
+            self.num_classes = check_int("num_classes", num_classes, minimum=1)
+            self.hidden = None if hidden is None else check_int("hidden", hidden, minimum=1)
+            self.norm_layer = norm_layer
+            self.act_layer = act_layer
+            self.dropout = check_hidden_layers(
+                norm_layer=norm_layer, act_layer=act_layer, dropout=dropout
+            )
         if self.hidden is None:
             self.branches = None
             width = sum(self.dims.values())
@@ -170,7 +170,8 @@ class MultimodalClassifier(nn.Module):
         Shapes:
             features[m]: ``"b d_m"``; present[m]: ``"b"``; output: ``"b num_classes"``.
         """
-        xs, mask = check_modality_inputs("MultimodalClassifier", features, present, self.dims)
+        with checking("MultimodalClassifier"):
+            xs, mask = check_modality_inputs(features, present, self.dims)
         for m, x in zip(self.modalities, xs, strict=True):
             if x.ndim != 2:
                 raise ValueError(

@@ -17,6 +17,7 @@ from mmcontrast._checks import (
     check_present,
     check_probability,
     check_tensor,
+    checking,
 )
 from mmcontrast._ops import masked_mean
 from mmcontrast.heads._mlp import build_mlp, check_hidden_layers, check_widths, layer_name
@@ -93,17 +94,16 @@ class PrimaryAuxiliaryHead(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.in_features = check_int("PrimaryAuxiliaryHead", "in_features", in_features, minimum=1)
-        self.auxiliary_dims = check_modality_dims("PrimaryAuxiliaryHead", "auxiliary", auxiliary)
-        self.num_classes = check_int("PrimaryAuxiliaryHead", "num_classes", num_classes, minimum=1)
-        self.hidden_features = check_widths(
-            "PrimaryAuxiliaryHead", "hidden_features", hidden_features
-        )
-        self.norm_layer = norm_layer
-        self.act_layer = act_layer
-        self.dropout = check_hidden_layers(
-            "PrimaryAuxiliaryHead", norm_layer=norm_layer, act_layer=act_layer, dropout=dropout
-        )
+        with checking("PrimaryAuxiliaryHead"):
+            self.in_features = check_int("in_features", in_features, minimum=1)
+            self.auxiliary_dims = check_modality_dims("auxiliary", auxiliary)
+            self.num_classes = check_int("num_classes", num_classes, minimum=1)
+            self.hidden_features = check_widths("hidden_features", hidden_features)
+            self.norm_layer = norm_layer
+            self.act_layer = act_layer
+            self.dropout = check_hidden_layers(
+                norm_layer=norm_layer, act_layer=act_layer, dropout=dropout
+            )
         specs = [
             LinearSpec(width, norm_layer=norm_layer, act_layer=act_layer, dropout=dropout)
             for width in self.hidden_features
@@ -128,12 +128,9 @@ class PrimaryAuxiliaryHead(nn.Module):
             fused: ``"b in_features"``; auxiliary[k]: ``"b d_k"``; output fields:
             ``"b num_classes"``.
         """
-        check_tensor(
-            "PrimaryAuxiliaryHead", "fused", fused, pattern="b d", sizes={"d": self.in_features}
-        )
-        streams = check_modality_features(
-            "PrimaryAuxiliaryHead", "auxiliary", auxiliary, self.auxiliary_dims
-        )
+        with checking("PrimaryAuxiliaryHead"):
+            check_tensor("fused", fused, pattern="b d", sizes={"d": self.in_features})
+            streams = check_modality_features("auxiliary", auxiliary, self.auxiliary_dims)
         for name, x in zip(self.auxiliary_dims, streams, strict=True):
             if x.ndim != 2 or x.shape[0] != fused.shape[0]:
                 raise ValueError(
@@ -187,26 +184,21 @@ def primary_auxiliary_loss(
         >>> primary_auxiliary_loss(logits, torch.tensor([0, 2]), alpha=1.0)
         tensor(2.1972)
     """
-    alpha = check_finite_number("primary_auxiliary_loss", "alpha", alpha, low=0.0)
-    smoothing = check_probability("primary_auxiliary_loss", "label_smoothing", label_smoothing)
-    if not isinstance(logits, PrimaryAuxiliaryLogits):
-        raise TypeError(
-            "primary_auxiliary_loss: logits must be PrimaryAuxiliaryLogits, got "
-            f"{type(logits).__name__}"
-        )
-    primary = logits.primary
-    if labels.ndim != 1 or labels.shape[0] != primary.shape[0]:
-        raise ValueError(
-            f'primary_auxiliary_loss: labels must have shape "b" = ({primary.shape[0]},), got '
-            f"{tuple(labels.shape)}"
-        )
-    loss = F.cross_entropy(primary, labels, label_smoothing=smoothing)
-    names = list(logits.auxiliary)
-    if not names or alpha == 0.0:
-        return loss
-    mask = check_present(
-        "primary_auxiliary_loss", present, names, batch=primary.shape[0], device=primary.device
-    )
+    with checking("primary_auxiliary_loss"):
+        alpha = check_finite_number("alpha", alpha, low=0.0)
+        smoothing = check_probability("label_smoothing", label_smoothing)
+        if not isinstance(logits, PrimaryAuxiliaryLogits):
+            raise TypeError(f"logits must be PrimaryAuxiliaryLogits, got {type(logits).__name__}")
+        primary = logits.primary
+        if labels.ndim != 1 or labels.shape[0] != primary.shape[0]:
+            raise ValueError(
+                f'labels must have shape "b" = ({primary.shape[0]},), got {tuple(labels.shape)}'
+            )
+        loss = F.cross_entropy(primary, labels, label_smoothing=smoothing)
+        names = list(logits.auxiliary)
+        if not names or alpha == 0.0:
+            return loss
+        mask = check_present(present, names, batch=primary.shape[0], device=primary.device)
     terms = []
     for i, name in enumerate(names):
         per_sample = F.cross_entropy(

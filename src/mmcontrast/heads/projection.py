@@ -11,6 +11,7 @@ from mmcontrast._checks import (
     check_bool,
     check_int,
     check_tensor,
+    checking,
 )
 from mmcontrast._ops import l2_normalize
 from mmcontrast.heads._mlp import build_mlp, check_hidden_layers, check_widths, layer_name
@@ -75,15 +76,16 @@ class ProjectionHead(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.in_features = check_int("ProjectionHead", "in_features", in_features, minimum=1)
-        self.hidden_features = check_widths("ProjectionHead", "hidden_features", hidden_features)
-        self.out_features = check_int("ProjectionHead", "out_features", out_features, minimum=1)
-        self.norm_layer = norm_layer
-        self.act_layer = act_layer
-        self.dropout = check_hidden_layers(
-            "ProjectionHead", norm_layer=norm_layer, act_layer=act_layer, dropout=dropout
-        )
-        self.normalize = check_bool("ProjectionHead", "normalize", normalize)
+        with checking("ProjectionHead"):
+            self.in_features = check_int("in_features", in_features, minimum=1)
+            self.hidden_features = check_widths("hidden_features", hidden_features)
+            self.out_features = check_int("out_features", out_features, minimum=1)
+            self.norm_layer = norm_layer
+            self.act_layer = act_layer
+            self.dropout = check_hidden_layers(
+                norm_layer=norm_layer, act_layer=act_layer, dropout=dropout
+            )
+            self.normalize = check_bool("normalize", normalize)
         specs = [
             LinearSpec(width, norm_layer=norm_layer, act_layer=act_layer, dropout=dropout)
             for width in self.hidden_features
@@ -97,7 +99,8 @@ class ProjectionHead(nn.Module):
         Shapes:
             x: ``"b d"``; output: ``"b out_features"``.
         """
-        check_tensor(type(self).__name__, "x", x, pattern="b d", sizes={"d": self.in_features})
+        with checking(type(self).__name__):
+            check_tensor("x", x, pattern="b d", sizes={"d": self.in_features})
         z: Tensor = self.layers(x)
         if self.normalize:
             z = l2_normalize(z)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from mmcontrast._checks import checking
 from mmcontrast.losses._geometry import gather_without_grad
 from mmcontrast.losses._pairwise import (
     OPTION_NAMES,
@@ -49,7 +50,8 @@ class PairwiseContrastiveLoss(nn.Module):
     def __init__(self, options: PairwiseOptions, *, queue: EmbeddingQueue | None) -> None:
         super().__init__()
         name = type(self).__name__
-        checked = options.checked(name, tensor_temperature=False)
+        with checking(name):
+            checked = options.checked(tensor_temperature=False)
         for option in OPTION_NAMES:
             setattr(self, option, getattr(checked, option))
         if queue is not None and not isinstance(queue, EmbeddingQueue):
@@ -95,7 +97,8 @@ class PairwiseContrastiveLoss(nn.Module):
             ``reduction="none"``.
         """
         batch, options = self._batch(a, b, labels, groups, pos_mask, neg_mask), self._options()
-        weights = check_weights(type(self).__name__, weights, num_terms(batch, options))
+        with checking(type(self).__name__):
+            weights = check_weights(weights, num_terms(batch, options))
         terms = compute_terms(batch, options)
         loss = reduce_values(terms.loss, self.reduction, weights, terms.num_positives > 0)
         if self.queue is not None and self.training:
@@ -111,11 +114,12 @@ class PairwiseContrastiveLoss(nn.Module):
         pos_mask: Tensor | None,
         neg_mask: Tensor | None,
     ) -> Batch:
-        return check_batch(
-            type(self).__name__, a, b, labels=labels, groups=groups, pos_mask=pos_mask,
-            neg_mask=neg_mask, queue=None if self.queue is None else self.queue.state(),
-            gather_distributed=self.gather_distributed,
-        )  # fmt: skip
+        with checking(type(self).__name__):
+            return check_batch(
+                a, b, labels=labels, groups=groups, pos_mask=pos_mask,
+                neg_mask=neg_mask, queue=None if self.queue is None else self.queue.state(),
+                gather_distributed=self.gather_distributed,
+            )  # fmt: skip
 
     def _options(self) -> PairwiseOptions:
         return PairwiseOptions(**{option: getattr(self, option) for option in OPTION_NAMES})

@@ -27,11 +27,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import check_bool, check_choice, check_finite_number, check_int, check_pair
+from mmcontrast._checks import (
+    check_bool,
+    check_choice,
+    check_finite_number,
+    check_int,
+    check_pair,
+    checking,
+)
 from mmcontrast._ops import l2_normalize
 from mmcontrast.losses._geometry import gather_with_grad, gather_without_grad, rank_and_world
 from mmcontrast.losses._pairwise import (
@@ -66,36 +74,38 @@ class CMKMOptions:
     reduction: Reduction  # (not used by `cmkm_terms`)
     gather_distributed: bool
 
-    def checked(self, owner: str) -> CMKMOptions:
-        """These options after the one check of each, errors prefixed with ``owner``."""
+    def checked(
+        self,
+    ) -> CMKMOptions:
+        """These options after the one check of each, run inside the caller's `checking` block."""
         for name in _FLAGS:
-            check_bool(owner, name, getattr(self, name))
-        check_choice(owner, "reduction", self.reduction, REDUCTIONS)
+            check_bool(name, getattr(self, name))
+        check_choice("reduction", self.reduction, REDUCTIONS)
         intra_tau = self.intra_temperature
         return replace(
             self,
-            temperature=checked_temperature(owner, self.temperature, tensor_ok=False),  # type: ignore[arg-type]
-            k=check_int(owner, "k", self.k, minimum=1),
-            intra_weight=check_finite_number(owner, "intra_weight", self.intra_weight, low=0.0),
+            temperature=checked_temperature(self.temperature, tensor_ok=False),  # type: ignore[arg-type]
+            k=check_int("k", self.k, minimum=1),
+            intra_weight=check_finite_number("intra_weight", self.intra_weight, low=0.0),
             intra_temperature=None if intra_tau is None else check_finite_number(
-                owner, "intra_temperature", intra_tau, low=0.0, low_open=True),
+                "intra_temperature", intra_tau, low=0.0, low_open=True),
             pruning_threshold=check_finite_number(
-                owner, "pruning_threshold", self.pruning_threshold, low=-1.0),
+                "pruning_threshold", self.pruning_threshold, low=-1.0),
             weighting_scale=check_finite_number(
-                owner, "weighting_scale", self.weighting_scale, low=-math.inf),
+                "weighting_scale", self.weighting_scale, low=-math.inf),
         )  # fmt: skip
 
 
 CMKM_OPTION_NAMES = tuple(field.name for field in fields(CMKMOptions))
 
 
-def _teacher(owner: str, name: str, x: object, batch: int) -> Tensor:
+def _teacher(name: str, x: object, batch: int) -> Tensor:
     if not isinstance(x, Tensor) or not x.is_floating_point():
         got = x.dtype if isinstance(x, Tensor) else type(x).__name__
-        raise TypeError(f"{owner}: {name} must be a floating-point tensor, got {got}")
+        raise TypeError(f"{name} must be a floating-point tensor, got {got}")
     if x.ndim < 2 or x.shape[0] != batch:
         raise ValueError(
-            f'{owner}: {name} must have shape "b e" (or "b ...", flattened) with b = {batch} '
+            f'{name} must have shape "b e" (or "b ...", flattened) with b = {batch} '
             f"like the student embeddings, got {tuple(x.shape)}"
         )
     return x.detach().flatten(1)
@@ -107,28 +117,44 @@ def _mine(sim: Tensor, diag: Tensor, k: int) -> Tensor:
     return lowered.topk(k, dim=1).indices
 
 
-def run_cmkm(
-    owner: str,
-    a: Tensor,
-    b: Tensor,
-    teacher_a: Tensor,
-    teacher_b: Tensor,
+class CMKMBatch(NamedTuple):
+    """One call's checked inputs: students, flattened teachers, place in the global batch."""
+
+    a: Tensor
+    b: Tensor
+    ta: Tensor
+    tb: Tensor
+    weights: Tensor | None
+    rank: int
+    m: int
+
+
+def check_cmkm_batch(
+    a: object,
+    b: object,
+    teacher_a: object,
+    teacher_b: object,
     options: CMKMOptions,
     *,
-    training: bool,
-    weights: Tensor | None = None,
-) -> Tensor:
-    """Check the inputs under the public name ``owner``, then the (weighted, reduced) terms."""
-    a, b = check_pair(owner, a, b)
+    training: object,
+    weights: object = None,
+) -> CMKMBatch:
+    """The one check of a call's tensors, run in the caller's `checking` block."""
+    a, b = check_pair(a, b)
     batch = a.shape[0]
-    ta = _teacher(owner, "teacher_a", teacher_a, batch)
-    tb = _teacher(owner, "teacher_b", teacher_b, batch)
-    check_bool(owner, "training", training)
-    rank, world = rank_and_world(owner) if options.gather_distributed else (0, 1)
+    ta = _teacher("teacher_a", teacher_a, batch)
+    tb = _teacher("teacher_b", teacher_b, batch)
+    check_bool("training", training)
+    rank, world = rank_and_world() if options.gather_distributed else (0, 1)
     m = batch * world
     if options.k > m:
-        raise ValueError(f"{owner}: k must be <= the (global) batch size {m}, got {options.k}")
-    weights = check_weights(owner, weights, 2 * batch)
+        raise ValueError(f"k must be <= the (global) batch size {m}, got {options.k}")
+    return CMKMBatch(a, b, ta, tb, check_weights(weights, 2 * batch), rank, m)
+
+
+def cmkm_values(inputs: CMKMBatch, options: CMKMOptions, *, training: bool) -> Tensor:
+    """The (weighted, reduced) CMKM terms of checked inputs."""
+    a, b, ta, tb, weights, rank, m = inputs
     terms = _terms(a, b, ta, tb, options, rank=rank, m=m, training=training)
     return reduce_values(terms, options.reduction, weights, None)
 
@@ -254,8 +280,10 @@ def cmkm_terms(
                           intra_weight, intra_temperature, negative_pruning, pruning_threshold,
                           loss_term_weighting, weighting_scale, "none",
                           gather_distributed)  # fmt: skip
-    options = options.checked("cmkm_terms")
-    return run_cmkm("cmkm_terms", a, b, teacher_a, teacher_b, options, training=training)
+    with checking("cmkm_terms"):
+        options = options.checked()
+        inputs = check_cmkm_batch(a, b, teacher_a, teacher_b, options, training=training)
+    return cmkm_values(inputs, options, training=training)
 
 
 def cmkm_loss(
@@ -334,6 +362,8 @@ def cmkm_loss(
                           intra_weight, intra_temperature, negative_pruning, pruning_threshold,
                           loss_term_weighting, weighting_scale, reduction,
                           gather_distributed)  # fmt: skip
-    options = options.checked("cmkm_loss")
-    return run_cmkm("cmkm_loss", a, b, teacher_a, teacher_b, options, training=training,
-                        weights=weights)  # fmt: skip
+    with checking("cmkm_loss"):
+        options = options.checked()
+        inputs = check_cmkm_batch(a, b, teacher_a, teacher_b, options, training=training,
+                                  weights=weights)  # fmt: skip
+    return cmkm_values(inputs, options, training=training)

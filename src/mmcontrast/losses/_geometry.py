@@ -134,11 +134,11 @@ def kernel_calls(
     return [KernelCall(q, k, False, masks)]
 
 
-def rank_and_world(owner: str) -> tuple[int, int]:
+def rank_and_world() -> tuple[int, int]:
     """This process's rank and the world size; a clear error without a process group."""
     if not (dist.is_available() and dist.is_initialized()):
         raise RuntimeError(
-            f"{owner}: gather_distributed=True needs an initialised torch.distributed process "
+            "gather_distributed=True needs an initialised torch.distributed process "
             "group (call torch.distributed.init_process_group first), or use "
             "gather_distributed=False"
         )

@@ -46,7 +46,7 @@ ENGINES: tuple[str, ...] = ("tiled", "reference")
 Temperature = float | Tensor | LearnableTemperature
 
 
-def checked_temperature(owner: str, temperature: object, *, tensor_ok: bool) -> Temperature:
+def checked_temperature(temperature: object, *, tensor_ok: bool) -> Temperature:
     """The one temperature check of the losses.
 
     Accepts a float > 0, a `LearnableTemperature` or, where ``tensor_ok`` (the pairwise
@@ -54,10 +54,10 @@ def checked_temperature(owner: str, temperature: object, *, tensor_ok: bool) -> 
     """
     if isinstance(temperature, LearnableTemperature):
         return temperature
-    checked = check_temperature(owner, temperature)
+    checked = check_temperature(temperature)
     if isinstance(checked, Tensor) and not tensor_ok:
         raise TypeError(
-            f"{owner}: temperature must be a float or a LearnableTemperature, got a tensor "
+            "temperature must be a float or a LearnableTemperature, got a tensor "
             "(the functional forms of the pairwise losses take a 0-d tensor)"
         )
     return checked
@@ -88,24 +88,24 @@ class PairwiseOptions:
     gather_distributed: bool
     engine: Engine
 
-    def checked(self, owner: str, *, tensor_temperature: bool) -> PairwiseOptions:
-        """These options after the one check of each, errors prefixed with ``owner``."""
+    def checked(self, *, tensor_temperature: bool) -> PairwiseOptions:
+        """These options after the one check of each, run inside the caller's `checking` block."""
         for name in ("clamp", "symmetric", "gather_distributed"):
-            check_bool(owner, name, getattr(self, name))
+            check_bool(name, getattr(self, name))
         for name, choices in (("negatives", NEGATIVES), ("reduction", REDUCTIONS),
                               ("label_mode", LABEL_MODES), ("engine", ENGINES)):  # fmt: skip
-            check_choice(owner, name, getattr(self, name), choices)
+            check_choice(name, getattr(self, name), choices)
         if self.negatives == "all" and not self.symmetric:
             raise ValueError(
-                f"{owner}: symmetric=False is only defined for negatives='cross'; with "
+                "symmetric=False is only defined for negatives='cross'; with "
                 "negatives='all' every row of cat(a, b) is an anchor"
             )
         return replace(
             self,
-            temperature=checked_temperature(owner, self.temperature, tensor_ok=tensor_temperature),
-            beta=check_finite_number(owner, "beta", self.beta, low=0.0),
-            tau_plus=check_finite_number(owner, "tau_plus", self.tau_plus, low=0.0, high=1.0),
-            chunk_size=check_chunk_size(owner, self.chunk_size),
+            temperature=checked_temperature(self.temperature, tensor_ok=tensor_temperature),
+            beta=check_finite_number("beta", self.beta, low=0.0),
+            tau_plus=check_finite_number("tau_plus", self.tau_plus, low=0.0, high=1.0),
+            chunk_size=check_chunk_size(self.chunk_size),
         )
 
 
@@ -126,26 +126,23 @@ class Batch(NamedTuple):
     world: int
 
 
-def _check_mask(owner: str, name: str, mask: object, shape: tuple[int, int], a: Tensor) -> None:
+def _check_mask(name: str, mask: object, shape: tuple[int, int], a: Tensor) -> None:
     if mask is None:
         return
     if not isinstance(mask, Tensor):
-        raise TypeError(
-            f"{owner}: {name} must be a torch.Tensor or None, got {type(mask).__name__}"
-        )
+        raise TypeError(f"{name} must be a torch.Tensor or None, got {type(mask).__name__}")
     if mask.dtype != torch.bool:
-        raise TypeError(f"{owner}: {name} must be a bool tensor, got dtype {mask.dtype}")
+        raise TypeError(f"{name} must be a bool tensor, got dtype {mask.dtype}")
     if tuple(mask.shape) != shape:
         raise ValueError(
-            f'{owner}: {name} must have shape "b b" = {shape} (local anchors x candidates), '
+            f'{name} must have shape "b b" = {shape} (local anchors x candidates), '
             f"got {tuple(mask.shape)}"
         )
     if mask.device != a.device:
-        raise ValueError(f"{owner}: {name} must be on {a.device} like a and b, got {mask.device}")
+        raise ValueError(f"{name} must be on {a.device} like a and b, got {mask.device}")
 
 
 def check_batch(
-    owner: str,
     a: Tensor,
     b: Tensor,
     *,
@@ -156,16 +153,16 @@ def check_batch(
     queue: QueueState | None,
     gather_distributed: bool,
 ) -> Batch:
-    """The one check of a call's tensors (shapes, dtypes, devices), errors prefixed ``owner``."""
-    a, b = check_pair(owner, a, b)
+    """The one check of a call's tensors (shapes, dtypes, devices), in the caller's block."""
+    a, b = check_pair(a, b)
     size = a.shape[0]
-    labels = check_labels(owner, labels, size, a.device)
-    groups = check_labels(owner, groups, size, a.device, name="groups")
-    rank, world = rank_and_world(owner) if gather_distributed else (0, 1)
+    labels = check_labels(labels, size, a.device)
+    groups = check_labels(groups, size, a.device, name="groups")
+    rank, world = rank_and_world() if gather_distributed else (0, 1)
     for name, mask in (("pos_mask", pos_mask), ("neg_mask", neg_mask)):
-        _check_mask(owner, name, mask, (size, size * world), a)
+        _check_mask(name, mask, (size, size * world), a)
     if queue is not None and not isinstance(queue, QueueState):
-        raise TypeError(f"{owner}: queue must be a QueueState, got {type(queue).__name__}")
+        raise TypeError(f"queue must be a QueueState, got {type(queue).__name__}")
     return Batch(a, b, labels, groups, pos_mask, neg_mask, queue, rank, world)
 
 
@@ -175,16 +172,16 @@ def num_terms(batch: Batch, options: PairwiseOptions) -> int:
     return batch.a.shape[0] * (1 if one_way else 2)
 
 
-def check_weights(owner: str, weights: object, n: int) -> Tensor | None:
+def check_weights(weights: object, n: int) -> Tensor | None:
     """``None``, or floating weights for ``n`` anchor terms (``"(2b)"``, or ``"b"``: both ways)."""
     if weights is None:
         return None
     if not isinstance(weights, Tensor) or not weights.is_floating_point():
         got = weights.dtype if isinstance(weights, Tensor) else type(weights).__name__
-        raise TypeError(f"{owner}: weights must be a floating-point tensor, got {got}")
+        raise TypeError(f"weights must be a floating-point tensor, got {got}")
     if weights.ndim != 1 or weights.shape[0] not in (n, n / 2):
         raise ValueError(
-            f'{owner}: weights must have shape "b" or "(2b)" matching the {n} anchor terms, '
+            f'weights must have shape "b" or "(2b)" matching the {n} anchor terms, '
             f"got {tuple(weights.shape)}"
         )
     return weights

@@ -6,7 +6,8 @@ from typing import Literal
 
 from torch import Tensor, nn
 
-from mmcontrast.losses._cmkm import CMKM_OPTION_NAMES, CMKMOptions, run_cmkm
+from mmcontrast._checks import checking
+from mmcontrast.losses._cmkm import CMKM_OPTION_NAMES, CMKMOptions, check_cmkm_batch, cmkm_values
 from mmcontrast.losses.temperature import LearnableTemperature
 
 __all__ = ["CMKMLoss"]
@@ -58,7 +59,8 @@ class CMKMLoss(nn.Module):
                               intra_weight, intra_temperature, negative_pruning, pruning_threshold,
                               loss_term_weighting, weighting_scale, reduction,
                               gather_distributed)  # fmt: skip
-        checked = options.checked(type(self).__name__)
+        with checking(type(self).__name__):
+            checked = options.checked()
         for name in CMKM_OPTION_NAMES:
             setattr(self, name, getattr(checked, name))
 
@@ -78,8 +80,10 @@ class CMKMLoss(nn.Module):
             ``"(2b)"``; output: ``""`` or ``"(2b)"``.
         """
         options = CMKMOptions(**{name: getattr(self, name) for name in CMKM_OPTION_NAMES})
-        return run_cmkm(type(self).__name__, a, b, teacher_a, teacher_b, options,
-                        training=self.training, weights=weights)  # fmt: skip
+        with checking(type(self).__name__):
+            inputs = check_cmkm_batch(a, b, teacher_a, teacher_b, options,
+                                      training=self.training, weights=weights)  # fmt: skip
+        return cmkm_values(inputs, options, training=self.training)
 
     def extra_repr(self) -> str:
         """The hyperparameters."""

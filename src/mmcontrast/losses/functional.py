@@ -37,10 +37,11 @@ from typing import NamedTuple
 
 from torch import Tensor
 
-from mmcontrast._checks import check_choice
+from mmcontrast._checks import check_choice, checking
 from mmcontrast.losses._cmkm import cmkm_loss, cmkm_terms
 from mmcontrast.losses._pairwise import (
     REDUCTIONS,
+    Batch,
     Engine,
     LabelMode,
     Negatives,
@@ -174,15 +175,21 @@ def contrastive_terms(
     """
     options = PairwiseOptions(temperature, beta, tau_plus, negatives, clamp, symmetric, "none",
                               label_mode, chunk_size, gather_distributed, engine)  # fmt: skip
-    options = options.checked("contrastive_terms", tensor_temperature=True)
-    batch = check_batch("contrastive_terms", a, b, labels=labels, groups=groups,
-                        pos_mask=pos_mask, neg_mask=neg_mask, queue=queue,
-                        gather_distributed=gather_distributed)  # fmt: skip
+    with checking("contrastive_terms"):
+        options = options.checked(tensor_temperature=True)
+        batch = check_batch(a, b, labels=labels, groups=groups,
+                            pos_mask=pos_mask, neg_mask=neg_mask, queue=queue,
+                            gather_distributed=gather_distributed)  # fmt: skip
     return ContrastiveTerms(*compute_terms(batch, options))
 
 
-def _loss(
-    owner: str,
+class _LossCall(NamedTuple):
+    batch: Batch
+    options: PairwiseOptions
+    weights: Tensor | None
+
+
+def _check_loss(
     a: Tensor,
     b: Tensor,
     options: PairwiseOptions,
@@ -191,15 +198,19 @@ def _loss(
     pos_mask: Tensor | None,
     neg_mask: Tensor | None,
     weights: Tensor | None,
-) -> Tensor:
-    """The three losses below: check everything under the public name, compute, reduce."""
-    options = options.checked(owner, tensor_temperature=True)
-    batch = check_batch(owner, a, b, labels=labels, groups=groups, pos_mask=pos_mask,
+) -> _LossCall:
+    """Every check of the three losses below, run in their `checking` block."""
+    options = options.checked(tensor_temperature=True)
+    batch = check_batch(a, b, labels=labels, groups=groups, pos_mask=pos_mask,
                         neg_mask=neg_mask, queue=None,
                         gather_distributed=options.gather_distributed)  # fmt: skip
-    weights = check_weights(owner, weights, num_terms(batch, options))
-    terms = compute_terms(batch, options)
-    return reduce_values(terms.loss, options.reduction, weights, terms.num_positives > 0)
+    return _LossCall(batch, options, check_weights(weights, num_terms(batch, options)))
+
+
+def _loss(call: _LossCall) -> Tensor:
+    """The three losses below on checked inputs: the terms, reduced."""
+    terms = compute_terms(call.batch, call.options)
+    return reduce_values(terms.loss, call.options.reduction, call.weights, terms.num_positives > 0)
 
 
 def reduce_terms(
@@ -224,8 +235,9 @@ def reduce_terms(
         >>> reduce_terms(terms, "mean"), reduce_terms(terms, "sum", weights=torch.tensor([2.0, 0]))
         (tensor(2.), tensor(2.))
     """
-    check_choice("reduce_terms", "reduction", reduction, REDUCTIONS)
-    weights = check_weights("reduce_terms", weights, terms.loss.shape[0])
+    with checking("reduce_terms"):
+        check_choice("reduction", reduction, REDUCTIONS)
+        weights = check_weights(weights, terms.loss.shape[0])
     return reduce_values(terms.loss, reduction, weights, terms.num_positives > 0)
 
 
@@ -276,7 +288,9 @@ def info_nce(
     """
     options = PairwiseOptions(temperature, 0.0, 0.0, negatives, False, symmetric, reduction,
                               label_mode, chunk_size, gather_distributed, engine)  # fmt: skip
-    return _loss("info_nce", a, b, options, labels, groups, pos_mask, neg_mask, weights)
+    with checking("info_nce"):
+        call = _check_loss(a, b, options, labels, groups, pos_mask, neg_mask, weights)
+    return _loss(call)
 
 
 def debiased_loss(
@@ -323,7 +337,9 @@ def debiased_loss(
     """
     options = PairwiseOptions(temperature, 0.0, tau_plus, negatives, clamp, symmetric, reduction,
                               label_mode, chunk_size, gather_distributed, engine)  # fmt: skip
-    return _loss("debiased_loss", a, b, options, labels, groups, pos_mask, neg_mask, weights)
+    with checking("debiased_loss"):
+        call = _check_loss(a, b, options, labels, groups, pos_mask, neg_mask, weights)
+    return _loss(call)
 
 
 def hard_negative_loss(
@@ -379,4 +395,6 @@ def hard_negative_loss(
     """
     options = PairwiseOptions(temperature, beta, tau_plus, negatives, clamp, symmetric, reduction,
                               label_mode, chunk_size, gather_distributed, engine)  # fmt: skip
-    return _loss("hard_negative_loss", a, b, options, labels, groups, pos_mask, neg_mask, weights)
+    with checking("hard_negative_loss"):
+        call = _check_loss(a, b, options, labels, groups, pos_mask, neg_mask, weights)
+    return _loss(call)

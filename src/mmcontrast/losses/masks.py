@@ -11,17 +11,17 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from mmcontrast._checks import check_finite_number
+from mmcontrast._checks import check_finite_number, checking
 
 __all__ = ["negative_mask", "overlap_mask"]
 
 
-def _ids(owner: str, name: str, ids: object, size: int | None) -> Tensor:
+def _ids(name: str, ids: object, size: int | None) -> Tensor:
     if not isinstance(ids, Tensor) or ids.ndim != 1:
         got = tuple(ids.shape) if isinstance(ids, Tensor) else type(ids).__name__
-        raise ValueError(f'{owner}: {name} must be a 1-D tensor "b", got {got}')
+        raise ValueError(f'{name} must be a 1-D tensor "b", got {got}')
     if size is not None and ids.shape[0] != size:
-        raise ValueError(f'{owner}: {name} must have shape "b" = ({size},), got {tuple(ids.shape)}')
+        raise ValueError(f'{name} must have shape "b" = ({size},), got {tuple(ids.shape)}')
     return ids
 
 
@@ -55,16 +55,16 @@ def overlap_mask(
                 [0, 0, 1, 0],
                 [0, 0, 0, 1]], dtype=torch.int32)
     """
-    owner = "overlap_mask"
-    recording = _ids(owner, "recording", recording, None)
-    start = _ids(owner, "start", start, recording.shape[0])
-    min_gap = check_finite_number(owner, "min_gap", min_gap, low=0.0)
-    length_t = torch.as_tensor(length, dtype=torch.promote_types(start.dtype, torch.float32))
-    if length_t.ndim not in (0, 1) or (length_t.ndim == 1 and length_t.shape != start.shape):
-        raise ValueError(
-            f'{owner}: length must be a number or have shape "b" = {tuple(start.shape)}, got '
-            f"{tuple(length_t.shape)}"
-        )
+    with checking("overlap_mask"):
+        recording = _ids("recording", recording, None)
+        start = _ids("start", start, recording.shape[0])
+        min_gap = check_finite_number("min_gap", min_gap, low=0.0)
+        length_t = torch.as_tensor(length, dtype=torch.promote_types(start.dtype, torch.float32))
+        if length_t.ndim not in (0, 1) or (length_t.ndim == 1 and length_t.shape != start.shape):
+            raise ValueError(
+                f'length must be a number or have shape "b" = {tuple(start.shape)}, got '
+                f"{tuple(length_t.shape)}"
+            )
     begin = start.to(length_t.dtype)
     end = begin + length_t.to(begin.device)
     gap = torch.maximum(begin[:, None], begin[None, :]) - torch.minimum(end[:, None], end[None, :])
@@ -106,23 +106,23 @@ def negative_mask(
                 [0, 0, 1],
                 [1, 1, 0]], dtype=torch.int32)
     """
-    owner = "negative_mask"
     ids = [x for x in (subject, recording) if x is not None]
-    if not ids:
-        raise ValueError(f"{owner}: give subject and/or recording ids")
-    size = _ids(owner, "ids", ids[0], None).shape[0]
-    keep = torch.ones(size, size, dtype=torch.bool, device=ids[0].device)
-    if subject is not None:
-        subject = _ids(owner, "subject", subject, size)
-        keep &= subject[:, None] != subject[None, :]
-    if recording is not None:
-        recording = _ids(owner, "recording", recording, size)
-        if (start is None) != (length is None):
-            raise ValueError(f"{owner}: start and length must be given together")
-        if start is None or length is None:
-            keep &= recording[:, None] != recording[None, :]
-        else:
-            keep &= ~overlap_mask(recording, start, length, min_gap=min_gap)
-    elif start is not None or length is not None:
-        raise ValueError(f"{owner}: start and length need recording ids")
+    with checking("negative_mask"):
+        if not ids:
+            raise ValueError("give subject and/or recording ids")
+        size = _ids("ids", ids[0], None).shape[0]
+        keep = torch.ones(size, size, dtype=torch.bool, device=ids[0].device)
+        if subject is not None:
+            subject = _ids("subject", subject, size)
+            keep &= subject[:, None] != subject[None, :]
+        if recording is not None:
+            recording = _ids("recording", recording, size)
+            if (start is None) != (length is None):
+                raise ValueError("start and length must be given together")
+            if start is None or length is None:
+                keep &= recording[:, None] != recording[None, :]
+            else:
+                keep &= ~overlap_mask(recording, start, length, min_gap=min_gap)
+        elif start is not None or length is not None:
+            raise ValueError("start and length need recording ids")
     return keep

@@ -9,7 +9,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_choice
+from mmcontrast._checks import check_choice, checking
 
 __all__ = ["MultiModalLoss"]
 
@@ -48,27 +48,27 @@ class MultiModalLoss(nn.Module):
 
     def __init__(self, loss: nn.Module, *, pairs: Pairs = "all", core: str | None = None) -> None:
         super().__init__()
-        owner = type(self).__name__
-        if not isinstance(loss, nn.Module):
-            raise TypeError(f"{owner}: loss must be an nn.Module, got {type(loss).__name__}")
-        check_choice(owner, "pairs", pairs, ("all", "core"))
-        if (pairs == "core") != (core is not None):
-            raise ValueError(
-                f"{owner}: core must be given exactly when pairs='core', got pairs={pairs!r} "
-                f"and core={core!r}"
-            )
+        with checking(type(self).__name__):
+            if not isinstance(loss, nn.Module):
+                raise TypeError(f"loss must be an nn.Module, got {type(loss).__name__}")
+            check_choice("pairs", pairs, ("all", "core"))
+            if (pairs == "core") != (core is not None):
+                raise ValueError(
+                    f"core must be given exactly when pairs='core', got pairs={pairs!r} "
+                    f"and core={core!r}"
+                )
         self.loss = loss
         self.pairs: Pairs = pairs
         self.core = core
 
     def _pairs(self, names: list[str]) -> list[tuple[str, str]]:
-        owner = type(self).__name__
+        """The pairs to contrast; raises under the caller's `checking` block."""
         if len(names) < 2:
-            raise ValueError(f"{owner}: needs at least 2 modalities, got {names}")
+            raise ValueError(f"needs at least 2 modalities, got {names}")
         if self.pairs == "all":
             return list(combinations(names, 2))
         if self.core not in names:
-            raise ValueError(f"{owner}: core modality {self.core!r} not among {names}")
+            raise ValueError(f"core modality {self.core!r} not among {names}")
         return [(self.core, name) for name in names if name != self.core]
 
     def pair_losses(
@@ -86,40 +86,42 @@ class MultiModalLoss(nn.Module):
         Shapes:
             embeddings: each ``"b d"``; each output: ``""``.
         """
-        owner = type(self).__name__
-        if not isinstance(embeddings, Mapping):
-            raise TypeError(
-                f"{owner}: embeddings must be a mapping of modality name to tensor, got "
-                f"{type(embeddings).__name__}"
-            )
-        names = list(embeddings)
-        for name, z in embeddings.items():
-            if not isinstance(z, Tensor):
+        with checking(type(self).__name__):
+            if not isinstance(embeddings, Mapping):
                 raise TypeError(
-                    f"{owner}: embeddings[{name!r}] must be a torch.Tensor, got {type(z).__name__}"
+                    f"embeddings must be a mapping of modality name to tensor, got "
+                    f"{type(embeddings).__name__}"
                 )
-        sizes = {name: tuple(z.shape) for name, z in embeddings.items()}
-        if len({shape[0] for shape in sizes.values()}) > 1:
-            raise ValueError(f"{owner}: every modality needs the same batch size, got {sizes}")
-        extras = {
-            key: value
-            for key, value in (
-                ("labels", labels),
-                ("groups", groups),
-                ("pos_mask", pos_mask),
-                ("neg_mask", neg_mask),
-                ("weights", weights),
-            )  # fmt: skip
-            if value is not None
-        }
+            names = list(embeddings)
+            for name, z in embeddings.items():
+                if not isinstance(z, Tensor):
+                    raise TypeError(
+                        f"embeddings[{name!r}] must be a torch.Tensor, got {type(z).__name__}"
+                    )
+            sizes = {name: tuple(z.shape) for name, z in embeddings.items()}
+            if len({shape[0] for shape in sizes.values()}) > 1:
+                raise ValueError(f"every modality needs the same batch size, got {sizes}")
+            extras = {
+                key: value
+                for key, value in (
+                    ("labels", labels),
+                    ("groups", groups),
+                    ("pos_mask", pos_mask),
+                    ("neg_mask", neg_mask),
+                    ("weights", weights),
+                )  # fmt: skip
+                if value is not None
+            }
+            pairs = self._pairs(names)
         losses = {}
-        for first, second in self._pairs(names):
+        for first, second in pairs:
             try:
                 losses[f"{first}-{second}"] = self.loss(
                     embeddings[first], embeddings[second], **extras
                 )
             except (TypeError, ValueError) as err:  # name the modalities behind "a" and "b"
-                raise type(err)(f"{owner}: pair a={first!r}, b={second!r}: {err}") from err
+                message = f"{type(self).__name__}: pair a={first!r}, b={second!r}: {err}"
+                raise type(err)(message) from err
         return losses
 
     def forward(

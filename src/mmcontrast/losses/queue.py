@@ -7,7 +7,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_int, check_labels, check_tensor
+from mmcontrast._checks import check_int, check_labels, check_tensor, checking
 from mmcontrast._ops import l2_normalize
 
 __all__ = ["NO_ID", "EmbeddingQueue", "QueueState"]
@@ -81,8 +81,9 @@ class EmbeddingQueue(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.size = check_int("EmbeddingQueue", "size", size, minimum=1)
-        self.dim = check_int("EmbeddingQueue", "dim", dim, minimum=1)
+        with checking("EmbeddingQueue"):
+            self.size = check_int("size", size, minimum=1)
+            self.dim = check_int("dim", dim, minimum=1)
         kwargs = {"device": device, "dtype": dtype or torch.float32}
         self.register_buffer("keys_a", torch.zeros(size, dim, **kwargs))  # type: ignore[arg-type]
         self.register_buffer("keys_b", torch.zeros(size, dim, **kwargs))  # type: ignore[arg-type]
@@ -105,17 +106,16 @@ class EmbeddingQueue(nn.Module):
         groups: Tensor | None = None,
     ) -> None:
         """Store a batch of pairs (normalised, detached), overwriting the oldest entries."""
-        owner = "EmbeddingQueue.push"
-        a = check_tensor(owner, "a", a, pattern="b d", sizes={"d": self.dim})
-        b = check_tensor(owner, "b", b, pattern="b d", sizes={"d": self.dim})
-        if a.shape != b.shape:
-            raise ValueError(
-                f"{owner}: a and b must have the same shape, got {tuple(a.shape)} and "
-                f"{tuple(b.shape)}"
-            )
-        ids = []
-        for name, value in (("labels", labels), ("groups", groups)):
-            ids.append(check_labels(owner, value, a.shape[0], a.device, name=name))
+        with checking("EmbeddingQueue.push"):
+            a = check_tensor("a", a, pattern="b d", sizes={"d": self.dim})
+            b = check_tensor("b", b, pattern="b d", sizes={"d": self.dim})
+            if a.shape != b.shape:
+                raise ValueError(
+                    f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
+                )
+            ids = []
+            for name, value in (("labels", labels), ("groups", groups)):
+                ids.append(check_labels(value, a.shape[0], a.device, name=name))
         count = min(a.shape[0], self.size)  # a batch larger than the queue keeps its last rows
         index = (self.pointer + torch.arange(count, device=self.pointer.device)) % self.size
         self.keys_a.index_copy_(0, index, l2_normalize(a[-count:], self.keys_a.dtype))

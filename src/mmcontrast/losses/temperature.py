@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_finite_number
+from mmcontrast._checks import check_finite_number, checking
 
 __all__ = ["LearnableTemperature"]
 
@@ -53,10 +53,10 @@ class LearnableTemperature(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        low = check_finite_number(owner, "min_temperature", min_temperature, low=0.0, low_open=True)
-        high = check_finite_number(owner, "max_temperature", max_temperature, low=low)
-        init = check_finite_number(owner, "init", init, low=low, high=high, high_open=False)
+        with checking(type(self).__name__):
+            low = check_finite_number("min_temperature", min_temperature, low=0.0, low_open=True)
+            high = check_finite_number("max_temperature", max_temperature, low=low)
+            init = check_finite_number("init", init, low=low, high=high, high_open=False)
         self.min_temperature, self.max_temperature = low, high
         self.log_scale = nn.Parameter(
             torch.tensor(math.log(1.0 / init), device=device, dtype=dtype or torch.float32)

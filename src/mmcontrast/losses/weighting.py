@@ -24,7 +24,7 @@ from typing import Literal, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_choice, check_finite_number, check_pair
+from mmcontrast._checks import check_choice, check_finite_number, check_pair, checking
 from mmcontrast._ops import l2_normalize
 
 __all__ = ["HardPositiveWeighting", "dclw_weights", "hard_positive_weights", "linear_warmup"]
@@ -32,9 +32,9 @@ __all__ = ["HardPositiveWeighting", "dclw_weights", "hard_positive_weights", "li
 WeightingKind = Literal["softmax", "focal"]
 
 
-def _normalized_pair(owner: str, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+def _normalized_pair(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     """Both batches checked, detached, L2-normalised (in float32 for half inputs)."""
-    a, b = check_pair(owner, a, b)
+    a, b = check_pair(a, b)
     dtype = torch.promote_types(a.dtype, torch.float32)
     return l2_normalize(a.detach(), dtype), l2_normalize(b.detach(), dtype)
 
@@ -48,19 +48,17 @@ class _Options(NamedTuple):
     max_weight: float
 
 
-def _checked(owner: str, options: _Options) -> _Options:
-    """The one check of the weighting hyperparameters, errors prefixed ``owner``."""
-    check_choice(owner, "kind", options.kind, ("softmax", "focal"))
-    low = check_finite_number(owner, "min_weight", options.min_weight, low=0.0)
-    high = check_finite_number(owner, "max_weight", options.max_weight, low=low)
+def _checked(options: _Options) -> _Options:
+    """The one check of the weighting hyperparameters, under the caller's `checking`."""
+    check_choice("kind", options.kind, ("softmax", "focal"))
+    low = check_finite_number("min_weight", options.min_weight, low=0.0)
+    high = check_finite_number("max_weight", options.max_weight, low=low)
     if high <= 0.0:
-        raise ValueError(f"{owner}: max_weight must be > 0, got {options.max_weight!r}")
+        raise ValueError(f"max_weight must be > 0, got {options.max_weight!r}")
     return options._replace(
-        beta=check_finite_number(owner, "beta", options.beta, low=0.0),
-        gamma=check_finite_number(owner, "gamma", options.gamma, low=0.0),
-        temperature=check_finite_number(
-            owner, "temperature", options.temperature, low=0.0, low_open=True
-        ),
+        beta=check_finite_number("beta", options.beta, low=0.0),
+        gamma=check_finite_number("gamma", options.gamma, low=0.0),
+        temperature=check_finite_number("temperature", options.temperature, low=0.0, low_open=True),
         min_weight=low,
         max_weight=high,
     )
@@ -106,8 +104,9 @@ def dclw_weights(a: Tensor, b: Tensor, *, sigma: float = 0.5) -> Tensor:
         >>> w.shape, round(float(w.mean()), 6)
         (torch.Size([8]), 1.0)
     """
-    sigma = check_finite_number("dclw_weights", "sigma", sigma, low=0.0, low_open=True)
-    za, zb = _normalized_pair("dclw_weights", a, b)
+    with checking("dclw_weights"):
+        sigma = check_finite_number("sigma", sigma, low=0.0, low_open=True)
+        za, zb = _normalized_pair(a, b)
     cos = (za * zb).sum(1)
     return 2.0 - cos.shape[0] * torch.softmax(cos / sigma, dim=0)
 
@@ -157,9 +156,9 @@ def hard_positive_weights(
         >>> int(w.argmax()), round(float(w.mean()), 6)
         (0, 1.0)
     """
-    owner = "hard_positive_weights"
-    options = _checked(owner, _Options(beta, kind, gamma, temperature, min_weight, max_weight))
-    return _weights(*_normalized_pair(owner, a, b), options)
+    with checking("hard_positive_weights"):
+        options = _checked(_Options(beta, kind, gamma, temperature, min_weight, max_weight))
+        return _weights(*_normalized_pair(a, b), options)
 
 
 class HardPositiveWeighting(nn.Module):
@@ -211,13 +210,15 @@ class HardPositiveWeighting(nn.Module):
     ) -> None:
         super().__init__()
         options = _Options(beta, kind, gamma, temperature, min_weight, max_weight)
-        checked = _checked(type(self).__name__, options)
+        with checking(type(self).__name__):
+            checked = _checked(options)
         for name in _Options._fields:
             setattr(self, name, getattr(checked, name))
 
     def forward(self, a: Tensor, b: Tensor) -> Tensor:
         """Per-sample weights (detached, mean 1)."""
-        za, zb = _normalized_pair(type(self).__name__, a, b)
+        with checking(type(self).__name__):
+            za, zb = _normalized_pair(a, b)
         return _weights(za, zb, _Options(*(getattr(self, name) for name in _Options._fields)))
 
     def extra_repr(self) -> str:
@@ -236,6 +237,7 @@ def linear_warmup(target: float, progress: float, *, warmup: float = 0.1) -> flo
         >>> linear_warmup(2.0, 0.05), linear_warmup(2.0, 0.5)
         (1.0, 2.0)
     """
-    warmup = check_finite_number("linear_warmup", "warmup", warmup, low=0.0, low_open=True)
-    progress = check_finite_number("linear_warmup", "progress", progress, low=0.0)
+    with checking("linear_warmup"):
+        warmup = check_finite_number("warmup", warmup, low=0.0, low_open=True)
+        progress = check_finite_number("progress", progress, low=0.0)
     return target * min(1.0, progress / warmup)

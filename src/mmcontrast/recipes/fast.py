@@ -17,7 +17,6 @@ from typing import TypeVar
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import prefixed
 from mmcontrast.encoders.dropout import use_fast_dropout
 
 __all__ = ["prepare_fast_training"]
@@ -75,8 +74,7 @@ def prepare_fast_training(module: M, *, channels_last: bool = True, fast_dropout
     return module
 
 
-@prefixed
-def check_autocast_dtype(owner: str, dtype: object) -> torch.dtype | None:
+def check_autocast_dtype(dtype: object) -> torch.dtype | None:
     """``None`` or a dtype ``torch.autocast`` can compute in."""
     if dtype is None or isinstance(dtype, torch.dtype) and dtype in AUTOCAST_DTYPES:
         return dtype

@@ -11,11 +11,13 @@ from torch import Tensor, nn
 from mmcontrast._checks import (
     check_bool,
     check_finite_number,
+    check_mask,
     check_modality_dims,
     check_modality_keys,
     check_present,
-    prefixed,
+    checking,
 )
+from mmcontrast._ops import unsqueeze_as
 from mmcontrast.heads import MultimodalClassifier
 
 __all__ = ["FineTuneClassifier", "concat_classifier", "encode", "freeze", "module_dict"]
@@ -40,9 +42,8 @@ def freeze(module: ModuleT) -> ModuleT:
     return module.eval()
 
 
-@prefixed
 def check_masks(
-    owner: str, masks: object, inputs: Mapping[str, Tensor], names: list[str]
+    masks: object, inputs: Mapping[str, Tensor], names: list[str]
 ) -> Mapping[str, Tensor]:
     """``None`` or ``modality -> "b t"`` bool padding masks for some of the modalities."""
     if masks is None:
@@ -57,15 +58,8 @@ def check_masks(
             raise ValueError(
                 f"masks has the unknown modality {modality!r}; expected some of {names}"
             )
-        x = inputs[modality]
-        if not isinstance(mask, Tensor) or mask.dtype != torch.bool or mask.ndim != 2:
-            got = f"{tuple(mask.shape)} {mask.dtype}" if isinstance(mask, Tensor) else type(mask)
-            raise TypeError(f'masks[{modality!r}] must be a bool "b t" tensor, got {got}')
-        if mask.shape[0] != x.shape[0] or (x.ndim > 1 and mask.shape[1] != x.shape[1]):
-            raise ValueError(
-                f"masks[{modality!r}] must have shape (b, t) = {tuple(x.shape[:2])} "
-                f"like its input, got {tuple(mask.shape)}"
-            )
+        name, like = f"masks[{modality!r}]", f"inputs[{modality!r}]"
+        check_mask(mask, inputs[modality], name=name, like=like)
     return masks
 
 
@@ -78,9 +72,9 @@ def _parameter_groups(
     ``parameter_groups`` of `FineTuneClassifier` and `TwoStageClassifier`; errors name
     ``type(model).__name__``.
     """
-    owner = type(model).__name__
-    lr = check_finite_number(owner, "lr", lr, low=0.0, low_open=True)
-    scale = check_finite_number(owner, "encoder_scale", encoder_scale, low=0.0)
+    with checking(type(model).__name__):
+        lr = check_finite_number("lr", lr, low=0.0, low_open=True)
+        scale = check_finite_number("encoder_scale", encoder_scale, low=0.0)
     encoder_ids = {id(p) for p in encoders.parameters()}
     trainable = [p for p in encoders.parameters() if p.requires_grad]
     rest = [p for p in model.parameters() if p.requires_grad and id(p) not in encoder_ids]
@@ -90,9 +84,7 @@ def _parameter_groups(
     return groups
 
 
-@prefixed
 def encode(
-    owner: str,
     encoders: nn.ModuleDict,
     inputs: Mapping[str, Tensor],
     present: Mapping[str, Tensor] | None = None,
@@ -111,7 +103,7 @@ def encode(
         inputs[m]: ``"b ..."``; present[m]: ``"b"``; masks[m]: ``"b t"``; output[m]:
         ``"b d_m"``.
     """
-    check_modality_keys(owner, "inputs", inputs, encoders)
+    check_modality_keys("inputs", inputs, encoders)
     for modality in encoders:
         if not isinstance(inputs[modality], Tensor):
             raise TypeError(
@@ -120,8 +112,8 @@ def encode(
             )
     names = list(encoders)
     first = inputs[names[0]]
-    mask = check_present(owner, present, names, batch=first.shape[0], device=first.device)
-    padding = check_masks(owner, masks, inputs, names)
+    mask = check_present(present, names, batch=first.shape[0], device=first.device)
+    padding = check_masks(masks, inputs, names)
     features = {}
     for index, (modality, encoder) in enumerate(encoders.items()):
         x = inputs[modality]
@@ -131,7 +123,7 @@ def encode(
                 f"{modality!r} has {tuple(x.shape)} and {names[0]!r} has {tuple(first.shape)}"
             )
         if mask is not None:
-            keep = mask[:, index].reshape(-1, *([1] * (x.ndim - 1)))
+            keep = unsqueeze_as(mask[:, index], x)
             x = torch.where(keep, x, x.new_zeros(()))
         z = encoder(x, mask=padding[modality]) if modality in padding else encoder(x)
         if not isinstance(z, Tensor) or z.ndim != 2:
@@ -186,9 +178,10 @@ class FineTuneClassifier(nn.Module):
             raise TypeError(
                 f"FineTuneClassifier: head must be an nn.Module, got {type(head).__name__}"
             )
-        self.encoders = module_dict("FineTuneClassifier", "encoders", encoders)
-        self.head = head
-        self.freeze_encoders = check_bool("FineTuneClassifier", "freeze_encoders", freeze_encoders)
+        with checking("FineTuneClassifier"):
+            self.encoders = module_dict("encoders", encoders)
+            self.head = head
+            self.freeze_encoders = check_bool("freeze_encoders", freeze_encoders)
         if freeze_encoders:
             freeze(self.encoders)
 
@@ -240,8 +233,9 @@ class FineTuneClassifier(nn.Module):
             inputs[m]: ``"b ..."``; present[m]: ``"b"``; masks[m]: ``"b t"``; output:
             ``"b num_classes"``.
         """
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_encoders):
-            features = encode(type(self).__name__, self.encoders, inputs, present, masks)
+        with checking(type(self).__name__):
+            with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_encoders):
+                features = encode(self.encoders, inputs, present, masks)
         logits: Tensor = self.head(features, present=present)
         return logits
 
@@ -282,7 +276,8 @@ def concat_classifier(
         >>> sum(p.numel() for p in probe.parameters() if p.requires_grad)
         8127
     """
-    dims = check_modality_dims("concat_classifier", "dims", dims)
+    with checking("concat_classifier"):
+        dims = check_modality_dims("dims", dims)
     if set(dims) != set(encoders):
         raise ValueError(
             f"concat_classifier: dims must name the modalities of encoders {list(encoders)}, got "
@@ -294,10 +289,7 @@ def concat_classifier(
     return FineTuneClassifier(encoders, head, freeze_encoders=freeze_encoders)
 
 
-@prefixed
-def module_dict(
-    owner: str, name: str, modules: Mapping[str, nn.Module] | nn.ModuleDict
-) -> nn.ModuleDict:
+def module_dict(name: str, modules: Mapping[str, nn.Module] | nn.ModuleDict) -> nn.ModuleDict:
     """Check a non-empty ``modality -> nn.Module`` mapping and wrap it in an ``nn.ModuleDict``.
 
     An ``nn.ModuleDict`` (e.g. ``ContrastivePretrainer.encoders``) is accepted too; its
@@ -308,7 +300,7 @@ def module_dict(
             f"{name} must be a mapping from modality name to nn.Module, got "
             f"{type(modules).__name__}"
         )
-    check_modality_dims(owner, name, dict.fromkeys(modules, 1))
+    check_modality_dims(name, dict.fromkeys(modules, 1))
     for modality, module in modules.items():
         if not isinstance(module, nn.Module):
             raise TypeError(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from mmcontrast._checks import check_bool
+from mmcontrast._checks import check_bool, checking
 from mmcontrast.losses import InfoNCE
 from mmcontrast.recipes.fast import autocast, check_autocast_dtype, to_float32
 
@@ -78,26 +78,20 @@ class SimCLRPretrainer(nn.Module):
         autocast_dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.autocast_dtype = check_autocast_dtype("SimCLRPretrainer", autocast_dtype)
-        if not isinstance(encoder, nn.Module):
-            raise TypeError(
-                f"SimCLRPretrainer: encoder must be an nn.Module, got {type(encoder).__name__}"
-            )
-        if not isinstance(projection, nn.Module):
-            raise TypeError(
-                "SimCLRPretrainer: projection must be an nn.Module, got "
-                f"{type(projection).__name__}"
-            )
-        if criterion is None:
-            criterion = InfoNCE(negatives="all")
-        if not callable(criterion):
-            raise TypeError(
-                f"SimCLRPretrainer: criterion must be callable, got {type(criterion).__name__}"
-            )
-        self.encoder = encoder
-        self.projection = projection
-        self.criterion = criterion
-        self.joint_batch = check_bool("SimCLRPretrainer", "joint_batch", joint_batch)
+        with checking("SimCLRPretrainer"):
+            self.autocast_dtype = check_autocast_dtype(autocast_dtype)
+            if not isinstance(encoder, nn.Module):
+                raise TypeError(f"encoder must be an nn.Module, got {type(encoder).__name__}")
+            if not isinstance(projection, nn.Module):
+                raise TypeError(f"projection must be an nn.Module, got {type(projection).__name__}")
+            if criterion is None:
+                criterion = InfoNCE(negatives="all")
+            if not callable(criterion):
+                raise TypeError(f"criterion must be callable, got {type(criterion).__name__}")
+            self.encoder = encoder
+            self.projection = projection
+            self.criterion = criterion
+            self.joint_batch = check_bool("joint_batch", joint_batch)
 
     def embed(self, x: Tensor, *, mask: Tensor | None = None) -> Tensor:
         """The projected embeddings ``g(f(x))`` of one batch.

@@ -19,7 +19,9 @@ from mmcontrast._checks import (
     check_choice,
     check_modality_dims,
     check_present,
+    checking,
 )
+from mmcontrast._ops import unsqueeze_as
 from mmcontrast.fusion import (
     BidirectionalGRUFusion,
     GatedMultimodalUnitFusion,
@@ -96,9 +98,10 @@ class ContrastivePretrainer(nn.Module):
         autocast_dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.autocast_dtype = check_autocast_dtype("ContrastivePretrainer", autocast_dtype)
-        self.encoders = module_dict("ContrastivePretrainer", "encoders", encoders)
-        self.projections = module_dict("ContrastivePretrainer", "projections", projections)
+        with checking("ContrastivePretrainer"):
+            self.autocast_dtype = check_autocast_dtype(autocast_dtype)
+            self.encoders = module_dict("encoders", encoders)
+            self.projections = module_dict("projections", projections)
         if list(self.projections) != list(self.encoders):
             raise ValueError(
                 f"ContrastivePretrainer: projections must name the modalities of encoders "
@@ -130,9 +133,10 @@ class ContrastivePretrainer(nn.Module):
             ``autocast_dtype``).
         """
         like = next(iter(inputs.values()), None) if isinstance(inputs, Mapping) else None
-        with autocast(self.autocast_dtype, like):
-            features = encode(type(self).__name__, self.encoders, inputs, masks=masks)
-            z = {m: self.projections[m](h) for m, h in features.items()}
+        with checking(type(self).__name__):
+            with autocast(self.autocast_dtype, like):
+                features = encode(self.encoders, inputs, masks=masks)
+                z = {m: self.projections[m](h) for m, h in features.items()}
         return {m: to_float32(self.autocast_dtype, v) for m, v in z.items()}
 
     def forward(
@@ -209,53 +213,50 @@ class TwoStageClassifier(nn.Module):
         freeze_shared: bool = True,
     ) -> None:
         super().__init__()
-        self.shared = module_dict("TwoStageClassifier", "shared", shared)
-        self.branches = module_dict("TwoStageClassifier", "branches", branches)
-        modalities = list(self.shared)
-        self.auxiliary: Auxiliary = auxiliary
-        check_choice("TwoStageClassifier", "auxiliary", auxiliary, AUXILIARY)
-        if not isinstance(attention, QualityGuidedAttention):
-            raise TypeError(
-                f"TwoStageClassifier: attention must be a QualityGuidedAttention, got "
-                f"{type(attention).__name__}"
-            )
-        if not isinstance(gate, GATES):
-            raise TypeError(
-                f"TwoStageClassifier: gate must be a BidirectionalGRUFusion or a "
-                f"GatedMultimodalUnitFusion, got {type(gate).__name__}"
-            )
-        if not isinstance(head, PrimaryAuxiliaryHead):
-            raise TypeError(
-                "TwoStageClassifier: head must be a PrimaryAuxiliaryHead, got "
-                f"{type(head).__name__}"
-            )
-        if set(self.branches) != set(modalities):
-            raise ValueError(
-                f"TwoStageClassifier: branches must name the modalities of shared {modalities}, "
-                f"got {list(self.branches)}"
-            )
-        if set(attention.dims) != set(modalities) or gate.dims != attention.dims:
-            raise ValueError(
-                "TwoStageClassifier: attention.dims and gate.dims must both give the branch "
-                f"output sizes of {modalities}, got {attention.dims} and {gate.dims}"
-            )
-        aux = head.auxiliary_dims
-        if auxiliary == "modalities":
-            fits = aux == attention.dims
-            wanted = f"the branch sizes {attention.dims}"
-        else:
-            fits = set(aux) == {"shared", "specific"} and aux["specific"] == gate.out_features
-            wanted = f"'shared' (the shared width) and 'specific' ({gate.out_features})"
-        if not fits:
-            raise ValueError(
-                f"TwoStageClassifier: with auxiliary={auxiliary!r} the head's auxiliary streams "
-                f"must be {wanted}, got {aux}"
-            )
-        self.attention = attention
-        self.gate = gate
-        self.head = head
-        self.modalities = tuple(attention.modalities)
-        self.freeze_shared = check_bool("TwoStageClassifier", "freeze_shared", freeze_shared)
+        with checking("TwoStageClassifier"):
+            self.shared = module_dict("shared", shared)
+            self.branches = module_dict("branches", branches)
+            modalities = list(self.shared)
+            self.auxiliary: Auxiliary = auxiliary
+            check_choice("auxiliary", auxiliary, AUXILIARY)
+            if not isinstance(attention, QualityGuidedAttention):
+                raise TypeError(
+                    f"attention must be a QualityGuidedAttention, got {type(attention).__name__}"
+                )
+            if not isinstance(gate, GATES):
+                raise TypeError(
+                    f"gate must be a BidirectionalGRUFusion or a "
+                    f"GatedMultimodalUnitFusion, got {type(gate).__name__}"
+                )
+            if not isinstance(head, PrimaryAuxiliaryHead):
+                raise TypeError(f"head must be a PrimaryAuxiliaryHead, got {type(head).__name__}")
+            if set(self.branches) != set(modalities):
+                raise ValueError(
+                    f"branches must name the modalities of shared {modalities}, "
+                    f"got {list(self.branches)}"
+                )
+            if set(attention.dims) != set(modalities) or gate.dims != attention.dims:
+                raise ValueError(
+                    "attention.dims and gate.dims must both give the branch "
+                    f"output sizes of {modalities}, got {attention.dims} and {gate.dims}"
+                )
+            aux = head.auxiliary_dims
+            if auxiliary == "modalities":
+                fits = aux == attention.dims
+                wanted = f"the branch sizes {attention.dims}"
+            else:
+                fits = set(aux) == {"shared", "specific"} and aux["specific"] == gate.out_features
+                wanted = f"'shared' (the shared width) and 'specific' ({gate.out_features})"
+            if not fits:
+                raise ValueError(
+                    f"with auxiliary={auxiliary!r} the head's auxiliary streams "
+                    f"must be {wanted}, got {aux}"
+                )
+            self.attention = attention
+            self.gate = gate
+            self.head = head
+            self.modalities = tuple(attention.modalities)
+            self.freeze_shared = check_bool("freeze_shared", freeze_shared)
         if freeze_shared:
             freeze(self.shared)
 
@@ -302,21 +303,21 @@ class TwoStageClassifier(nn.Module):
             inputs[m]: ``"b ..."``; present[m]: ``"b"``; masks[m]: ``"b t"``; output fields:
             ``"b num_classes"``.
         """
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_shared):
-            shared = encode("TwoStageClassifier", self.shared, inputs, present, masks)
-        first = shared[self.modalities[0]]
-        mask = check_present(
-            "TwoStageClassifier",
-            present,
-            self.modalities,
-            batch=first.shape[0],
-            device=first.device,
-        )
+        with checking("TwoStageClassifier"):
+            with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_shared):
+                shared = encode(self.shared, inputs, present, masks)
+            first = shared[self.modalities[0]]
+            mask = check_present(
+                present,
+                self.modalities,
+                batch=first.shape[0],
+                device=first.device,
+            )
         shared_stream = torch.cat(mask_features([shared[m] for m in self.modalities], mask), dim=-1)
         raw = {m: inputs[m] for m in self.modalities}
         if mask is not None:
             raw = {
-                m: torch.where(_expand(mask[:, i], x), x, x.new_zeros(()))
+                m: torch.where(unsqueeze_as(mask[:, i], x), x, x.new_zeros(()))
                 for i, (m, x) in enumerate(raw.items())
             }
         padding = masks or {}
@@ -346,10 +347,6 @@ class TwoStageClassifier(nn.Module):
     def extra_repr(self) -> str:
         """The hyperparameters, shown by ``repr``."""
         return f"auxiliary={self.auxiliary!r}, freeze_shared={self.freeze_shared}"
-
-
-def _expand(mask: Tensor, like: Tensor) -> Tensor:
-    return mask.reshape(-1, *([1] * (like.ndim - 1)))
 
 
 def build_two_stage_classifier(
@@ -415,26 +412,23 @@ def build_two_stage_classifier(
             "build_two_stage_classifier: gate must be a fusion class such as "
             f"BidirectionalGRUFusion or GatedMultimodalUnitFusion, got {gate!r}"
         )
-    shared_dims = check_modality_dims("build_two_stage_classifier", "shared_dims", shared_dims)
-    if set(shared_dims) != set(shared):
-        raise ValueError(
-            "build_two_stage_classifier: shared_dims must name the modalities of shared "
-            f"{list(shared)}, got {list(shared_dims)}"
-        )
-    if branches is None:
-        if branch_dims is not None:
+    with checking("build_two_stage_classifier"):
+        shared_dims = check_modality_dims("shared_dims", shared_dims)
+        if set(shared_dims) != set(shared):
             raise ValueError(
-                "build_two_stage_classifier: branch_dims needs branches, got branches=None"
+                "shared_dims must name the modalities of shared "
+                f"{list(shared)}, got {list(shared_dims)}"
             )
-        branches = {m: copy.deepcopy(encoder) for m, encoder in shared.items()}
-        for branch in branches.values():  # trainable even if the originals were frozen
-            branch.requires_grad_(True).train()
-        branch_dims = shared_dims
-    elif branch_dims is None:
-        raise ValueError(
-            "build_two_stage_classifier: branches need branch_dims (their output sizes)"
-        )
-    branch_dims = check_modality_dims("build_two_stage_classifier", "branch_dims", branch_dims)
+        if branches is None:
+            if branch_dims is not None:
+                raise ValueError("branch_dims needs branches, got branches=None")
+            branches = {m: copy.deepcopy(encoder) for m, encoder in shared.items()}
+            for branch in branches.values():  # trainable even if the originals were frozen
+                branch.requires_grad_(True).train()
+            branch_dims = shared_dims
+        elif branch_dims is None:
+            raise ValueError("branches need branch_dims (their output sizes)")
+        branch_dims = check_modality_dims("branch_dims", branch_dims)
     modalities = list(shared)
     ordered = {m: branch_dims[m] for m in modalities if m in branch_dims}
     if len(ordered) != len(branch_dims) or len(ordered) != len(modalities):
