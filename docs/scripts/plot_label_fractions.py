@@ -13,12 +13,14 @@ t interval of the mean as error bars (a point from a single seed has none; the t
 many seeds). With ``--table`` it also prints the markdown tables of ``docs/results.md``:
 accuracy and macro-F1 as mean ± standard deviation over seeds (``--ci`` adds the 95 % t
 interval of the mean in brackets), and the wall time of an independent run (its pre-training
-included, also when this run reused it from the cache). With ``--costs EPOCHS TEACHER_EPOCHS
-FINETUNE_EPOCHS`` it prints the measured seconds per epoch of every stage and what the runs
-would take at that schedule (each stage scaled linearly in its epochs; a linear probe has no
-epochs and is counted as measured). With ``--confusion PATH.png`` it draws the row-normalised
-confusion matrix, summed over seeds, of the best (method, pipeline) at 100 % of the labels for
-``--eval`` (highest mean test accuracy), or of the one named by ``--confusion-of
+included, also when this run reused it from the cache). ``--paired`` prints each method's
+difference to the supervised run of the same seed (the seed also draws the labelled subset, so
+the pair saw the same labels), mean ± std over the seeds both ran. With ``--costs EPOCHS
+TEACHER_EPOCHS FINETUNE_EPOCHS`` it prints the measured seconds per epoch of every stage and
+what the runs would take at that schedule (each stage scaled linearly in its epochs; a linear
+probe has no epochs and is counted as measured). With ``--confusion PATH.png`` it draws the
+row-normalised confusion matrix, summed over seeds, of the best (method, pipeline) at 100 % of
+the labels for ``--eval`` (highest mean test accuracy), or of the one named by ``--confusion-of
 METHOD[:PIPELINE]`` (without a pipeline: that method's best).
 
 Results on the synthetic data and on UTD-MHAD are never mixed in one figure or table; the title
@@ -242,6 +244,57 @@ def markdown_tables(summary: dict[Key, Summary], *, ci: bool = False) -> str:
         lines.append(f"| {row_label(method, pipeline)} | " + " | ".join(cells) + " |")
     seeds = sorted({s for cell in summary.values() for s in cell.seeds})
     lines += ["", f"Seeds: {', '.join(map(str, seeds))}."]
+    return "\n".join(lines) + "\n"
+
+
+def paired_differences(results: Iterable[dict[str, Any]]) -> dict[Key, list[float]]:
+    """Per cell, the seed-by-seed accuracy differences (points) against the supervised run.
+
+    A seed of `examples/utd_mhad.py` draws the labelled subset too, so a pre-trained run and
+    the supervised run of the same seed, evaluation and fraction saw the same labelled
+    sequences: their difference removes the label draw from the spread. Only seeds that both
+    sides ran count.
+    """
+    cells = group(results)
+    differences: dict[Key, list[float]] = {}
+    for (method, pipeline, evaluation, fraction), items in cells.items():
+        if method == "supervised":
+            continue
+        baseline = cells.get(("supervised", "supervised", evaluation, fraction), [])
+        by_seed = {r["seed"]: r["test_accuracy"] for r in baseline}
+        pairs = [
+            100 * (r["test_accuracy"] - by_seed[r["seed"]]) for r in items if r["seed"] in by_seed
+        ]
+        if pairs:
+            differences[(method, pipeline, evaluation, fraction)] = pairs
+    return differences
+
+
+def paired_table(differences: dict[Key, list[float]]) -> str:
+    """Mean ± std of the paired differences (points), with the number of seeds paired."""
+    settings = sorted(
+        {(e, f) for _, _, e, f in differences}, key=lambda s: (s[0] != "multimodal", s[0], -s[1])
+    )
+    rows = sorted({(m, p) for m, p, _, _ in differences}, key=row_order)
+    header = [f"{e}, {100 * f:g} %" for e, f in settings]
+    lines = [
+        "**Pre-trained minus supervised (points)**, the same seed and labelled subset, "
+        "mean ± std over the seeds both ran (n)",
+        "",
+        "| method | " + " | ".join(header) + " |",
+        "|---" * (len(header) + 1) + "|",
+    ]
+    for method, pipeline in rows:
+        cells = []
+        for e, f in settings:
+            values = differences.get((method, pipeline, e, f))
+            if not values:
+                cells.append("–")
+                continue
+            mean, std = Summary.stats([v / 100 for v in values])
+            spread = "" if math.isnan(std) else f" ± {100 * std:.1f}"
+            cells.append(f"{100 * mean:+.1f}{spread} ({len(values)})")
+        lines.append(f"| {row_label(method, pipeline)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -546,6 +599,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="the tables also give the 95 %% t interval of the mean over seeds",
     )
     parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="print each method's seed-by-seed difference to the supervised baseline",
+    )
+    parser.add_argument(
         "--costs",
         nargs=3,
         type=int,
@@ -581,6 +639,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.table:
         print()
         print(markdown_tables(summary, ci=args.ci), end="")
+    if args.paired:
+        print()
+        print(paired_table(paired_differences(results)), end="")
     if args.costs:
         print()
         print(cost_table(results, *args.costs), end="")

@@ -320,3 +320,19 @@ def test_costs_of_the_pipelines(script: ModuleType) -> None:
     )
     assert "CLMM-style two-stage classifier, end to end (encoders at a lower rate)" in table
     assert table.rstrip().endswith(f"| all 3 runs | | | {(2 * 61 + 31) / 3600:.1f} h |")
+
+
+def test_paired_differences_match_seeds(script: ModuleType) -> None:
+    results = [
+        result("supervised", 0.05, 0, 0.50, pipeline="supervised"),
+        result("supervised", 0.05, 1, 0.70, pipeline="supervised"),
+        result("cmc", 0.05, 0, 0.60, pipeline="frozen"),
+        result("cmc", 0.05, 1, 0.75, pipeline="frozen"),
+        result("cmc", 0.05, 2, 0.99, pipeline="frozen"),  # no supervised seed 2: left out
+        result("cmc", 1.0, 0, 0.90, pipeline="frozen"),  # no supervised run at 100 %
+    ]
+    differences = script.paired_differences(results)
+    assert list(differences) == [("cmc", "frozen", "multimodal", 0.05)]
+    assert differences[("cmc", "frozen", "multimodal", 0.05)] == pytest.approx([10.0, 5.0])
+    table = script.paired_table(differences)
+    assert "| CMC (frozen) | +7.5 ± 3.5 (2) |" in table
