@@ -1,0 +1,83 @@
+"""Validation-subject accuracy of `examples/utd_mhad.py --protocol cmc-cmkm` runs, as a table.
+
+The CMC-CMKM protocol trains on subjects 1, 3 and 5, validates on subject 7 and tests on 2, 4,
+6 and 8. This table is what settings are chosen on: for every (method, pipeline) and
+(evaluation, label fraction) it gives the validation accuracy of the last fine-tuning epoch
+(as the odd/even protocol scores the last epoch) and, after a slash, of the best epoch (the
+epoch the protocol keeps). The test subjects' accuracy of these runs is not printed: it is not
+used to choose anything.
+
+Run: ``python docs/scripts/validation_table.py docs/results/validation``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+METHODS = ("supervised", "simclr", "cmc", "debiased", "hnl", "cmkm", "clmm")
+
+
+def load(folder: Path) -> list[dict[str, Any]]:
+    """Every result of the folder; a run of another protocol is an error."""
+    results = [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+    if not results:
+        raise ValueError(f"no result files (*.json) in {folder}")
+    for result in results:
+        if result["data"]["protocol"] != "cmc-cmkm" or not result["finetuning"]["val_accuracies"]:
+            raise ValueError(f"{result['command']!r} has no validation subject")
+    return results
+
+
+def table(results: Sequence[dict[str, Any]]) -> str:
+    """Markdown: last-epoch / best-epoch validation accuracy (%), mean over seeds."""
+    cells: dict[tuple[str, str], dict[tuple[str, float], list[tuple[float, float]]]]
+    cells = defaultdict(lambda: defaultdict(list))
+    for r in results:
+        accuracies = r["finetuning"]["val_accuracies"]
+        row = (r["method"], r["pipeline"])
+        cells[row][(r["eval"], float(r["label_fraction"]))].append(
+            (accuracies[-1], max(accuracies))
+        )
+    settings = sorted(
+        {s for row in cells.values() for s in row},
+        key=lambda s: (s[0] != "multimodal", s[0], -s[1]),
+    )
+    rows = sorted(cells, key=lambda row: (METHODS.index(row[0]) if row[0] in METHODS else 99, row))
+    sizes = {r["data"]["num_val"] for r in results}
+    seeds = sorted({r["seed"] for r in results})
+    lines = [
+        f"Validation accuracy (%), last epoch / best epoch; {'/'.join(map(str, sizes))} "
+        f"validation sequences; mean over seeds {', '.join(map(str, seeds))}",
+        "",
+        "| method | " + " | ".join(f"{e}, {100 * f:g} %" for e, f in settings) + " |",
+        "|---" * (len(settings) + 1) + "|",
+    ]
+    for row in rows:
+        values = []
+        for setting in settings:
+            pairs = cells[row].get(setting)
+            if not pairs:
+                values.append("–")
+                continue
+            last = statistics.fmean(p[0] for p in pairs)
+            best = statistics.fmean(p[1] for p in pairs)
+            values.append(f"{100 * last:.1f} / {100 * best:.1f}")
+        lines.append(f"| {row[0]} ({row[1]}) | " + " | ".join(values) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, help="folder of result JSON files")
+    args = parser.parse_args(argv)
+    print(table(load(args.folder)), end="")
+
+
+if __name__ == "__main__":
+    main()
