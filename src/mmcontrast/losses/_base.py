@@ -49,13 +49,12 @@ class PairwiseContrastiveLoss(nn.Module):
 
     def __init__(self, options: PairwiseOptions, *, queue: EmbeddingQueue | None) -> None:
         super().__init__()
-        name = type(self).__name__
-        with checking(name):
+        with checking(type(self).__name__):
             checked = options.checked(tensor_temperature=False)
+            if queue is not None and not isinstance(queue, EmbeddingQueue):
+                raise TypeError(f"queue must be an EmbeddingQueue, got {type(queue).__name__}")
         for option in OPTION_NAMES:
             setattr(self, option, getattr(checked, option))
-        if queue is not None and not isinstance(queue, EmbeddingQueue):
-            raise TypeError(f"{name}: queue must be an EmbeddingQueue, got {type(queue).__name__}")
         self.queue = queue
 
     def terms(
@@ -75,7 +74,8 @@ class PairwiseContrastiveLoss(nn.Module):
             each output field: ``"(2b)"``, or ``"b"`` for ``negatives="cross",
             symmetric=False``.
         """
-        batch = self._batch(a, b, labels, groups, pos_mask, neg_mask)
+        with checking(type(self).__name__):
+            batch = self._batch(a, b, labels, groups, pos_mask, neg_mask)
         return ContrastiveTerms(*compute_terms(batch, self._options()))
 
     def forward(
@@ -96,8 +96,9 @@ class PairwiseContrastiveLoss(nn.Module):
             weights: ``"b"`` or ``"(2b)"``; output: ``""``, or ``"(2b)"`` / ``"b"`` with
             ``reduction="none"``.
         """
-        batch, options = self._batch(a, b, labels, groups, pos_mask, neg_mask), self._options()
-        with checking(type(self).__name__):
+        options = self._options()
+        with checking(type(self).__name__):  # one block for every check of the call
+            batch = self._batch(a, b, labels, groups, pos_mask, neg_mask)
             weights = check_weights(weights, num_terms(batch, options))
         terms = compute_terms(batch, options)
         loss = reduce_values(terms.loss, self.reduction, weights, terms.num_positives > 0)
@@ -114,12 +115,12 @@ class PairwiseContrastiveLoss(nn.Module):
         pos_mask: Tensor | None,
         neg_mask: Tensor | None,
     ) -> Batch:
-        with checking(type(self).__name__):
-            return check_batch(
-                a, b, labels=labels, groups=groups, pos_mask=pos_mask,
-                neg_mask=neg_mask, queue=None if self.queue is None else self.queue.state(),
-                gather_distributed=self.gather_distributed,
-            )  # fmt: skip
+        """`check_batch` with this loss's queue and options; run in the caller's block."""
+        return check_batch(
+            a, b, labels=labels, groups=groups, pos_mask=pos_mask,
+            neg_mask=neg_mask, queue=None if self.queue is None else self.queue.state(),
+            gather_distributed=self.gather_distributed,
+        )  # fmt: skip
 
     def _options(self) -> PairwiseOptions:
         return PairwiseOptions(**{option: getattr(self, option) for option in OPTION_NAMES})
