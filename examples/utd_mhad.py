@@ -46,6 +46,9 @@ shuffle). ``--no-normalize-inertial`` restores raw g and deg/s with the papers' 
 augmentations, whose sigma of 1 in raw units drowns the accelerometer and barely touches the
 gyroscope.
 
+``--temperature`` (the cross-modal loss's tau, 0.1) and ``--tau-plus`` (the class prior of
+``debiased`` and ``hnl``, 0.037) change the loss for a sweep on the validation subject.
+
 Pre-trained encoders (and the CMKM teachers) are cached on disk, keyed by their whole
 configuration and a hash of the training data, so runs that differ only in ``--eval`` or
 ``--label-fraction`` pre-train once (``--no-cache`` disables it). Every stage is seeded from
@@ -129,6 +132,8 @@ SIMCLR = {
     "skeleton": {"temperature": 0.5, "batch_size": 32},
 }
 HNL = {"temperature": 0.1, "beta": 1.0, "tau_plus": 0.037}  # the paper's Table 1, UTD-MHAD
+CROSS_MODAL = ("cmc", "debiased", "hnl", "cmkm", "clmm")  # the methods with one cross-modal loss
+CROSS_MODAL_TEMPERATURE = 0.1  # every cross-modal loss of the papers (and of `clmm`)
 CLMM_BETA = 2.0  # hard-positive concentration on the cosine (architectures.md §4.3 b)
 
 
@@ -149,6 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
     arg("--teacher-seed", type=int, default=0, help="seed of the CMKM teachers (shared)")
     arg("--batch-size", type=int, default=64, help="pre-training and fine-tuning batch (64)")
     arg("--lr", type=float, default=1e-3, help="Adam learning rate of every stage (1e-3)")
+    arg(
+        "--temperature",
+        type=float,
+        help=f"temperature of the cross-modal loss ({', '.join(CROSS_MODAL)}; default "
+        f"{CROSS_MODAL_TEMPERATURE}); simclr keeps the CMC-CMKM SimCLR temperatures",
+    )
+    arg(
+        "--tau-plus",
+        type=float,
+        help=f"class prior tau+ of debiased and hnl (default {HNL['tau_plus']}: 1 / 27)",
+    )
     arg(
         "--pipeline",
         choices=PIPELINES,
@@ -201,6 +217,19 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error(f"--lr must be a positive number, got {args.lr}")
     if not (math.isfinite(args.encoder_lr_scale) and args.encoder_lr_scale >= 0):
         parser.error(f"--encoder-lr-scale must be a number >= 0, got {args.encoder_lr_scale}")
+    if args.temperature is not None:
+        if args.method not in CROSS_MODAL:
+            parser.error(
+                f"--temperature sets the cross-modal loss ({', '.join(CROSS_MODAL)}), "
+                f"not --method {args.method}"
+            )
+        if not (math.isfinite(args.temperature) and args.temperature > 0):
+            parser.error(f"--temperature must be a positive number, got {args.temperature}")
+    if args.tau_plus is not None:
+        if args.method not in ("debiased", "hnl"):
+            parser.error(f"--tau-plus sets debiased and hnl, not --method {args.method}")
+        if not 0.0 <= args.tau_plus < 1.0:
+            parser.error(f"--tau-plus must be in [0, 1), got {args.tau_plus}")
     if args.seed < 0 or args.teacher_seed < 0:
         parser.error(
             f"--seed and --teacher-seed must be >= 0, got {args.seed}, {args.teacher_seed}"
@@ -509,14 +538,16 @@ def cross_modal_encoders(
     projections = {m: ProjectionHead(dims[m]) for m in MODALITIES}
     augment = pretrain_augmentations(args)
     criterion: nn.Module
+    tau = CROSS_MODAL_TEMPERATURE if args.temperature is None else args.temperature
+    tau_plus = HNL["tau_plus"] if args.tau_plus is None else args.tau_plus
     if method in ("cmc", "clmm"):
-        criterion = InfoNCE(temperature=0.1)
+        criterion = InfoNCE(temperature=tau)
     elif method == "debiased":
-        criterion = DebiasedContrastiveLoss(temperature=0.1, tau_plus=HNL["tau_plus"])
+        criterion = DebiasedContrastiveLoss(temperature=tau, tau_plus=tau_plus)
     elif method == "hnl":
-        criterion = HardNegativeLoss(**HNL)
+        criterion = HardNegativeLoss(temperature=tau, beta=HNL["beta"], tau_plus=tau_plus)
     else:  # cmkm, the paper's configuration (reference/losses.md §5d)
-        criterion = CMKMLoss(temperature=0.1, k=1, intra_negatives=True, intra_temperature=1.0)
+        criterion = CMKMLoss(temperature=tau, k=1, intra_negatives=True, intra_temperature=1.0)
     weighting = HardPositiveWeighting(beta=CLMM_BETA)  # clmm only
     autocast_dtype = fast_path(args, *encoders.values(), *projections.values())
     model = ContrastivePretrainer(encoders, projections, criterion, autocast_dtype=autocast_dtype)

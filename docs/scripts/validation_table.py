@@ -5,9 +5,14 @@ The CMC-CMKM protocol trains on subjects 1, 3 and 5, validates on subject 7 and 
 (evaluation, label fraction) it gives the validation accuracy of the last fine-tuning epoch
 (as the odd/even protocol scores the last epoch) and, after a slash, of the best epoch (the
 epoch the protocol keeps). The test subjects' accuracy of these runs is not printed: it is not
-used to choose anything.
+used to choose anything. The last column is what the choices read: the mean last-epoch
+accuracy of the four main settings (multimodal and IMU-only, all labels and 5 %).
 
-Run: ``python docs/scripts/validation_table.py docs/results/validation``
+A run whose configuration departs from the command line's defaults in a swept setting (raw
+IMU, the pre-training length, the temperature, tau+) gets its own row, named by that setting,
+so the variants of one method can share a table.
+
+Run: ``python docs/scripts/validation_table.py docs/results/validation [MORE FOLDERS]``
 """
 
 from __future__ import annotations
@@ -23,24 +28,44 @@ from typing import Any
 METHODS = ("supervised", "simclr", "cmc", "debiased", "hnl", "cmkm", "clmm")
 
 
-def load(folder: Path) -> list[dict[str, Any]]:
-    """Every result of the folder; a run of another protocol is an error."""
-    results = [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
-    if not results:
-        raise ValueError(f"no result files (*.json) in {folder}")
+MAIN = (("multimodal", 1.0), ("multimodal", 0.05), ("inertial", 1.0), ("inertial", 0.05))
+
+
+def load(*folders: Path) -> list[dict[str, Any]]:
+    """Every result of the folders; a run of another protocol is an error."""
+    results = []
+    for folder in folders:
+        found = [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+        if not found:
+            raise ValueError(f"no result files (*.json) in {folder}")
+        results += found
     for result in results:
         if result["data"]["protocol"] != "cmc-cmkm" or not result["finetuning"]["val_accuracies"]:
             raise ValueError(f"{result['command']!r} has no validation subject")
     return results
 
 
+def variant(config: dict[str, Any]) -> str:
+    """The swept settings in which a run departs from the command line's defaults."""
+    parts = []
+    if config.get("normalize_inertial") is False:
+        parts.append("raw IMU")
+    if config.get("epochs", 100) != 100:
+        parts.append(f"{config['epochs']} epochs")
+    if config.get("temperature") is not None:
+        parts.append(f"tau {config['temperature']:g}")
+    if config.get("tau_plus") is not None:
+        parts.append(f"tau+ {config['tau_plus']:g}")
+    return ", ".join(parts)
+
+
 def table(results: Sequence[dict[str, Any]]) -> str:
     """Markdown: last-epoch / best-epoch validation accuracy (%), mean over seeds."""
-    cells: dict[tuple[str, str], dict[tuple[str, float], list[tuple[float, float]]]]
+    cells: dict[tuple[str, str, str], dict[tuple[str, float], list[tuple[float, float]]]]
     cells = defaultdict(lambda: defaultdict(list))
     for r in results:
         accuracies = r["finetuning"]["val_accuracies"]
-        row = (r["method"], r["pipeline"])
+        row = (r["method"], r["pipeline"], variant(r.get("config", {})))
         cells[row][(r["eval"], float(r["label_fraction"]))].append(
             (accuracies[-1], max(accuracies))
         )
@@ -55,8 +80,10 @@ def table(results: Sequence[dict[str, Any]]) -> str:
         f"Validation accuracy (%), last epoch / best epoch; {'/'.join(map(str, sizes))} "
         f"validation sequences; mean over seeds {', '.join(map(str, seeds))}",
         "",
-        "| method | " + " | ".join(f"{e}, {100 * f:g} %" for e, f in settings) + " |",
-        "|---" * (len(settings) + 1) + "|",
+        "| method | "
+        + " | ".join(f"{e}, {100 * f:g} %" for e, f in settings)
+        + " | main four, last |",
+        "|---" * (len(settings) + 2) + "|",
     ]
     for row in rows:
         values = []
@@ -68,15 +95,22 @@ def table(results: Sequence[dict[str, Any]]) -> str:
             last = statistics.fmean(p[0] for p in pairs)
             best = statistics.fmean(p[1] for p in pairs)
             values.append(f"{100 * last:.1f} / {100 * best:.1f}")
-        lines.append(f"| {row[0]} ({row[1]}) | " + " | ".join(values) + " |")
+        main = [cells[row].get(setting) for setting in MAIN]
+        if all(main):
+            lasts = [statistics.fmean(p[0] for p in pairs) for pairs in main if pairs]
+            values.append(f"{100 * statistics.fmean(lasts):.1f}")
+        else:
+            values.append("–")
+        name = ", ".join(part for part in (row[1], row[2]) if part)
+        lines.append(f"| {row[0]} ({name}) | " + " | ".join(values) + " |")
     return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", type=Path, help="folder of result JSON files")
+    parser.add_argument("folders", type=Path, nargs="+", help="folders of result JSON files")
     args = parser.parse_args(argv)
-    print(table(load(args.folder)), end="")
+    print(table(load(*args.folders)), end="")
 
 
 if __name__ == "__main__":

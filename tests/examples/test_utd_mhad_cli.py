@@ -179,6 +179,24 @@ def test_standardised_inertial_channels_get_their_own_augmentation(
     assert spec["augment"]["inertial"] == cli.describe(augment)
 
 
+@pytest.mark.parametrize("method", ["debiased", "hnl"])
+def test_temperature_and_tau_plus_reach_the_loss_and_its_cache_key(
+    cli: ModuleType, tmp_path: Path, method: str
+) -> None:
+    cache = tmp_path / "cache"
+    default = run(cli, tmp_path, "--method", method, cache=cache)["pretraining"]["cross-modal"]
+    assert "temperature=0.1," in default["spec"]["criterion"]
+    assert "tau_plus=0.037," in default["spec"]["criterion"]
+    tuned = run(
+        cli, tmp_path, "--method", method, "--temperature", "0.2", "--tau-plus", "0.1", cache=cache
+    )
+    record = tuned["pretraining"]["cross-modal"]
+    assert "temperature=0.2," in record["spec"]["criterion"]
+    assert "tau_plus=0.1," in record["spec"]["criterion"]
+    assert record["key"] != default["key"] and not record["cached"]  # its own encoders
+    assert tuned["config"]["temperature"] == 0.2 and tuned["config"]["tau_plus"] == 0.1
+
+
 def test_cmkm_teachers_are_cached_and_reused(cli: ModuleType, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = run(cli, tmp_path, "--method", "cmkm", cache=cache)
@@ -271,6 +289,10 @@ def test_utd_mhad_layout_on_small_files(
         (["--batch-size", "1"], "--batch-size must be >= 2"),
         (["--encoder-lr-scale", "-0.1"], "--encoder-lr-scale must be a number >= 0"),
         (["--pipeline", "linear"], "invalid choice: 'linear'"),
+        (["--method", "simclr", "--temperature", "0.2"], "not --method simclr"),
+        (["--temperature", "0"], "--temperature must be a positive number, got 0.0"),
+        (["--method", "cmc", "--tau-plus", "0.1"], "--tau-plus sets debiased and hnl"),
+        (["--tau-plus", "1"], "--tau-plus must be in \\[0, 1\\), got 1.0"),
         (["--synthetic-classes", "28"], "cannot load the synthetic data"),
         (["--protocol", "cmc-cmkm", "--synthetic-subjects", "4"], "cannot load the synthetic"),
     ],

@@ -19,12 +19,22 @@ def script() -> ModuleType:
     return load_script(SCRIPT, "validation_table")
 
 
-def run(method: str, seed: int, curve: list[float], **data: Any) -> dict[str, Any]:
+def run(
+    method: str,
+    seed: int,
+    curve: list[float],
+    *,
+    evaluation: str = "multimodal",
+    fraction: float = 1.0,
+    config: dict[str, Any] | None = None,
+    **data: Any,
+) -> dict[str, Any]:
     return {
         "method": method,
         "pipeline": "frozen",
-        "eval": "multimodal",
-        "label_fraction": 1.0,
+        "eval": evaluation,
+        "label_fraction": fraction,
+        "config": config or {"epochs": 100, "normalize_inertial": True, "temperature": None},
         "seed": seed,
         "test_accuracy": 0.99,  # never printed
         "finetuning": {"val_accuracies": curve},
@@ -37,7 +47,7 @@ def test_last_and_best_epoch_means_over_seeds(script: ModuleType, tmp_path: Path
     for index, item in enumerate([run("hnl", 0, [0.5, 0.9, 0.8]), run("hnl", 1, [0.6, 0.7])]):
         (tmp_path / f"{index}.json").write_text(json.dumps(item))
     table = script.table(script.load(tmp_path))
-    assert "| hnl (frozen) | 75.0 / 80.0 |" in table  # last: (80 + 70) / 2; best: (90 + 70) / 2
+    assert "| hnl (frozen) | 75.0 / 80.0 | – |" in table  # last: (80 + 70) / 2; best: (90 + 70) / 2
     assert "108 validation sequences; mean over seeds 0, 1" in table
     assert "99" not in table  # the test subjects' accuracy is not shown
 
@@ -48,3 +58,22 @@ def test_refuses_runs_without_a_validation_subject(script: ModuleType, tmp_path:
         script.load(tmp_path)
     with pytest.raises(ValueError, match="no result files"):
         script.load(tmp_path / "missing")
+
+
+def test_variants_get_their_own_rows_and_the_main_four_are_averaged(
+    script: ModuleType, tmp_path: Path
+) -> None:
+    main = [("multimodal", 1.0, 0.9), ("multimodal", 0.05, 0.7), ("inertial", 1.0, 0.8)]
+    main.append(("inertial", 0.05, 0.4))
+    raw = {"epochs": 200, "normalize_inertial": False, "temperature": 0.2, "tau_plus": 0.01}
+    for index, (evaluation, fraction, last) in enumerate(main):
+        for config, shift in ((None, 0.0), (raw, 0.1)):
+            item = run("debiased", 0, [last + shift], evaluation=evaluation, fraction=fraction)
+            if config:
+                item["config"] = config
+            (tmp_path / f"{index}-{shift}.json").write_text(json.dumps(item))
+    lines = script.table(script.load(tmp_path)).splitlines()
+    assert lines[-2].startswith("| debiased (frozen) | 90.0 / 90.0 |")
+    assert lines[-2].endswith("| 70.0 |")  # (90 + 70 + 80 + 40) / 4
+    assert lines[-1].startswith("| debiased (frozen, raw IMU, 200 epochs, tau 0.2, tau+ 0.01) |")
+    assert lines[-1].endswith("| 80.0 |")
