@@ -15,7 +15,9 @@ accuracy and macro-F1 as mean ± standard deviation over seeds (``--ci`` adds th
 interval of the mean in brackets), and the wall time of an independent run (its pre-training
 included, also when this run reused it from the cache). ``--paired`` prints each method's
 difference to the supervised run of the same seed (the seed also draws the labelled subset, so
-the pair saw the same labels), mean ± std over the seeds both ran. With ``--costs EPOCHS
+the pair saw the same labels), mean ± std over the seeds both ran. ``--summary`` prints one
+compact accuracy table, fractions that label the same sequences sharing a column, with the
+papers' UTD-MHAD numbers beside ours. With ``--costs EPOCHS
 TEACHER_EPOCHS FINETUNE_EPOCHS`` it prints the measured seconds per epoch of every stage and
 what the runs would take at that schedule (each stage scaled linearly in its epochs; a linear
 probe has no epochs and is counted as measured). With ``--confusion PATH.png`` it draws the
@@ -244,6 +246,74 @@ def markdown_tables(summary: dict[Key, Summary], *, ci: bool = False) -> str:
         lines.append(f"| {row_label(method, pipeline)} | " + " | ".join(cells) + " |")
     seeds = sorted({s for cell in summary.values() for s in cell.seeds})
     lines += ["", f"Seeds: {', '.join(map(str, seeds))}."]
+    return "\n".join(lines) + "\n"
+
+
+# The papers' UTD-MHAD accuracies (%) beside ours in --summary: the hard-negative paper's
+# Table / the CMC-CMKM repository's README (shared/reference/losses.md §9c); raw IMU inputs,
+# their own baselines and splits of the schedule.
+PAPERS = {
+    "supervised": {
+        "multimodal": "94.96 / 97.21",
+        "inertial": "74.65 / 76.74",
+        "skeleton": "– / 94.65",
+    },
+    "simclr": {"inertial": "– / 72.09", "skeleton": "– / 95.11"},
+    "cmc": {"multimodal": "95.35 / 96.04", "inertial": "69.77"},
+    "debiased": {"multimodal": "95.12", "inertial": "70.70"},
+    "hnl": {"multimodal": "96.20", "inertial": "75.73"},
+    "cmkm": {"multimodal": "94.96 / 97.67", "inertial": "74.42"},
+}
+
+
+def summary_table(results: Sequence[dict[str, Any]]) -> str:
+    """One compact row per (method, pipeline): accuracy mean ± std, the papers' numbers beside.
+
+    Label fractions that label the same number of sequences (on UTD-MHAD 5 % and 10 % both
+    give one per class, the same subset for a seed) share one column, headed by the smallest
+    ("5 % (= 10 %)"). A cell run with fewer seeds than the most in the table says how many
+    in brackets. The papers' columns are printed for UTD-MHAD results only.
+    """
+    cells = group(results)
+    labelled: dict[tuple[str, float], set[int]] = defaultdict(set)
+    for (_, _, evaluation, fraction), items in cells.items():
+        labelled[(evaluation, fraction)].update(r["data"]["num_labelled"] for r in items)
+    columns: dict[tuple[str, int], list[float]] = defaultdict(list)  # (eval, count) -> fractions
+    for (evaluation, fraction), counts in labelled.items():
+        if len(counts) != 1:  # different data sets in one cell: keep the fraction on its own
+            counts = {-round(1e6 * fraction)}
+        columns[(evaluation, counts.pop())].append(fraction)
+    order = {"multimodal": 0, "inertial": 1, "skeleton": 2}
+    heads = sorted(
+        ((e, sorted(fs)) for (e, _), fs in columns.items()),
+        key=lambda c: (order.get(c[0], 3), c[0], -c[1][0]),
+    )
+    most = max(len(items) for items in cells.values())
+    papers = results[0]["data"]["source"] == "utd-mhad"
+    names = {"multimodal": "multimodal", "inertial": "IMU-only", "skeleton": "skeleton"}
+    header = []
+    for evaluation, fractions in heads:
+        same = f" (= {', '.join(f'{100 * f:g} %' for f in fractions[1:])})" if fractions[1:] else ""
+        header.append(f"{names.get(evaluation, evaluation)} {100 * fractions[0]:g} %{same}")
+    evals = [e for e in order if any(h[0] == e for h in heads)]
+    if papers:
+        header += [f"papers: {names[e]}" for e in evals]
+    lines = [
+        "| method | " + " | ".join(header) + " |",
+        "|---|" + "---:|" * len(heads) + "---|" * (len(header) - len(heads)),
+    ]
+    for method, pipeline in sorted({(k[0], k[1]) for k in cells}, key=row_order):
+        values = []
+        for evaluation, fractions in heads:
+            items = cells.get((method, pipeline, evaluation, fractions[0]), [])
+            if not items:
+                values.append("–")
+                continue
+            text = percent([r["test_accuracy"] for r in items])
+            values.append(text + ("" if len(items) == most else f" ({len(items)})"))
+        if papers:
+            values += [PAPERS.get(method, {}).get(e, "–") for e in evals]
+        lines.append(f"| {row_label(method, pipeline)} | " + " | ".join(values) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -599,6 +669,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="the tables also give the 95 %% t interval of the mean over seeds",
     )
     parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="print one compact accuracy table (the papers' numbers beside ours on UTD-MHAD)",
+    )
+    parser.add_argument(
         "--paired",
         action="store_true",
         help="print each method's seed-by-seed difference to the supervised baseline",
@@ -639,6 +714,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.table:
         print()
         print(markdown_tables(summary, ci=args.ci), end="")
+    if args.summary:
+        print()
+        print(summary_table(results), end="")
     if args.paired:
         print()
         print(paired_table(paired_differences(results)), end="")

@@ -336,3 +336,29 @@ def test_paired_differences_match_seeds(script: ModuleType) -> None:
     assert differences[("cmc", "frozen", "multimodal", 0.05)] == pytest.approx([10.0, 5.0])
     table = script.paired_table(differences)
     assert "| CMC (frozen) | +7.5 ± 3.5 (2) |" in table
+
+
+def test_summary_table_merges_fractions_with_the_same_labels(script: ModuleType) -> None:
+    results = []
+    for seed in (0, 1):
+        for fraction, labelled in ((0.05, 27), (0.1, 27), (1.0, 431)):
+            for method, accuracy in (("supervised", 0.6), ("cmkm", 0.7)):
+                item = result(
+                    method, fraction, seed, accuracy + fraction / 10 + seed / 100,
+                    source="utd-mhad", pipeline="supervised" if method == "supervised" else None,
+                )  # fmt: skip
+                item["data"]["num_labelled"] = labelled
+                results.append(item)
+    extra = result("cmkm", 1.0, 0, 0.5, evaluation="skeleton", source="utd-mhad")
+    extra["data"]["num_labelled"] = 431
+    lines = script.summary_table([*results, extra]).splitlines()
+    assert lines[0] == (
+        "| method | multimodal 100 % | multimodal 5 % (= 10 %) | skeleton 100 % "
+        "| papers: multimodal | papers: skeleton |"
+    )
+    assert lines[2] == "| supervised | 70.5 ± 0.7 | 61.0 ± 0.7 | – | 94.96 / 97.21 | – / 94.65 |"
+    assert (
+        lines[3] == "| CMC-CMKM (frozen) | 80.5 ± 0.7 | 71.0 ± 0.7 | 50.0 (1) | 94.96 / 97.67 | – |"
+    )
+    synthetic = [dict(r, data={"source": "synthetic", "num_labelled": 27}) for r in results]
+    assert "papers" not in script.summary_table(synthetic)
