@@ -34,7 +34,9 @@ cross-subject: odd subjects train, even subjects test (``--protocol cmc-cmkm``: 
 Evaluation pipeline (``--pipeline``) of the pre-trained encoders: ``frozen`` (default: the
 papers' frozen encoders and concat MLP head), ``probe`` (`mmcontrast.evaluation.LinearProbe` on
 the frozen features) or ``finetune`` (encoders and head end to end, the encoders at
-``--encoder-lr-scale`` times the head's rate).
+``--encoder-lr-scale`` times the head's rate). ``--head late`` replaces the papers' concat
+head by `LateFusionClassifier`: one head per modality, each trained on its own
+cross-entropy, the classes scored by their mean log-probability.
 
 The defaults are the recommended recipe, chosen on the validation subject
 (``docs/scripts/recipe_search.py``, ``docs/scripts/validation_table.py``,
@@ -94,7 +96,7 @@ from mmcontrast.data import (
 from mmcontrast.encoders import presets
 from mmcontrast.evaluation import LinearProbe, classification_scores, extract_features
 from mmcontrast.fusion import quality_prior
-from mmcontrast.heads import ProjectionHead
+from mmcontrast.heads import LateFusionClassifier, ProjectionHead
 from mmcontrast.losses import (
     CMKMLoss,
     DebiasedContrastiveLoss,
@@ -105,6 +107,7 @@ from mmcontrast.losses import (
 )
 from mmcontrast.recipes import (
     ContrastivePretrainer,
+    FineTuneClassifier,
     SimCLRPretrainer,
     build_two_stage_classifier,
     concat_classifier,
@@ -117,6 +120,7 @@ from mmcontrast.recipes import (
 METHODS = ("supervised", "simclr", "cmc", "debiased", "hnl", "cmkm", "clmm")
 EVALS = ("multimodal", "inertial", "skeleton")
 PIPELINES = ("frozen", "probe", "finetune")
+HEADS = ("concat", "late")
 MODALITIES = ("inertial", "skeleton")
 CACHE_FORMAT = 2  # bump to invalidate every cached encoder
 CLMM_NOTE = (
@@ -173,6 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(linear probe on frozen features) or finetune (end to end, encoders at a lower rate)",
     )
     arg("--encoder-lr-scale", type=float, default=0.1, help="finetune: encoder rate / --lr")
+    arg(
+        "--head",
+        choices=HEADS,
+        default="concat",
+        help="multimodal classifier: concat (the papers' head on the concatenated branches) or "
+        "late (one head per modality, each trained on its own cross-entropy, fused by their "
+        "mean log-probability); with one modality both are the same head",
+    )
     arg("--data", choices=("synthetic", "utd-mhad"), help="default: utd-mhad with --root")
     arg("--root", type=Path, help="UTD-MHAD folder holding Inertial/ and Skeleton/")
     arg("--protocol", choices=("odd-even", "cmc-cmkm"), default="odd-even")
@@ -217,6 +229,11 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error(f"--lr must be a positive number, got {args.lr}")
     if not (math.isfinite(args.encoder_lr_scale) and args.encoder_lr_scale >= 0):
         parser.error(f"--encoder-lr-scale must be a number >= 0, got {args.encoder_lr_scale}")
+    if args.head != "concat" and (args.pipeline == "probe" or args.method == "clmm"):
+        parser.error(
+            "--head late needs the concat-head pipelines (frozen, finetune, supervised); "
+            "the linear probe and the clmm two-stage classifier have their own"
+        )
     if args.temperature is not None:
         if args.method not in CROSS_MODAL:
             parser.error(
@@ -656,6 +673,21 @@ def train_classifier(
     }
 
 
+def classifier(
+    args: argparse.Namespace,
+    encoders: dict[str, nn.Module],
+    dims: dict[str, int],
+    num_classes: int,
+    *,
+    freeze_encoders: bool = True,
+) -> FineTuneClassifier:
+    """The encoders with the head of ``--head``: the papers' concat head, or late fusion."""
+    if args.head == "concat":
+        return concat_classifier(encoders, dims, num_classes, freeze_encoders=freeze_encoders)
+    head = LateFusionClassifier(dims, num_classes)
+    return FineTuneClassifier(encoders, head, freeze_encoders=freeze_encoders)
+
+
 def finetune(
     args: argparse.Namespace,
     encoders: dict[str, nn.Module],
@@ -671,7 +703,7 @@ def finetune(
     torch.manual_seed(stage_seed(args.seed, "finetune"))
 
     if args.method == "supervised":  # the same encoders and head, trained from scratch
-        model = concat_classifier(encoders, dims, num_classes, freeze_encoders=False)
+        model = classifier(args, encoders, dims, num_classes, freeze_encoders=False)
         optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
         info = train_classifier(
             args, model, optimizer, raw["labelled"], raw.get("val"), supervised_augmentations()
@@ -706,7 +738,7 @@ def finetune(
         return predict_all(two_stage, raw["test"][0]), {"quality_prior": quality, **info}
 
     if args.pipeline == "finetune":  # end to end: the pre-trained encoders at a lower rate
-        model = concat_classifier(encoders, dims, num_classes, freeze_encoders=False)
+        model = classifier(args, encoders, dims, num_classes, freeze_encoders=False)
         optimizer = torch.optim.Adam(
             model.parameter_groups(args.lr, encoder_scale=args.encoder_lr_scale)
         )
@@ -718,7 +750,7 @@ def finetune(
     # The hard-negative paper's fine-tuning: frozen encoders and the concat head. The encoders
     # are in eval mode and nothing is augmented, so their features are computed once and only
     # the head trains (the same numbers as running the encoders at every step, much faster).
-    model = concat_classifier(encoders, dims, num_classes)  # freezes the encoders
+    model = classifier(args, encoders, dims, num_classes)  # freezes the encoders
     features = {
         k: (extract_features(model.encoders, inputs), labels)
         for k, (inputs, labels) in raw.items()
@@ -848,6 +880,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "method": args.method,
         "eval": args.eval,
         "pipeline": "supervised" if args.method == "supervised" else args.pipeline,
+        "head": args.head,
         "label_fraction": args.label_fraction,
         "seed": args.seed,
         "fast": args.fast and args.method != "supervised",

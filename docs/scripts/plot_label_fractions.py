@@ -96,20 +96,34 @@ class Summary:
         return low, high
 
 
+LATE = "-late"  # a pipeline run with `--head late` is grouped as e.g. "frozen-late"
+
+
 def pipeline_of(result: dict[str, Any]) -> str:
-    """The result's evaluation pipeline; files without the field predate the finetune mode."""
+    """The result's evaluation pipeline, with ``-late`` for the late-fusion head.
+
+    Files without the field predate the finetune mode; files without ``head`` used the concat
+    head.
+    """
     default = "supervised" if result["method"] == "supervised" else "frozen"
-    return str(result.get("pipeline") or default)
+    pipeline = str(result.get("pipeline") or default)
+    return pipeline + LATE if result.get("head", "concat") == "late" else pipeline
 
 
 def row_label(method: str, pipeline: str) -> str:
     """The table row and legend entry.
 
-    "CMC-HNL (frozen)", "SimCLR (unimodal, finetune)", just "supervised" for the baseline.
+    "CMC-HNL (frozen)", "SimCLR (unimodal, finetune)", just "supervised" for the baseline;
+    the late-fusion head adds "late fusion": "supervised (late fusion)", "CMC (frozen, late
+    fusion)".
     """
     name = LABELS.get(method, method)
+    late = pipeline.endswith(LATE)
+    pipeline = pipeline.removesuffix(LATE)
     if method == "supervised" or pipeline == "supervised":
-        return name
+        return f"{name} (late fusion)" if late else name
+    if late:
+        pipeline += ", late fusion"
     if name.endswith(")"):  # "SimCLR (unimodal)" -> "SimCLR (unimodal, frozen)"
         return f"{name[:-1]}, {pipeline})"
     return f"{name} ({pipeline})"
@@ -119,8 +133,9 @@ def row_order(row: tuple[str, str]) -> tuple[int, str, int, str]:
     """METHODS order, then PIPELINES order; unknown names after the known ones."""
     method, pipeline = row
     known = METHODS.index(method) if method in METHODS else len(METHODS)
-    kind = PIPELINES.index(pipeline) if pipeline in PIPELINES else len(PIPELINES)
-    return known, method, kind, pipeline
+    base = pipeline.removesuffix(LATE)
+    kind = 2 * (PIPELINES.index(base) if base in PIPELINES else len(PIPELINES))
+    return known, method, kind + (base != pipeline), pipeline
 
 
 def load_results(paths: Iterable[Path]) -> list[dict[str, Any]]:
@@ -330,7 +345,8 @@ def paired_differences(results: Iterable[dict[str, Any]]) -> dict[Key, list[floa
     for (method, pipeline, evaluation, fraction), items in cells.items():
         if method == "supervised":
             continue
-        baseline = cells.get(("supervised", "supervised", evaluation, fraction), [])
+        head = LATE if pipeline.endswith(LATE) else ""  # the supervised run with the same head
+        baseline = cells.get(("supervised", "supervised" + head, evaluation, fraction), [])
         by_seed = {r["seed"]: r["test_accuracy"] for r in baseline}
         pairs = [
             100 * (r["test_accuracy"] - by_seed[r["seed"]]) for r in items if r["seed"] in by_seed
@@ -370,6 +386,9 @@ def paired_table(differences: dict[Key, list[float]]) -> str:
 
 def _finetune_kind(result: dict[str, Any]) -> str:
     pipeline = pipeline_of(result)
+    if pipeline.endswith(LATE):
+        kind = _finetune_kind({**result, "head": "concat"})
+        return kind.replace("concat head", "late-fusion heads").replace("+ head", "+ heads, late")
     if result["method"] == "supervised":
         return "supervised from scratch (encoders + head)"
     if pipeline == "probe":

@@ -13,7 +13,9 @@
 # fit a shared 2-core CPU, one thread per run; "utd-mhad" uses the papers' schedules (the
 # command line's defaults). EPOCHS, TEACHER_EPOCHS, FINETUNE_EPOCHS, THREADS, SEEDS, METHODS,
 # PIPELINES, EXTRA (more options for every run, e.g. --no-fast), OUT and CACHE
-# override them. Resumable: a run whose JSON file exists is skipped. Pre-trained encoders are
+# override them. HEAD=late runs the multimodal settings with `--head late` (files named
+# METHOD-PIPELINE-late-...; with one modality the late head is the concat head, so the
+# single-modality settings are not repeated; clmm has its own two-stage classifier). Resumable: a run whose JSON file exists is skipped. Pre-trained encoders are
 # cached (keyed by their whole configuration), so each method and seed pre-trains once.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -49,9 +51,15 @@ for seed in ${SEEDS:-0 1 2}; do
     for pipeline in $pipelines; do
       for run in "${runs[@]}"; do
         read -r evaluation fraction <<< "$run"
-        out="$OUT/$method-$pipeline-$evaluation-$fraction-seed$seed.json"
-        [ -f "$out" ] && continue
+        name=$pipeline
         options=(--method "$method" --eval "$evaluation" --label-fraction "$fraction")
+        if [ "${HEAD:-concat}" != concat ]; then
+          [ "$evaluation" = multimodal ] && [ "$method" != clmm ] || continue
+          name=$pipeline-$HEAD
+          options+=(--head "$HEAD")
+        fi
+        out="$OUT/$method-$name-$evaluation-$fraction-seed$seed.json"
+        [ -f "$out" ] && continue
         [ "$pipeline" != supervised ] && options+=(--pipeline "$pipeline")
         "$PYTHON" examples/utd_mhad.py "${data[@]}" "${options[@]}" --seed "$seed" \
           --epochs "$EPOCHS" --teacher-epochs "$TEACHER_EPOCHS" \

@@ -8,9 +8,9 @@ epoch the protocol keeps). The test subjects' accuracy of these runs is not prin
 used to choose anything. The last column is what the choices read: the mean last-epoch
 accuracy of the four main settings (multimodal and IMU-only, all labels and 5 %).
 
-A run whose configuration departs from the command line's defaults in a swept setting (raw
-IMU, the pre-training length, the temperature, tau+) gets its own row, named by that setting,
-so the variants of one method can share a table.
+A run whose configuration departs from the command line's defaults in a swept setting (the
+late-fusion head, raw IMU, the pre-training length, the temperature, tau+) gets its own row,
+named by that setting, so the variants of one method can share a table.
 
 Run: ``python docs/scripts/validation_table.py docs/results/validation [MORE FOLDERS]``
 """
@@ -48,6 +48,8 @@ def load(*folders: Path) -> list[dict[str, Any]]:
 def variant(config: dict[str, Any]) -> str:
     """The swept settings in which a run departs from the command line's defaults."""
     parts = []
+    if config.get("head", "concat") != "concat":
+        parts.append(f"{config['head']} fusion")
     if config.get("normalize_inertial") is False:
         parts.append("raw IMU")
     if config.get("epochs", 100) != 100:

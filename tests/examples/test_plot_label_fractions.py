@@ -362,3 +362,26 @@ def test_summary_table_merges_fractions_with_the_same_labels(script: ModuleType)
     )
     synthetic = [dict(r, data={"source": "synthetic", "num_labelled": 27}) for r in results]
     assert "papers" not in script.summary_table(synthetic)
+
+
+def test_late_fusion_runs_get_their_own_rows_and_pair_with_the_late_baseline(
+    script: ModuleType,
+) -> None:
+    results = [
+        result("supervised", 0.05, 0, 0.50, pipeline="supervised"),
+        result("supervised", 0.05, 0, 0.55, pipeline="supervised"),
+        result("cmc", 0.05, 0, 0.60, pipeline="frozen"),
+        result("cmc", 0.05, 0, 0.70, pipeline="frozen"),
+    ]
+    for item in results[1::2]:
+        item["head"] = "late"
+    assert [script.pipeline_of(r) for r in results] == [
+        "supervised", "supervised-late", "frozen", "frozen-late"
+    ]  # fmt: skip
+    differences = script.paired_differences(results)
+    assert differences[("cmc", "frozen", "multimodal", 0.05)] == pytest.approx([10.0])
+    assert differences[("cmc", "frozen-late", "multimodal", 0.05)] == pytest.approx([15.0])
+    rows = sorted({(r["method"], script.pipeline_of(r)) for r in results}, key=script.row_order)
+    assert [script.row_label(*row) for row in rows] == [
+        "supervised", "supervised (late fusion)", "CMC (frozen)", "CMC (frozen, late fusion)"
+    ]  # fmt: skip

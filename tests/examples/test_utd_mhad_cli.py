@@ -197,6 +197,22 @@ def test_temperature_and_tau_plus_reach_the_loss_and_its_cache_key(
     assert tuned["config"]["temperature"] == 0.2 and tuned["config"]["tau_plus"] == 0.1
 
 
+@pytest.mark.parametrize("method", ["supervised", "cmc"])
+def test_late_fusion_head(cli: ModuleType, tmp_path: Path, shared_cache: Path, method: str) -> None:
+    late = run(cli, tmp_path, "--method", method, "--head", "late", cache=shared_cache)
+    check_schema(late, method, "multimodal")
+    assert late["head"] == "late" and late["config"]["head"] == "late"
+    concat = run(cli, tmp_path, "--method", method, cache=shared_cache)
+    assert concat["head"] == "concat"
+    # one modality: the late head is that modality's concat head, the same numbers
+    one = [
+        run(cli, tmp_path, "--method", method, "--eval", "inertial", *head, cache=shared_cache)
+        for head in ([], ["--head", "late"])
+    ]
+    assert one[0]["finetune_losses"] == one[1]["finetune_losses"]
+    assert one[0]["confusion_matrix"] == one[1]["confusion_matrix"]
+
+
 def test_cmkm_teachers_are_cached_and_reused(cli: ModuleType, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = run(cli, tmp_path, "--method", "cmkm", cache=cache)
@@ -290,6 +306,8 @@ def test_utd_mhad_layout_on_small_files(
         (["--encoder-lr-scale", "-0.1"], "--encoder-lr-scale must be a number >= 0"),
         (["--pipeline", "linear"], "invalid choice: 'linear'"),
         (["--method", "simclr", "--temperature", "0.2"], "not --method simclr"),
+        (["--head", "late", "--pipeline", "probe"], "--head late needs the concat-head pipel"),
+        (["--head", "late", "--method", "clmm"], "--head late needs the concat-head pipel"),
         (["--temperature", "0"], "--temperature must be a positive number, got 0.0"),
         (["--method", "cmc", "--tau-plus", "0.1"], "--tau-plus sets debiased and hnl"),
         (["--tau-plus", "1"], "--tau-plus must be in \\[0, 1\\), got 1.0"),
@@ -372,3 +390,20 @@ def test_grid_script_runs_valid_commands(cli: ModuleType, tmp_path: Path, mode: 
             assert f"-{args.pipeline}-" in args.out.name
     assert "hnl-finetune-inertial-0.05-seed0.json" in outputs and len(outputs) == len(commands)
     assert "supervised-supervised-skeleton-1-seed0.json" in outputs
+
+
+def test_grid_script_late_head_runs_the_multimodal_settings(
+    cli: ModuleType, tmp_path: Path
+) -> None:
+    env = {**os.environ, "PYTHON": "echo", "OUT": str(tmp_path), "SEEDS": "0", "HEAD": "late"}
+    completed = subprocess.run(
+        ["bash", str(ROOT / "docs" / "scripts" / "utd_mhad_grid.sh"), "synthetic"],
+        capture_output=True, text=True, env=env, check=True, timeout=60,
+    )  # fmt: skip
+    commands = [line.split()[1:] for line in completed.stdout.splitlines()]
+    assert len(commands) == 5 * (1 + 5 * 2)  # five fractions; supervised, five methods x two
+    for argv in commands:
+        args = cli.build_parser().parse_args(argv)
+        assert args.head == "late" and args.eval == "multimodal" and args.method != "clmm"
+        pipeline = "supervised" if args.method == "supervised" else args.pipeline
+        assert args.out.name.startswith(f"{args.method}-{pipeline}-late-multimodal-")

@@ -148,7 +148,9 @@ class FineTuneClassifier(nn.Module):
     Args:
         encoders: ``modality -> encoder`` mapping ``"b ..."`` to ``"b d_m"``.
         head: a module called as ``head(features, present=present)`` on the mapping of
-            encoder features (e.g. `mmcontrast.heads.MultimodalClassifier`).
+            encoder features (e.g. `mmcontrast.heads.MultimodalClassifier`, or
+            `mmcontrast.heads.LateFusionClassifier` for one classifier per modality fused by
+            their mean log-probability; `finetune_step` and `predict` handle its output).
         freeze_encoders: `freeze` the encoders (in place) and keep them in eval mode.
 
     Shapes:
@@ -219,8 +221,8 @@ class FineTuneClassifier(nn.Module):
         *,
         present: Mapping[str, Tensor] | None = None,
         masks: Mapping[str, Tensor] | None = None,
-    ) -> Tensor:
-        """Class logits.
+    ) -> Any:
+        """Class logits (or the head's structured logits, e.g. `LateFusionLogits`).
 
         Args:
             inputs: ``modality -> raw input`` for every encoder.
@@ -236,8 +238,7 @@ class FineTuneClassifier(nn.Module):
         with checking(type(self).__name__):
             with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_encoders):
                 features = encode(self.encoders, inputs, present, masks)
-        logits: Tensor = self.head(features, present=present)
-        return logits
+        return self.head(features, present=present)
 
     def extra_repr(self) -> str:
         """The hyperparameters, shown by ``repr``."""

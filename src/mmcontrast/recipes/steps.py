@@ -8,7 +8,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mmcontrast.heads import PrimaryAuxiliaryLogits, primary_auxiliary_loss
+from mmcontrast.heads import (
+    LateFusionLogits,
+    PrimaryAuxiliaryLogits,
+    late_fusion_loss,
+    primary_auxiliary_loss,
+)
+
+Logits = Tensor | PrimaryAuxiliaryLogits | LateFusionLogits  # what a classifier may return
 
 __all__ = ["classification_loss", "finetune_step", "predict", "pretrain_step"]
 
@@ -63,13 +70,16 @@ def pretrain_step(
 
 
 def classification_loss(
-    output: Tensor | PrimaryAuxiliaryLogits,
+    output: Logits,
     labels: Tensor,
     *,
     alpha: float = 0.5,
     present: Mapping[str, Tensor] | None = None,
 ) -> Tensor:
-    """Cross-entropy for logits, the primary–auxiliary loss for `PrimaryAuxiliaryLogits`.
+    """The training loss of a classifier's output, by its type.
+
+    Cross-entropy for logits, `primary_auxiliary_loss` for `PrimaryAuxiliaryLogits`,
+    `late_fusion_loss` (each modality's cross-entropy, averaged) for `LateFusionLogits`.
 
     ``present`` is passed on for the auxiliary streams it names (per-modality streams);
     other keys are ignored, since the ``"shared"`` and ``"specific"`` streams exist for
@@ -87,6 +97,8 @@ def classification_loss(
         if present is not None:
             streams = {k: v for k, v in present.items() if k in output.auxiliary} or None
         return primary_auxiliary_loss(output, labels, alpha=alpha, present=streams)
+    if isinstance(output, LateFusionLogits):
+        return late_fusion_loss(output, labels, present=present)
     return F.cross_entropy(output, labels)
 
 
@@ -133,7 +145,7 @@ def finetune_step(
     model.train()
     optimizer.zero_grad(set_to_none=True)
     output = _call(model, inputs, present=present, masks=masks)
-    if not isinstance(output, (Tensor, PrimaryAuxiliaryLogits)):
+    if not isinstance(output, (Tensor, PrimaryAuxiliaryLogits, LateFusionLogits)):
         raise TypeError(f"finetune_step: the model must return logits, got {type(output)}")
     loss = classification_loss(output, labels, alpha=alpha, present=present)
     torch.autograd.backward(loss)
@@ -149,7 +161,10 @@ def predict(
     present: Mapping[str, Tensor] | None = None,
     masks: Mapping[str, Tensor] | None = None,
 ) -> Tensor:
-    """Predicted classes in eval mode (the primary head of a primary–auxiliary model).
+    """Predicted classes in eval mode.
+
+    The argmax of the logits; of the primary head of a primary–auxiliary model, of the fused
+    scores of a late-fusion model.
 
     The model's training mode is restored afterwards.
 
@@ -171,7 +186,11 @@ def predict(
         output = _call(model, inputs, present=present, masks=masks)
     finally:
         model.train(was_training)
-    if not isinstance(output, (Tensor, PrimaryAuxiliaryLogits)):
+    if isinstance(output, PrimaryAuxiliaryLogits):
+        output = output.primary
+    elif isinstance(output, LateFusionLogits):
+        output = output.fused
+    if not isinstance(output, Tensor):
         raise TypeError(f"predict: the model must return logits, got {type(output)}")
-    logits = output.primary if isinstance(output, PrimaryAuxiliaryLogits) else output
+    logits = output
     return logits.argmax(dim=-1)
