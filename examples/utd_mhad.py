@@ -25,24 +25,27 @@ labels, then the labelled subset trains the evaluation model (``--pipeline``):
   `HardPositiveWeighting` (beta 2, warmed up over the first 10 % of the steps), then the
   two-stage classifier (`build_two_stage_classifier`) with a Hopkins quality prior.
 
-Evaluation (``--eval``): ``multimodal`` (both encoders, the hard-negative paper's concat
-head), ``inertial`` or ``skeleton`` (that modality's encoder and head; for the cross-modal
-methods the encoder was still pre-trained with both modalities). The protocol is
+Evaluation (``--eval``): ``multimodal`` (both encoders), ``inertial`` or ``skeleton`` (that
+modality's encoder and head; for the cross-modal methods the encoder was still pre-trained
+with both modalities). The protocol is
 cross-subject: odd subjects train, even subjects test (``--protocol cmc-cmkm``: subjects 1, 3,
 5 train, 7 validates and picks the fine-tuning epoch, 2, 4, 6, 8 test).
 
 Evaluation pipeline (``--pipeline``) of the pre-trained encoders: ``frozen`` (default: the
-papers' frozen encoders and concat MLP head), ``probe`` (`mmcontrast.evaluation.LinearProbe` on
+papers' frozen encoders and MLP head), ``probe`` (`mmcontrast.evaluation.LinearProbe` on
 the frozen features) or ``finetune`` (encoders and head end to end, the encoders at
-``--encoder-lr-scale`` times the head's rate). ``--head late`` replaces the papers' concat
-head by `LateFusionClassifier`: one head per modality, each trained on its own
-cross-entropy, the classes scored by their mean log-probability.
+``--encoder-lr-scale`` times the head's rate). The head of these pipelines and of
+``supervised`` (``--head``): with both modalities, ``late`` by default
+(`LateFusionClassifier`: one head per modality, each trained on its own cross-entropy, the
+classes scored by their mean log-probability), or ``concat``, the papers' head (per-modality
+``Linear -> BN -> ReLU`` blocks, concatenated, one linear classifier). With one modality the
+two are the same head.
 
 The defaults are the recommended recipe, chosen on the validation subject
 (``docs/scripts/recipe_search.py``, ``docs/scripts/validation_table.py``,
 ``docs/results.md``): ``--method debiased`` (level with ``cmkm`` on the validation subject,
-well ahead of ``hnl``, and without CMKM's teachers), and the one default that departs from the
-papers: the IMU channels are standardised with the training subjects' statistics and augmented
+well ahead of ``hnl``, and without CMKM's teachers), ``--head late`` for two modalities, and
+the IMU channels are standardised with the training subjects' statistics and augmented
 with `standardized_inertial_augment` (noise 0.05, scaling 0.1, segment permutation, no channel
 shuffle). ``--no-normalize-inertial`` restores raw g and deg/s with the papers' IMU
 augmentations, whose sigma of 1 in raw units drowns the accelerometer and barely touches the
@@ -180,10 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     arg(
         "--head",
         choices=HEADS,
-        default="concat",
-        help="multimodal classifier: concat (the papers' head on the concatenated branches) or "
-        "late (one head per modality, each trained on its own cross-entropy, fused by their "
-        "mean log-probability); with one modality both are the same head",
+        help="classifier of the frozen, finetune and supervised pipelines: late (default for "
+        "--eval multimodal: one head per modality, each trained on its own cross-entropy, "
+        "fused by their mean log-probability; chosen on the validation subject) or concat (the "
+        "papers' head on the concatenated branches; with one modality both are the same head)",
     )
     arg("--data", choices=("synthetic", "utd-mhad"), help="default: utd-mhad with --root")
     arg("--root", type=Path, help="UTD-MHAD folder holding Inertial/ and Skeleton/")
@@ -229,11 +232,14 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error(f"--lr must be a positive number, got {args.lr}")
     if not (math.isfinite(args.encoder_lr_scale) and args.encoder_lr_scale >= 0):
         parser.error(f"--encoder-lr-scale must be a number >= 0, got {args.encoder_lr_scale}")
-    if args.head != "concat" and (args.pipeline == "probe" or args.method == "clmm"):
+    headed = args.method == "supervised" or (args.pipeline != "probe" and args.method != "clmm")
+    if args.head is not None and not headed:
         parser.error(
-            "--head late needs the concat-head pipelines (frozen, finetune, supervised); "
+            f"--head {args.head} needs the frozen, finetune or supervised pipelines; "
             "the linear probe and the clmm two-stage classifier have their own"
         )
+    if args.head is None and headed:
+        args.head = "late" if args.eval == "multimodal" else "concat"
     if args.temperature is not None:
         if args.method not in CROSS_MODAL:
             parser.error(

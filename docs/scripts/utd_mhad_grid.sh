@@ -13,10 +13,12 @@
 # fit a shared 2-core CPU, one thread per run; "utd-mhad" uses the papers' schedules (the
 # command line's defaults). EPOCHS, TEACHER_EPOCHS, FINETUNE_EPOCHS, THREADS, SEEDS, METHODS,
 # PIPELINES, EXTRA (more options for every run, e.g. --no-fast), OUT and CACHE
-# override them. HEAD=late runs the multimodal settings with `--head late` (files named
-# METHOD-PIPELINE-late-...; with one modality the late head is the concat head, so the
-# single-modality settings are not repeated; clmm has its own two-stage classifier). Resumable: a run whose JSON file exists is skipped. Pre-trained encoders are
-# cached (keyed by their whole configuration), so each method and seed pre-trains once.
+# override them. HEADS (default "concat late") picks the classifiers of the multimodal runs
+# of the frozen, finetune and supervised pipelines (`--head`; the late-fusion files are named
+# METHOD-PIPELINE-late-...); with one modality the two heads are the same, and clmm and the
+# probe have their own, so those runs are made once. Resumable: a run whose JSON file exists
+# is skipped. Pre-trained encoders are cached (keyed by their whole configuration), so each
+# method and seed pre-trains once.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -51,20 +53,23 @@ for seed in ${SEEDS:-0 1 2}; do
     for pipeline in $pipelines; do
       for run in "${runs[@]}"; do
         read -r evaluation fraction <<< "$run"
-        name=$pipeline
-        options=(--method "$method" --eval "$evaluation" --label-fraction "$fraction")
-        if [ "${HEAD:-concat}" != concat ]; then
-          [ "$evaluation" = multimodal ] && [ "$method" != clmm ] || continue
-          name=$pipeline-$HEAD
-          options+=(--head "$HEAD")
+        heads=-  # the command line's own classifier
+        if [ "$evaluation" = multimodal ] && [ "$method" != clmm ] && [ "$pipeline" != probe ]; then
+          heads=${HEADS:-concat late}
         fi
-        out="$OUT/$method-$name-$evaluation-$fraction-seed$seed.json"
-        [ -f "$out" ] && continue
-        [ "$pipeline" != supervised ] && options+=(--pipeline "$pipeline")
-        "$PYTHON" examples/utd_mhad.py "${data[@]}" "${options[@]}" --seed "$seed" \
-          --epochs "$EPOCHS" --teacher-epochs "$TEACHER_EPOCHS" \
-          --finetune-epochs "$FINETUNE_EPOCHS" "${extra[@]}" "${threads[@]}" \
-          --cache-dir "$CACHE" --quiet --out "$out"
+        for head in $heads; do
+          name=$pipeline
+          [ "$head" = late ] && name=$pipeline-late
+          out="$OUT/$method-$name-$evaluation-$fraction-seed$seed.json"
+          [ -f "$out" ] && continue
+          options=(--method "$method" --eval "$evaluation" --label-fraction "$fraction")
+          [ "$pipeline" != supervised ] && options+=(--pipeline "$pipeline")
+          [ "$head" != - ] && options+=(--head "$head")
+          "$PYTHON" examples/utd_mhad.py "${data[@]}" "${options[@]}" --seed "$seed" \
+            --epochs "$EPOCHS" --teacher-epochs "$TEACHER_EPOCHS" \
+            --finetune-epochs "$FINETUNE_EPOCHS" "${extra[@]}" "${threads[@]}" \
+            --cache-dir "$CACHE" --quiet --out "$out"
+        done
       done
     done
   done

@@ -199,18 +199,22 @@ def test_temperature_and_tau_plus_reach_the_loss_and_its_cache_key(
 
 @pytest.mark.parametrize("method", ["supervised", "cmc"])
 def test_late_fusion_head(cli: ModuleType, tmp_path: Path, shared_cache: Path, method: str) -> None:
-    late = run(cli, tmp_path, "--method", method, "--head", "late", cache=shared_cache)
+    late = run(cli, tmp_path, "--method", method, cache=shared_cache)  # the default: late
     check_schema(late, method, "multimodal")
     assert late["head"] == "late" and late["config"]["head"] == "late"
-    concat = run(cli, tmp_path, "--method", method, cache=shared_cache)
-    assert concat["head"] == "concat"
-    # one modality: the late head is that modality's concat head, the same numbers
+    assert "--head" not in late["command"]
+    concat = run(cli, tmp_path, "--method", method, "--head", "concat", cache=shared_cache)
+    assert concat["head"] == "concat" and concat["finetune_losses"] != late["finetune_losses"]
+    # one modality: concat by default, and the late head is that modality's concat head
     one = [
         run(cli, tmp_path, "--method", method, "--eval", "inertial", *head, cache=shared_cache)
         for head in ([], ["--head", "late"])
     ]
+    assert [r["head"] for r in one] == ["concat", "late"]
     assert one[0]["finetune_losses"] == one[1]["finetune_losses"]
     assert one[0]["confusion_matrix"] == one[1]["confusion_matrix"]
+    if method == "cmc":  # the two-stage classifier and the probe have their own heads
+        assert run(cli, tmp_path, "--method", "clmm", cache=shared_cache)["head"] is None
 
 
 def test_cmkm_teachers_are_cached_and_reused(cli: ModuleType, tmp_path: Path) -> None:
@@ -306,8 +310,8 @@ def test_utd_mhad_layout_on_small_files(
         (["--encoder-lr-scale", "-0.1"], "--encoder-lr-scale must be a number >= 0"),
         (["--pipeline", "linear"], "invalid choice: 'linear'"),
         (["--method", "simclr", "--temperature", "0.2"], "not --method simclr"),
-        (["--head", "late", "--pipeline", "probe"], "--head late needs the concat-head pipel"),
-        (["--head", "late", "--method", "clmm"], "--head late needs the concat-head pipel"),
+        (["--head", "late", "--pipeline", "probe"], "--head late needs the frozen, finetune or"),
+        (["--head", "concat", "--method", "clmm"], "--head concat needs the frozen, finetune"),
         (["--temperature", "0"], "--temperature must be a positive number, got 0.0"),
         (["--method", "cmc", "--tau-plus", "0.1"], "--tau-plus sets debiased and hnl"),
         (["--tau-plus", "1"], "--tau-plus must be in \\[0, 1\\), got 1.0"),
@@ -368,7 +372,7 @@ def test_short_real_data_run_keeps_its_floor(cli: ModuleType, tmp_path: Path) ->
 
 @pytest.mark.parametrize("mode", [["synthetic"], ["utd-mhad", "/data/UTD-MHAD"]])
 def test_grid_script_runs_valid_commands(cli: ModuleType, tmp_path: Path, mode: list[str]) -> None:
-    """docs/scripts/utd_mhad_grid.sh, with ``echo`` for python: 143 runs per seed, all valid."""
+    """docs/scripts/utd_mhad_grid.sh, with ``echo`` for python: 198 runs per seed, all valid."""
     env = {**os.environ, "PYTHON": "echo", "OUT": str(tmp_path / "out"), "SEEDS": "0"}
     env["EXTRA"] = "--no-normalize-inertial"
     completed = subprocess.run(
@@ -377,7 +381,9 @@ def test_grid_script_runs_valid_commands(cli: ModuleType, tmp_path: Path, mode: 
     )  # fmt: skip
     commands = [line.split()[1:] for line in completed.stdout.splitlines()]
     cells = 3 + 2 * 4  # three evaluations with all labels, two at four smaller fractions
-    assert len(commands) == cells * (1 + 6 * 2)  # supervised, six methods x two pipelines
+    # supervised, six methods x two pipelines; the multimodal runs (5) twice, with each head,
+    # except clmm's
+    assert len(commands) == cells * (1 + 6 * 2) + 5 * (1 + 5 * 2)
     outputs = set()
     for argv in commands:
         args = cli.build_parser().parse_args(argv)
@@ -388,22 +394,29 @@ def test_grid_script_runs_valid_commands(cli: ModuleType, tmp_path: Path, mode: 
         assert args.out.name.startswith(f"{args.method}-")
         if args.method != "supervised":
             assert f"-{args.pipeline}-" in args.out.name
+        if args.eval == "multimodal" and args.method != "clmm":
+            assert args.head in ("concat", "late") and ("-late-" in args.out.name) == (
+                args.head == "late"
+            )
+        else:
+            assert args.head is None
     assert "hnl-finetune-inertial-0.05-seed0.json" in outputs and len(outputs) == len(commands)
     assert "supervised-supervised-skeleton-1-seed0.json" in outputs
 
 
-def test_grid_script_late_head_runs_the_multimodal_settings(
-    cli: ModuleType, tmp_path: Path
-) -> None:
-    env = {**os.environ, "PYTHON": "echo", "OUT": str(tmp_path), "SEEDS": "0", "HEAD": "late"}
+def test_grid_script_heads_pick_the_multimodal_classifiers(cli: ModuleType, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHON": "echo", "OUT": str(tmp_path), "SEEDS": "0", "HEADS": "late"}
     completed = subprocess.run(
         ["bash", str(ROOT / "docs" / "scripts" / "utd_mhad_grid.sh"), "synthetic"],
         capture_output=True, text=True, env=env, check=True, timeout=60,
     )  # fmt: skip
-    commands = [line.split()[1:] for line in completed.stdout.splitlines()]
-    assert len(commands) == 5 * (1 + 5 * 2)  # five fractions; supervised, five methods x two
-    for argv in commands:
-        args = cli.build_parser().parse_args(argv)
-        assert args.head == "late" and args.eval == "multimodal" and args.method != "clmm"
+    commands = [
+        cli.build_parser().parse_args(line.split()[1:]) for line in completed.stdout.splitlines()
+    ]
+    assert len(commands) == 11 * (1 + 6 * 2)  # each run once
+    for args in commands:
+        headed = args.eval == "multimodal" and args.method != "clmm"
+        assert args.head == ("late" if headed else None)
         pipeline = "supervised" if args.method == "supervised" else args.pipeline
-        assert args.out.name.startswith(f"{args.method}-{pipeline}-late-multimodal-")
+        name = f"{args.method}-{pipeline}-late-" if headed else f"{args.method}-{pipeline}-"
+        assert args.out.name.startswith(name)
