@@ -8,9 +8,10 @@ epoch the protocol keeps). The test subjects' accuracy of these runs is not prin
 used to choose anything. The last column is what the choices read: the mean last-epoch
 accuracy of the four main settings (multimodal and IMU-only, all labels and 5 %).
 
-A run whose configuration departs from the command line's defaults in a swept setting (the
-late-fusion head, raw IMU, the pre-training length, the temperature, tau+) gets its own row,
-named by that setting, so the variants of one method can share a table.
+A run that departs from the papers' protocol in a swept setting (the late-fusion head, raw
+IMU, the pre-training length, the temperature, tau+) gets its own row, named by that setting,
+so the variants of one method share a table. A late-fusion row's main-four mean takes its
+IMU-only settings from the same method's concat row (with one modality the heads are the same).
 
 Run: ``python docs/scripts/validation_table.py docs/results/validation [MORE FOLDERS]``
 """
@@ -61,6 +62,22 @@ def variant(config: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+LATE = "late fusion"
+
+
+def same_head(
+    cells: dict[tuple[str, str, str], dict[tuple[str, float], list[tuple[float, float]]]],
+    row: tuple[str, str, str],
+    setting: tuple[str, float],
+) -> list[tuple[float, float]] | None:
+    """A late-fusion row's single-modality cell: the concat row's (with one modality the two
+    heads are the same head, so the grid runs those settings once)."""
+    if setting[0] == "multimodal" or LATE not in row[2].split(", "):
+        return None
+    variant = ", ".join(part for part in row[2].split(", ") if part != LATE)
+    return cells.get((row[0], row[1], variant), {}).get(setting)
+
+
 def table(results: Sequence[dict[str, Any]]) -> str:
     """Markdown: last-epoch / best-epoch validation accuracy (%), mean over seeds."""
     cells: dict[tuple[str, str, str], dict[tuple[str, float], list[tuple[float, float]]]]
@@ -97,7 +114,7 @@ def table(results: Sequence[dict[str, Any]]) -> str:
             last = statistics.fmean(p[0] for p in pairs)
             best = statistics.fmean(p[1] for p in pairs)
             values.append(f"{100 * last:.1f} / {100 * best:.1f}")
-        main = [cells[row].get(setting) for setting in MAIN]
+        main = [cells[row].get(setting) or same_head(cells, row, setting) for setting in MAIN]
         if all(main):
             lasts = [statistics.fmean(p[0] for p in pairs) for pairs in main if pairs]
             values.append(f"{100 * statistics.fmean(lasts):.1f}")

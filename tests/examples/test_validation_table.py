@@ -80,3 +80,21 @@ def test_variants_get_their_own_rows_and_the_main_four_are_averaged(
         "| debiased (frozen, late fusion, raw IMU, 200 epochs, tau 0.2, tau+ 0.01) |"
     )
     assert lines[-1].endswith("| 80.0 |")
+
+
+def test_late_fusion_rows_take_the_single_modality_cells_of_the_concat_row(
+    script: ModuleType, tmp_path: Path
+) -> None:
+    settings = [("multimodal", 1.0, 0.9), ("multimodal", 0.05, 0.7), ("inertial", 1.0, 0.8)]
+    settings.append(("inertial", 0.05, 0.4))
+    for index, (evaluation, fraction, last) in enumerate(settings):
+        item = run("cmkm", 0, [last], evaluation=evaluation, fraction=fraction)
+        (tmp_path / f"{index}.json").write_text(json.dumps(item))
+        if evaluation == "multimodal":  # the late head runs the multimodal settings only
+            late = run("cmkm", 0, [last + 0.1], evaluation=evaluation, fraction=fraction)
+            late["config"] = {"head": "late"}
+            (tmp_path / f"{index}-late.json").write_text(json.dumps(late))
+    lines = script.table(script.load(tmp_path)).splitlines()
+    assert lines[-1].startswith("| cmkm (frozen, late fusion) | 100.0 / 100.0 |")
+    assert lines[-1].endswith("| – | – | 75.0 |")  # (100 + 80 + 80 + 40) / 4
+    assert lines[-2].endswith("| 70.0 |")
