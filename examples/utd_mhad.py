@@ -753,7 +753,7 @@ def finetune(
         )
         return predict_all(model, raw["test"][0]), info
 
-    # The hard-negative paper's fine-tuning: frozen encoders and the concat head. The encoders
+    # The hard-negative paper's fine-tuning: frozen encoders and a head (--head). The encoders
     # are in eval mode and nothing is augmented, so their features are computed once and only
     # the head trains (the same numbers as running the encoders at every step, much faster).
     model = classifier(args, encoders, dims, num_classes)  # freezes the encoders

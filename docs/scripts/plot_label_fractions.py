@@ -287,7 +287,9 @@ def summary_table(results: Sequence[dict[str, Any]]) -> str:
     Label fractions that label the same number of sequences (on UTD-MHAD 5 % and 10 % both
     give one per class, the same subset for a seed) share one column, headed by the smallest
     ("5 % (= 10 %)"). A cell run with fewer seeds than the most in the table says how many
-    in brackets. The papers' columns are printed for UTD-MHAD results only.
+    in brackets. The papers' columns are printed for UTD-MHAD results only. A late-fusion row
+    leaves the single-modality columns empty: with one modality the late and concat heads are
+    the same head, run once, in the concat row.
     """
     cells = group(results)
     labelled: dict[tuple[str, float], set[int]] = defaultdict(set)

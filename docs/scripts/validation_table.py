@@ -29,6 +29,7 @@ from typing import Any
 METHODS = ("supervised", "simclr", "cmc", "debiased", "hnl", "cmkm", "clmm")
 
 
+LATE = "late fusion"
 MAIN = (("multimodal", 1.0), ("multimodal", 0.05), ("inertial", 1.0), ("inertial", 0.05))
 
 
@@ -49,8 +50,8 @@ def load(*folders: Path) -> list[dict[str, Any]]:
 def variant(config: dict[str, Any]) -> str:
     """The swept settings in which a run departs from the command line's defaults."""
     parts = []
-    if config.get("head", "concat") != "concat":
-        parts.append(f"{config['head']} fusion")
+    if config.get("head") == "late":  # None: clmm and the probe have their own heads
+        parts.append(LATE)
     if config.get("normalize_inertial") is False:
         parts.append("raw IMU")
     if config.get("epochs", 100) != 100:
@@ -60,9 +61,6 @@ def variant(config: dict[str, Any]) -> str:
     if config.get("tau_plus") is not None:
         parts.append(f"tau+ {config['tau_plus']:g}")
     return ", ".join(parts)
-
-
-LATE = "late fusion"
 
 
 def same_head(

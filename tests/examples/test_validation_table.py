@@ -94,7 +94,10 @@ def test_late_fusion_rows_take_the_single_modality_cells_of_the_concat_row(
             late = run("cmkm", 0, [last + 0.1], evaluation=evaluation, fraction=fraction)
             late["config"] = {"head": "late"}
             (tmp_path / f"{index}-late.json").write_text(json.dumps(late))
+    clmm = run("clmm", 0, [0.5], config={"head": None})  # clmm and the probe: their own head
+    (tmp_path / "clmm.json").write_text(json.dumps(clmm))
     lines = script.table(script.load(tmp_path)).splitlines()
-    assert lines[-1].startswith("| cmkm (frozen, late fusion) | 100.0 / 100.0 |")
-    assert lines[-1].endswith("| – | – | 75.0 |")  # (100 + 80 + 80 + 40) / 4
-    assert lines[-2].endswith("| 70.0 |")
+    assert lines[-1].startswith("| clmm (frozen) | 50.0 / 50.0 |")  # not "None fusion"
+    assert lines[-2].startswith("| cmkm (frozen, late fusion) | 100.0 / 100.0 |")
+    assert lines[-2].endswith("| – | – | 75.0 |")  # (100 + 80 + 80 + 40) / 4
+    assert lines[-3].endswith("| 70.0 |")

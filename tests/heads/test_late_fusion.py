@@ -76,11 +76,29 @@ def test_finetune_step_and_predict_through_fine_tune_classifier() -> None:
     model = FineTuneClassifier(encoders, LateFusionClassifier(DIMS, 3), freeze_encoders=False)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     features, labels = _features(8), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    initial = {name: p.detach().clone() for name, p in model.named_parameters()}
     losses = [float(finetune_step(model, features, labels, optimizer)) for _ in range(30)]
     assert losses[-1] < losses[0] / 2
     expected = model.eval()(features).fused.argmax(dim=-1)
     assert torch.equal(predict(model, features), expected)
-    assert all(p.grad is not None for p in model.parameters())
+    for name, p in model.named_parameters():  # every head and encoder learned
+        assert not torch.equal(p, initial[name]), name
+
+
+def test_finetune_step_with_a_missing_modality_trains_only_where_it_is_present() -> None:
+    torch.manual_seed(0)
+    model = FineTuneClassifier({m: nn.Identity() for m in DIMS}, LateFusionClassifier(DIMS, 3))
+    labels = torch.tensor([0, 1, 2, 0, 1])
+    present = {"skeleton": torch.zeros(5, dtype=torch.bool)}  # no skeleton in this batch
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    branch = model.head.classifiers["skeleton"]
+    before = {name: p.detach().clone() for name, p in branch.named_parameters()}
+    loss = finetune_step(model, _features(), labels, optimizer, present=present)
+    for name, p in branch.named_parameters():
+        assert torch.equal(p, before[name]), name  # its cross-entropy left the loss
+    assert float(loss) > 0
+    out = model.eval()(_features(), present=present)
+    torch.testing.assert_close(out.fused, F.log_softmax(out.per_modality["inertial"], dim=-1))
 
 
 def test_bad_arguments() -> None:
@@ -100,6 +118,13 @@ def test_bad_arguments() -> None:
         ValueError, match='^late_fusion_loss: labels must have shape "b" = \\(5,\\)'
     ):
         late_fusion_loss(logits, torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match="^late_fusion_loss: logits.per_modality must name"):
+        late_fusion_loss(LateFusionLogits(logits.fused, {}), torch.zeros(5, dtype=torch.long))
+    wrong = LateFusionLogits(logits.fused, {"inertial": torch.zeros(5, 4)})
+    with pytest.raises(ValueError, match=r"^late_fusion_loss: logits.per_modality\['inertial'\]"):
+        late_fusion_loss(wrong, torch.zeros(5, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"^LateFusionClassifier: features\['inertial'\] must"):
+        head({"inertial": torch.randn(5, 2, 3), "skeleton": torch.randn(5, 4)})
 
 
 def test_roundtrip_and_repr() -> None:
@@ -107,7 +132,9 @@ def test_roundtrip_and_repr() -> None:
         return LateFusionClassifier(DIMS, 3)
 
     assert_roundtrip(make(), make, [_features()])
-    assert repr(make()).splitlines()[1] == "  num_classes=3"
+    assert repr(make()).splitlines()[1] == (
+        "  dims={'inertial': 6, 'skeleton': 4}, num_classes=3, hidden=256"
+    )
 
 
 @pytest.mark.compile

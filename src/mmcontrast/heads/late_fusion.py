@@ -15,6 +15,7 @@ from mmcontrast._checks import (
     check_modality_inputs,
     check_present,
     check_probability,
+    check_tensor,
     checking,
 )
 from mmcontrast._ops import masked_mean
@@ -28,8 +29,10 @@ class LateFusionLogits(NamedTuple):
     """What `LateFusionClassifier` returns.
 
     Attributes:
-        fused: ``"b num_classes"``, the mean log-probability over the modalities each sample
-            has (a product of the per-modality experts); predictions are its argmax.
+        fused: ``"b num_classes"`` float32, the mean log-probability over the modalities each
+            sample has (the log of a geometric mean of the per-modality experts, not itself
+            normalised); predictions are its argmax. A sample with no modality scores every
+            class 0, so its prediction (class 0) carries no information.
         per_modality: ``modality -> "b num_classes"`` logits, in the order of ``dims``; each
             is trained on its own cross-entropy (`late_fusion_loss`).
     """
@@ -50,6 +53,10 @@ class LateFusionClassifier(nn.Module):
     log-probability over the modalities a sample has (decision-level fusion, as in the
     UTD-MHAD paper's fusion of its depth and inertial classifiers). With one modality it is
     that modality's `MultimodalClassifier`.
+
+    With ``present``, a missing modality's logits are those of an all-zero block (as in
+    `MultimodalClassifier`, whose rows still pass through BatchNorm in training mode, as
+    zeros), and they leave both the fused score and `late_fusion_loss`.
 
     Args:
         dims: ``modality -> d`` (the encoders' output sizes).
@@ -91,9 +98,10 @@ class LateFusionClassifier(nn.Module):
             self.dims = check_modality_dims("dims", dims)
             self.modalities = tuple(self.dims)
             self.num_classes = check_int("num_classes", num_classes, minimum=1)
-            if hidden is not None:
-                check_int("hidden", hidden, minimum=1)
-            check_hidden_layers(norm_layer=norm_layer, act_layer=act_layer, dropout=dropout)
+            self.hidden = None if hidden is None else check_int("hidden", hidden, minimum=1)
+            self.dropout = check_hidden_layers(
+                norm_layer=norm_layer, act_layer=act_layer, dropout=dropout
+            )
         self.classifiers = nn.ModuleDict(
             {
                 m: MultimodalClassifier(
@@ -126,11 +134,18 @@ class LateFusionClassifier(nn.Module):
         """
         with checking("LateFusionClassifier"):
             xs, mask = check_modality_inputs(features, present, self.dims)
+            for m, x in zip(self.modalities, xs, strict=True):
+                if x.ndim != 2:
+                    raise ValueError(
+                        f'features[{m!r}] must have shape "b d" (pool the tokens first), got '
+                        f"{tuple(x.shape)}"
+                    )
         logits = {}
         for i, (m, x) in enumerate(zip(self.modalities, xs, strict=True)):
             own = None if mask is None else {m: mask[:, i]}
             logits[m] = self.classifiers[m]({m: x}, present=own)
-        log_probs = torch.stack([F.log_softmax(z, dim=-1) for z in logits.values()], dim=1)
+        # float32 scores: averaged bfloat16 log-probabilities (CPU autocast) would tie classes
+        log_probs = torch.stack([F.log_softmax(z.float(), dim=-1) for z in logits.values()], 1)
         if mask is None:
             fused = log_probs.mean(dim=1)
         else:  # "b m c" averaged over the present modalities; none present gives 0
@@ -139,7 +154,7 @@ class LateFusionClassifier(nn.Module):
 
     def extra_repr(self) -> str:
         """The hyperparameters, shown by ``repr`` (each classifier prints its own)."""
-        return f"num_classes={self.num_classes}"
+        return f"dims={self.dims!r}, num_classes={self.num_classes}, hidden={self.hidden}"
 
 
 def late_fusion_loss(
@@ -177,9 +192,19 @@ def late_fusion_loss(
         if not isinstance(logits, LateFusionLogits):
             raise TypeError(f"logits must be LateFusionLogits, got {type(logits).__name__}")
         names = list(logits.per_modality)
-        batch = logits.fused.shape[0]
-        if labels.ndim != 1 or labels.shape[0] != batch:
-            raise ValueError(f'labels must have shape "b" = ({batch},), got {tuple(labels.shape)}')
+        if not names:
+            raise ValueError("logits.per_modality must name at least one modality, got {}")
+        batch, classes = logits.fused.shape
+        for name in names:
+            check_tensor(
+                f"logits.per_modality[{name!r}]",
+                logits.per_modality[name],
+                pattern="b c",
+                sizes={"b": batch, "c": classes},
+            )
+        if not isinstance(labels, Tensor) or labels.ndim != 1 or labels.shape[0] != batch:
+            got = tuple(labels.shape) if isinstance(labels, Tensor) else type(labels).__name__
+            raise ValueError(f'labels must have shape "b" = ({batch},), got {got}')
         mask = check_present(present, names, batch=batch, device=logits.fused.device)
     terms = []
     for i, name in enumerate(names):

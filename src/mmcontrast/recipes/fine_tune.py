@@ -233,7 +233,7 @@ class FineTuneClassifier(nn.Module):
 
         Shapes:
             inputs[m]: ``"b ..."``; present[m]: ``"b"``; masks[m]: ``"b t"``; output:
-            ``"b num_classes"``.
+            ``"b num_classes"`` (each field of a structured output).
         """
         with checking(type(self).__name__):
             with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_encoders):
