@@ -549,9 +549,9 @@ def plot(
     axes.set_ylabel(f"test accuracy (%), mean ± {100 * CONFIDENCE:g} % t interval")
     evaluated = [r for r in results if r["eval"] == evaluation]
     axes.set_title(
-        f"{data_name(results)}\n{evaluation} evaluation; mean over seeds, error bars: "
-        f"{100 * CONFIDENCE:g} % t interval of the mean; "
-        f"{seed_note(len(cell.seeds) for cell in cells.values())}\n{schedule(evaluated)}",
+        f"{data_name(results)}, {evaluation} evaluation\nmean over seeds, error bars: "
+        f"{100 * CONFIDENCE:g} % t interval of the mean\n"
+        f"{seed_note(len(cell.seeds) for cell in cells.values())}; {schedule(evaluated)}",
         fontsize=8,
     )
     axes.grid(True, alpha=0.3)
