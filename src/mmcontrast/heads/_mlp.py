@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from mmcontrast._checks import check_dropout, check_int
 from mmcontrast.heads.linear_spec import LinearSpec
 
-__all__ = ["build_mlp", "check_hidden_layers", "check_widths", "layer_name"]
+__all__ = ["build_mlp", "check_hidden_layers", "check_pooled", "check_widths", "layer_name"]
 
 
 def check_widths(name: str, widths: object) -> tuple[int, ...]:
@@ -63,3 +63,13 @@ def build_mlp(
             layers.append(nn.Dropout(spec.dropout))
         width = spec.out_features
     return nn.Sequential(*layers)
+
+
+def check_pooled(modalities: tuple[str, ...], xs: list[Tensor]) -> None:
+    """Every modality's features are ``"b d"`` vectors (a head takes pooled features)."""
+    for m, x in zip(modalities, xs, strict=True):
+        if x.ndim != 2:
+            raise ValueError(
+                f'features[{m!r}] must have shape "b d" (pool the tokens first), got '
+                f"{tuple(x.shape)}"
+            )

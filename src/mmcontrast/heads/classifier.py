@@ -17,7 +17,7 @@ from mmcontrast._checks import (
     checking,
 )
 from mmcontrast.fusion.functional import mask_features
-from mmcontrast.heads._mlp import build_mlp, check_hidden_layers, layer_name
+from mmcontrast.heads._mlp import build_mlp, check_hidden_layers, check_pooled, layer_name
 from mmcontrast.heads.linear_spec import LinearSpec
 
 __all__ = ["LinearClassifier", "MultimodalClassifier"]
@@ -172,12 +172,7 @@ class MultimodalClassifier(nn.Module):
         """
         with checking("MultimodalClassifier"):
             xs, mask = check_modality_inputs(features, present, self.dims)
-        for m, x in zip(self.modalities, xs, strict=True):
-            if x.ndim != 2:
-                raise ValueError(
-                    f'MultimodalClassifier: features[{m!r}] must have shape "b d" (pool the '
-                    f"tokens first), got {tuple(x.shape)}"
-                )
+            check_pooled(self.modalities, xs)
         hs = mask_features(xs, mask)
         if self.branches is not None:
             branches = self.branches

@@ -19,7 +19,7 @@ from mmcontrast._checks import (
     checking,
 )
 from mmcontrast._ops import masked_mean
-from mmcontrast.heads._mlp import check_hidden_layers
+from mmcontrast.heads._mlp import check_hidden_layers, check_pooled
 from mmcontrast.heads.classifier import MultimodalClassifier
 
 __all__ = ["LateFusionClassifier", "LateFusionLogits", "late_fusion_loss"]
@@ -134,12 +134,7 @@ class LateFusionClassifier(nn.Module):
         """
         with checking("LateFusionClassifier"):
             xs, mask = check_modality_inputs(features, present, self.dims)
-            for m, x in zip(self.modalities, xs, strict=True):
-                if x.ndim != 2:
-                    raise ValueError(
-                        f'features[{m!r}] must have shape "b d" (pool the tokens first), got '
-                        f"{tuple(x.shape)}"
-                    )
+            check_pooled(self.modalities, xs)
         logits = {}
         for i, (m, x) in enumerate(zip(self.modalities, xs, strict=True)):
             own = None if mask is None else {m: mask[:, i]}
