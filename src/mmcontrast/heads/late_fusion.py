@@ -141,11 +141,8 @@ class LateFusionClassifier(nn.Module):
             logits[m] = self.classifiers[m]({m: x}, present=own)
         # float32 scores: averaged bfloat16 log-probabilities (CPU autocast) would tie classes
         log_probs = torch.stack([F.log_softmax(z.float(), dim=-1) for z in logits.values()], 1)
-        if mask is None:
-            fused = log_probs.mean(dim=1)
-        else:  # "b m c" averaged over the present modalities; none present gives 0
-            fused = masked_mean(log_probs.transpose(0, 1), mask.transpose(0, 1), dim=0)
-        return LateFusionLogits(fused, logits)
+        # "b m c" averaged over the present modalities ("b m" mask); none present gives 0
+        return LateFusionLogits(masked_mean(log_probs, mask, dim=1), logits)
 
     def extra_repr(self) -> str:
         """The hyperparameters, shown by ``repr`` (each classifier prints its own)."""
