@@ -52,7 +52,11 @@ augmentations, whose sigma of 1 in raw units drowns the accelerometer and barely
 gyroscope.
 
 ``--temperature`` (the cross-modal loss's tau, 0.1) and ``--tau-plus`` (the class prior of
-``debiased`` and ``hnl``, 0.037) change the loss for a sweep on the validation subject.
+``debiased`` and ``hnl``, 0.037) change the loss for a sweep on the validation subject;
+``--plateau PATIENCE`` halves the pre-training rate when the loss stalls (the papers'
+schedule, patience 20; the default is a constant rate), and ``--features projection`` lets
+the frozen head or the probe read the 128-d projections the loss saw instead of the
+encoders' features.
 
 Pre-trained encoders (and the CMKM teachers) are cached on disk, keyed by their whole
 configuration and a hash of the training data, so runs that differ only in ``--eval`` or
@@ -124,6 +128,7 @@ METHODS = ("supervised", "simclr", "cmc", "debiased", "hnl", "cmkm", "clmm")
 EVALS = ("multimodal", "inertial", "skeleton")
 PIPELINES = ("frozen", "probe", "finetune")
 HEADS = ("concat", "late")
+FEATURES = ("encoder", "projection")
 MODALITIES = ("inertial", "skeleton")
 CACHE_FORMAT = 2  # bump to invalidate every cached encoder
 CLMM_NOTE = (
@@ -181,6 +186,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     arg("--encoder-lr-scale", type=float, default=0.1, help="finetune: encoder rate / --lr")
     arg(
+        "--features",
+        choices=FEATURES,
+        default="encoder",
+        help="frozen and probe pipelines: the features the classifier reads, the encoder's "
+        "output (default) or the 128-d projection the contrastive loss saw",
+    )
+    arg(
+        "--plateau",
+        type=int,
+        metavar="PATIENCE",
+        help="halve the pre-training rate once the epoch's mean loss has not improved for "
+        "PATIENCE epochs (torch's ReduceLROnPlateau; the papers: 20); default: a constant rate",
+    )
+    arg(
         "--head",
         choices=HEADS,
         help="classifier of the frozen, finetune and supervised pipelines: late (default for "
@@ -222,7 +241,7 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
     """Reject bad values before any work, with argparse's usage message (exit status 2)."""
     if not 0.0 < args.label_fraction <= 1.0:
         parser.error(f"--label-fraction must be in (0, 1], got {args.label_fraction}")
-    for name in ("epochs", "finetune_epochs", "teacher_epochs", "threads"):
+    for name in ("epochs", "finetune_epochs", "teacher_epochs", "threads", "plateau"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
@@ -240,6 +259,16 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         )
     if args.head is None and headed:
         args.head = "late" if args.eval == "multimodal" else "concat"
+    if args.features == "projection" and (
+        args.method in ("supervised", "clmm") or args.pipeline == "finetune"
+    ):
+        parser.error(
+            "--features projection reads frozen pre-trained projections: it needs --method "
+            "simclr, cmc, debiased, hnl or cmkm with --pipeline frozen or probe, got "
+            f"--method {args.method} --pipeline {args.pipeline}"
+        )
+    if args.plateau is not None and args.method == "supervised":
+        parser.error("--plateau schedules pre-training; --method supervised has none")
     if args.temperature is not None:
         if args.method not in CROSS_MODAL:
             parser.error(
@@ -389,26 +418,42 @@ def pretrained(
     spec: Mapping[str, Any],
     encoders: Mapping[str, nn.Module],
     train: Callable[[], list[float]],
+    projections: Mapping[str, nn.Module],
+    *,
+    need_projections: bool,
 ) -> dict[str, Any]:
     """Load ``encoders`` from the cache entry of ``spec``, or ``train()`` them and store them.
 
-    Returns the record written to the JSON: per-epoch losses, training seconds, cache key.
+    The projection heads are stored beside the encoders. When ``need_projections``
+    (``--features projection``), an entry written before they were stored is trained again
+    (the same seeds give the same encoders) and overwritten. Returns the record written to
+    the JSON: per-epoch losses, training seconds, cache key.
     """
     key = hashlib.sha256(
         json.dumps({"format": CACHE_FORMAT, **spec}, sort_keys=True).encode()
     ).hexdigest()[:20]
     folder = cache_dir(args)
     path = None if folder is None else folder / f"{name}-{key}.pt"
+    modules = {"encoders": encoders, "projections": projections}
+    needed = ("encoders", "projections") if need_projections else ("encoders",)
     if path is not None and path.is_file():
-        initial = {m: copy.deepcopy(encoder.state_dict()) for m, encoder in encoders.items()}
+        initial = {
+            group: {m: copy.deepcopy(module.state_dict()) for m, module in members.items()}
+            for group, members in modules.items()
+        }
         try:
             stored = torch.load(path, weights_only=True)
-            for modality, encoder in encoders.items():
-                encoder.load_state_dict(stored["encoders"][modality])
-        except Exception as error:  # a broken file: train from the initial weights, overwrite
-            log(args, f"[{name}] ignoring the unreadable cache {path}: {error}")
-            for modality, encoder in encoders.items():
-                encoder.load_state_dict(initial[modality])
+            missing = [group for group in needed if group not in stored]
+            if missing:
+                raise LookupError(f"the entry holds no {' and no '.join(missing)}")
+            for group in needed:
+                for modality, module in modules[group].items():
+                    module.load_state_dict(stored[group][modality])
+        except Exception as error:  # a broken or older file: train from the initial weights
+            log(args, f"[{name}] training again instead of reading {path}: {error}")
+            for group, members in modules.items():
+                for modality, module in members.items():
+                    module.load_state_dict(initial[group][modality])
         else:
             log(args, f"[{name}] reusing the encoders cached in {path}")
             return {
@@ -424,9 +469,12 @@ def pretrained(
     seconds = time.perf_counter() - start
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        state = {m: encoder.state_dict() for m, encoder in encoders.items()}
+        state = {
+            group: {m: module.state_dict() for m, module in members.items()}
+            for group, members in modules.items()
+        }
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        torch.save({"encoders": state, "losses": losses, "wall_seconds": seconds}, temporary)
+        torch.save({**state, "losses": losses, "wall_seconds": seconds}, temporary)
         os.replace(temporary, path)  # atomic: a concurrent run never reads half a file
     return {
         "cached": False,
@@ -467,10 +515,17 @@ def contrastive_epochs(
 ) -> list[float]:
     """Adam over shuffled full batches: ``objective(views(indices), progress)``.
 
-    Returns the mean loss of every epoch; ``progress`` runs from 0 to 1 over the steps.
+    With ``--plateau``, the rate halves whenever the epoch's mean loss has not improved for
+    that many epochs. Returns the mean loss of every epoch; ``progress`` runs from 0 to 1
+    over the steps.
     """
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    plateau = None
+    if args.plateau is not None:
+        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="min", factor=0.5, patience=args.plateau
+        )
     generator = torch.Generator().manual_seed(stage_seed(seed, f"{stage}-data"))
     total_steps = epochs * (n // min(batch_size, n))
     losses: list[float] = []
@@ -486,6 +541,15 @@ def contrastive_epochs(
             count += len(indices)
             done += 1
         losses.append(float(total / count))
+        if plateau is not None:
+            rate = optimizer.param_groups[0]["lr"]
+            plateau.step(losses[-1])
+            if optimizer.param_groups[0]["lr"] < rate:
+                log(
+                    args,
+                    f"[{stage}] epoch {epoch + 1}: loss plateau, rate {rate:g} -> "
+                    f"{optimizer.param_groups[0]['lr']:g}",
+                )
         elapsed = time.perf_counter() - start
         left = elapsed / (epoch + 1) * (epochs - epoch - 1)
         log(
@@ -497,11 +561,18 @@ def contrastive_epochs(
 
 
 def simclr_encoder(
-    args: argparse.Namespace, train: PairedDataset, modality: str, *, epochs: int, seed: int
-) -> tuple[nn.Module, int, dict[str, Any]]:
-    """A unimodal SimCLR encoder (NT-Xent on two views of one modality), cached.
+    args: argparse.Namespace,
+    train: PairedDataset,
+    modality: str,
+    *,
+    epochs: int,
+    seed: int,
+    teacher: bool = False,
+) -> tuple[nn.Module, ProjectionHead, int, dict[str, Any]]:
+    """A unimodal SimCLR encoder (NT-Xent on two views of one modality) and its projection.
 
-    The ``simclr`` baseline, and the CMKM teachers (``--teacher-epochs``, ``--teacher-seed``).
+    The ``simclr`` baseline, and the CMKM teachers (``--teacher-epochs``, ``--teacher-seed``,
+    ``teacher=True``: their projections are never read).
     """
     config = SIMCLR[modality]
     torch.manual_seed(stage_seed(seed, f"simclr-{modality}"))
@@ -518,6 +589,7 @@ def simclr_encoder(
         "epochs": epochs,
         "seed": seed,
         "lr": args.lr,
+        **({"plateau": args.plateau} if args.plateau is not None else {}),
         **config,
         "criterion": repr(criterion),
         "encoder": describe(encoder),
@@ -541,15 +613,24 @@ def simclr_encoder(
             seed=seed,
         )
 
-    return encoder, dim, pretrained(args, f"simclr-{modality}", spec, {modality: encoder}, run)
+    record = pretrained(
+        args,
+        f"simclr-{modality}",
+        spec,
+        {modality: encoder},
+        run,
+        {modality: projection},
+        need_projections=args.features == "projection" and not teacher,
+    )
+    return encoder, projection, dim, record
 
 
 def cross_modal_encoders(
     args: argparse.Namespace,
     train: PairedDataset,
     teachers: Mapping[str, tuple[nn.Module, str]] | None,
-) -> tuple[dict[str, nn.Module], dict[str, int], dict[str, Any]]:
-    """Multimodal pre-training with one augmented view per modality, cached.
+) -> tuple[dict[str, nn.Module], dict[str, ProjectionHead], dict[str, int], dict[str, Any]]:
+    """Multimodal pre-training with one augmented view per modality: encoders, projections.
 
     ``teachers`` (CMKM only): ``modality -> (frozen SimCLR encoder, its cache key)``.
     """
@@ -583,6 +664,7 @@ def cross_modal_encoders(
         "seed": args.seed,
         "batch_size": args.batch_size,
         "lr": args.lr,
+        **({"plateau": args.plateau} if args.plateau is not None else {}),
         "criterion": repr(criterion),
         "weighting": repr(weighting) if method == "clmm" else None,
         "encoders": {m: describe(e) for m, e in encoders.items()},
@@ -618,7 +700,16 @@ def cross_modal_encoders(
             seed=args.seed,
         )
 
-    return encoders, dims, pretrained(args, f"pretrain-{method}", spec, encoders, run)
+    record = pretrained(
+        args,
+        f"pretrain-{method}",
+        spec,
+        encoders,
+        run,
+        projections,
+        need_projections=args.features == "projection",
+    )
+    return encoders, projections, dims, record
 
 
 # --------------------------------------------------------------------------- fine-tuning
@@ -860,8 +951,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         dims = {m: dim for m, (_, dim) in built.items()}
     elif args.method == "simclr":  # one unimodal SimCLR encoder per evaluated modality
         encoders, dims = {}, {}
+        projections: dict[str, ProjectionHead] = {}
         for m in modalities:
-            encoders[m], dims[m], pretraining[f"simclr-{m}"] = simclr_encoder(
+            encoders[m], projections[m], dims[m], pretraining[f"simclr-{m}"] = simclr_encoder(
                 args, train, m, epochs=args.epochs, seed=args.seed
             )
     else:
@@ -869,12 +961,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         if args.method == "cmkm":  # frozen unimodal SimCLR teachers, trained first (cached)
             teachers = {}
             for m in MODALITIES:
-                teacher, _, record = simclr_encoder(
-                    args, train, m, epochs=args.teacher_epochs, seed=args.teacher_seed
+                teacher, _, _, record = simclr_encoder(
+                    args, train, m, epochs=args.teacher_epochs, seed=args.teacher_seed, teacher=True
                 )
                 teachers[m] = (freeze(teacher), record["key"])
                 pretraining[f"teacher-{m}"] = record
-        encoders, dims, pretraining["cross-modal"] = cross_modal_encoders(args, train, teachers)
+        encoders, projections, dims, pretraining["cross-modal"] = cross_modal_encoders(
+            args, train, teachers
+        )
+    if args.features == "projection":  # what the loss saw: encoder, then projection head
+        encoders = {m: nn.Sequential(encoders[m], projections[m]) for m in modalities}
+        dims = {m: projections[m].out_features for m in modalities}
     timings["pretrain"] = time.perf_counter() - start - timings["data"]
 
     predicted, finetuning = finetune(args, encoders, dims, sides, data.num_classes)

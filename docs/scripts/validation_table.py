@@ -9,7 +9,8 @@ used to choose anything. The last column is what the choices read: the mean last
 accuracy of the four main settings (multimodal and IMU-only, all labels and 5 %).
 
 A run that departs from the papers' protocol in a swept setting (the late-fusion head, raw
-IMU, the pre-training length, the temperature, tau+) gets its own row, named by that setting,
+IMU, the pre-training length, the temperature, tau+, a plateau schedule, the projection's
+features) gets its own row, named by that setting,
 so the variants of one method share a table. A late-fusion row's main-four mean takes its
 IMU-only settings from the same method's concat row (with one modality the heads are the same).
 
@@ -60,6 +61,10 @@ def variant(config: dict[str, Any]) -> str:
         parts.append(f"tau {config['temperature']:g}")
     if config.get("tau_plus") is not None:
         parts.append(f"tau+ {config['tau_plus']:g}")
+    if config.get("plateau") is not None:
+        parts.append(f"plateau {config['plateau']}")
+    if config.get("features", "encoder") != "encoder":
+        parts.append(f"{config['features']} features")
     return ", ".join(parts)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import torch
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from tests.helpers import load_script
 
@@ -217,6 +218,85 @@ def test_late_fusion_head(cli: ModuleType, tmp_path: Path, shared_cache: Path, m
         assert run(cli, tmp_path, "--method", "clmm", cache=shared_cache)["head"] is None
 
 
+@pytest.mark.parametrize("method", ["debiased", "simclr"])
+def test_projection_features_read_the_cached_projection_heads(
+    cli: ModuleType, tmp_path: Path, method: str
+) -> None:
+    cache = tmp_path / "cache"
+    encoder = run(cli, tmp_path, "--method", method, cache=cache)
+    projected = run(cli, tmp_path, "--method", method, "--features", "projection", cache=cache)
+    assert encoder["config"]["features"] == "encoder"
+    assert projected["config"]["features"] == "projection"
+    assert all(record["cached"] for record in projected["pretraining"].values())
+    assert projected["pretrain_losses"] == encoder["pretrain_losses"]
+    assert projected["finetune_losses"] != encoder["finetune_losses"]
+    probe = run(cli, tmp_path, "--method", method, "--features", "projection",
+                "--pipeline", "probe", cache=cache)  # fmt: skip
+    assert probe["pipeline"] == "probe" and probe["finetuning"]["probe"]["l2"] > 0
+    # An entry stored before the projection heads were: the encoders still load, the
+    # projections are trained again (the same encoders) and the entry is overwritten.
+    for record in encoder["pretraining"].values():
+        stored = torch.load(record["path"], weights_only=True)
+        del stored["projections"]
+        torch.save(stored, record["path"])
+    old = run(cli, tmp_path, "--method", method, cache=cache)
+    assert all(record["cached"] for record in old["pretraining"].values())
+    assert old["finetune_losses"] == encoder["finetune_losses"]
+    again = run(cli, tmp_path, "--method", method, "--features", "projection", cache=cache)
+    assert not any(record["cached"] for record in again["pretraining"].values())
+    assert again["pretrain_losses"] == encoder["pretrain_losses"]
+    assert again["finetune_losses"] == projected["finetune_losses"]
+    assert run(cli, tmp_path, "--method", method, "--features", "projection", cache=cache)[
+        "pretraining"
+    ] == {name: {**record, "cached": True} for name, record in again["pretraining"].items()}
+
+
+def test_plateau_halves_the_pretraining_rate(
+    cli: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = torch.nn.Linear(1, 1)
+    rates: list[float] = []
+
+    def record(optimizer: torch.optim.Optimizer, *_: object) -> None:
+        rates.append(optimizer.param_groups[0]["lr"])
+
+    def train(*argv: str) -> list[float]:
+        rates.clear()
+        args = cli.build_parser().parse_args(list(argv))
+        losses: list[float] = cli.contrastive_epochs(
+            args,
+            "test",
+            model,
+            lambda indices, generator: {},
+            lambda views, progress: model.weight.sum() * 0 + 1.0,  # a loss that never improves
+            n=4,
+            epochs=8,
+            batch_size=4,
+            seed=0,
+        )
+        assert losses == [1.0] * 8
+        return list(rates)
+
+    hook = register_optimizer_step_pre_hook(record)
+    try:
+        # epoch 1 sets the best loss; 3 epochs without improvement (patience 2) halve the rate
+        assert train("--plateau", "2") == [1e-3] * 4 + [5e-4] * 3 + [2.5e-4]
+        assert capsys.readouterr().err.count("loss plateau") == 2
+        assert train() == [1e-3] * 8  # no --plateau: a constant rate
+    finally:
+        hook.remove()
+
+
+def test_plateau_is_in_the_cache_key(cli: ModuleType, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    constant = run(cli, tmp_path, "--method", "cmc", cache=cache)["pretraining"]["cross-modal"]
+    plateau = run(cli, tmp_path, "--method", "cmc", "--plateau", "20", cache=cache)
+    record = plateau["pretraining"]["cross-modal"]
+    assert "plateau" not in constant["spec"] and record["spec"]["plateau"] == 20
+    assert record["key"] != constant["key"] and not record["cached"]
+    assert plateau["config"]["plateau"] == 20
+
+
 def test_cmkm_teachers_are_cached_and_reused(cli: ModuleType, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = run(cli, tmp_path, "--method", "cmkm", cache=cache)
@@ -315,6 +395,10 @@ def test_utd_mhad_layout_on_small_files(
         (["--temperature", "0"], "--temperature must be a positive number, got 0.0"),
         (["--method", "cmc", "--tau-plus", "0.1"], "--tau-plus sets debiased and hnl"),
         (["--tau-plus", "1"], "--tau-plus must be in \\[0, 1\\), got 1.0"),
+        (["--features", "projection", "--method", "supervised"], "needs --method simclr, cmc"),
+        (["--features", "projection", "--pipeline", "finetune"], "--pipeline finetune"),
+        (["--plateau", "0"], "--plateau must be >= 1, got 0"),
+        (["--plateau", "5", "--method", "supervised"], "--method supervised has none"),
         (["--synthetic-classes", "28"], "cannot load the synthetic data"),
         (["--protocol", "cmc-cmkm", "--synthetic-subjects", "4"], "cannot load the synthetic"),
     ],

@@ -66,7 +66,7 @@ def test_variants_get_their_own_rows_and_the_main_four_are_averaged(
     main = [("multimodal", 1.0, 0.9), ("multimodal", 0.05, 0.7), ("inertial", 1.0, 0.8)]
     main.append(("inertial", 0.05, 0.4))
     raw = {"epochs": 200, "normalize_inertial": False, "temperature": 0.2, "tau_plus": 0.01}
-    raw["head"] = "late"
+    raw |= {"head": "late", "plateau": 20, "features": "projection"}
     for index, (evaluation, fraction, last) in enumerate(main):
         for config, shift in ((None, 0.0), (raw, 0.1)):
             item = run("debiased", 0, [last + shift], evaluation=evaluation, fraction=fraction)
@@ -77,7 +77,8 @@ def test_variants_get_their_own_rows_and_the_main_four_are_averaged(
     assert lines[-2].startswith("| debiased (frozen) | 90.0 / 90.0 |")
     assert lines[-2].endswith("| 70.0 |")  # (90 + 70 + 80 + 40) / 4
     assert lines[-1].startswith(
-        "| debiased (frozen, late fusion, raw IMU, 200 epochs, tau 0.2, tau+ 0.01) |"
+        "| debiased (frozen, late fusion, raw IMU, 200 epochs, tau 0.2, tau+ 0.01, plateau 20, "
+        "projection features) |"
     )
     assert lines[-1].endswith("| 80.0 |")
 
