@@ -54,9 +54,10 @@ gyroscope.
 ``--temperature`` (the cross-modal loss's tau, 0.1) and ``--tau-plus`` (the class prior of
 ``debiased`` and ``hnl``, 0.037) change the loss for a sweep on the validation subject;
 ``--plateau PATIENCE`` halves the pre-training rate when the loss stalls (the papers'
-schedule, patience 20; the default is a constant rate), and ``--features projection`` lets
-the frozen head or the probe read the 128-d projections the loss saw instead of the
-encoders' features.
+schedule, patience 20; the default is a constant rate); ``--features projection`` lets the
+frozen head or the probe read the 128-d projections the loss saw instead of the encoders'
+features, and ``--features pooled`` the IMU encoder's time steps averaged instead of
+flattened.
 
 Pre-trained encoders (and the CMKM teachers) are cached on disk, keyed by their whole
 configuration and a hash of the training data, so runs that differ only in ``--eval`` or
@@ -128,7 +129,7 @@ METHODS = ("supervised", "simclr", "cmc", "debiased", "hnl", "cmkm", "clmm")
 EVALS = ("multimodal", "inertial", "skeleton")
 PIPELINES = ("frozen", "probe", "finetune")
 HEADS = ("concat", "late")
-FEATURES = ("encoder", "projection")
+FEATURES = ("encoder", "projection", "pooled")
 MODALITIES = ("inertial", "skeleton")
 CACHE_FORMAT = 2  # bump to invalidate every cached encoder
 CLMM_NOTE = (
@@ -190,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=FEATURES,
         default="encoder",
         help="frozen and probe pipelines: the features the classifier reads, the encoder's "
-        "output (default) or the 128-d projection the contrastive loss saw",
+        "output (default), the 128-d projection the contrastive loss saw, or pooled: the IMU "
+        "encoder's 44 time steps averaged (128-d) instead of flattened (5632-d)",
     )
     arg(
         "--plateau",
@@ -259,11 +261,11 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         )
     if args.head is None and headed:
         args.head = "late" if args.eval == "multimodal" else "concat"
-    if args.features == "projection" and (
+    if args.features != "encoder" and (
         args.method in ("supervised", "clmm") or args.pipeline == "finetune"
     ):
         parser.error(
-            "--features projection reads frozen pre-trained projections: it needs --method "
+            f"--features {args.features} reads frozen pre-trained encoders: it needs --method "
             "simclr, cmc, debiased, hnl or cmkm with --pipeline frozen or probe, got "
             f"--method {args.method} --pipeline {args.pipeline}"
         )
@@ -713,6 +715,25 @@ def cross_modal_encoders(
 
 
 # --------------------------------------------------------------------------- fine-tuning
+class TimeAveraged(nn.Module):
+    """A sequence encoder with ``pooling="flatten"``, its time steps averaged instead.
+
+    The encoder's ``"b (d t)"`` output (channel-major) becomes ``"b d"``: what the frozen head
+    reads when the flatten is replaced by the mean pooling most encoders use. HCN's skeleton
+    features are already a single 1x1 position, so only the IMU encoder changes.
+    """
+
+    def __init__(self, encoder: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.out_features = int(encoder.stem.channels[-1])  # type: ignore[union-attr, index]
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``"b t c"`` -> ``"b d"``."""
+        features: Tensor = self.encoder(x)
+        return features.reshape(len(features), self.out_features, -1).mean(dim=-1)
+
+
 def predict_all(model: nn.Module, inputs: Mapping[str, Tensor]) -> Tensor:
     """`mmcontrast.recipes.predict` in chunks."""
     n = len(next(iter(inputs.values())))
@@ -972,6 +993,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.features == "projection":  # what the loss saw: encoder, then projection head
         encoders = {m: nn.Sequential(encoders[m], projections[m]) for m in modalities}
         dims = {m: projections[m].out_features for m in modalities}
+    if args.features == "pooled":  # the flattened time steps averaged instead (IMU only)
+        for m in modalities:
+            if getattr(encoders[m], "pooling", None) == "flatten" and m == "inertial":
+                averaged = TimeAveraged(encoders[m])
+                encoders[m], dims[m] = averaged, averaged.out_features
     timings["pretrain"] = time.perf_counter() - start - timings["data"]
 
     predicted, finetuning = finetune(args, encoders, dims, sides, data.num_classes)

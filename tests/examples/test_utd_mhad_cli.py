@@ -251,6 +251,36 @@ def test_projection_features_read_the_cached_projection_heads(
     ] == {name: {**record, "cached": True} for name, record in again["pretraining"].items()}
 
 
+def test_pooled_features_average_the_imu_time_steps(
+    cli: ModuleType, tmp_path: Path, shared_cache: Path
+) -> None:
+    from mmcontrast.encoders import CNNTransformerEncoder, presets
+
+    flat = presets.cmc_cmkm_inertial().eval()
+    assert flat.pooling == "flatten" and flat.out_features == 128 * 44
+    mean = CNNTransformerEncoder(
+        in_channels=6, channels=(32, 64, 128), kernel_size=5, padding=1, num_heads=2,
+        num_layers=2, dim_feedforward=2048, dropout=0.1, norm_first=False,
+        ff_act_layer=torch.nn.ReLU, pooling="mean",
+    ).eval()  # fmt: skip
+    mean.load_state_dict(flat.state_dict())
+    averaged = cli.TimeAveraged(flat)
+    x = torch.randn(3, 50, 6)
+    assert averaged.out_features == 128
+    torch.testing.assert_close(averaged(x), mean(x))
+
+    encoder = run(cli, tmp_path, "--method", "cmc", cache=shared_cache)
+    pooled = run(cli, tmp_path, "--method", "cmc", "--features", "pooled", cache=shared_cache)
+    assert pooled["config"]["features"] == "pooled"
+    assert pooled["pretraining"]["cross-modal"]["cached"]  # the same encoders
+    assert pooled["finetune_losses"] != encoder["finetune_losses"]
+    skeleton = [
+        run(cli, tmp_path, "--method", "cmc", "--eval", "skeleton", *features, cache=shared_cache)
+        for features in ([], ["--features", "pooled"])
+    ]  # HCN's features are one position: pooling them changes nothing
+    assert skeleton[0]["finetune_losses"] == skeleton[1]["finetune_losses"]
+
+
 def test_plateau_halves_the_pretraining_rate(
     cli: ModuleType, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -397,6 +427,7 @@ def test_utd_mhad_layout_on_small_files(
         (["--tau-plus", "1"], "--tau-plus must be in \\[0, 1\\), got 1.0"),
         (["--features", "projection", "--method", "supervised"], "needs --method simclr, cmc"),
         (["--features", "projection", "--pipeline", "finetune"], "--pipeline finetune"),
+        (["--features", "pooled", "--method", "clmm"], "--features pooled reads frozen"),
         (["--plateau", "0"], "--plateau must be >= 1, got 0"),
         (["--plateau", "5", "--method", "supervised"], "--method supervised has none"),
         (["--synthetic-classes", "28"], "cannot load the synthetic data"),
