@@ -377,7 +377,9 @@ def test_runs_are_deterministic_with_and_without_the_cache(cli: ModuleType, tmp_
     assert other_seed["pretrain_losses"] != trained["pretrain_losses"]
 
 
-def test_cmc_cmkm_protocol_picks_the_epoch_by_validation(cli: ModuleType, tmp_path: Path) -> None:
+def test_cmc_cmkm_protocol_picks_the_epoch_by_validation(
+    cli: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     result = run(
         cli, tmp_path, "--method", "cmc", "--protocol", "cmc-cmkm", "--synthetic-subjects", "8",
         "--synthetic-trials", "1", "--finetune-epochs", "4",
@@ -387,6 +389,10 @@ def test_cmc_cmkm_protocol_picks_the_epoch_by_validation(cli: ModuleType, tmp_pa
     curve = result["finetuning"]["val_accuracies"]
     assert len(curve) == 4 and result["val_accuracy"] == max(curve)
     assert result["finetuning"]["selected_epoch"] == curve.index(max(curve)) + 1
+    # a run that chooses settings prints its validation score; the test score is in the JSON
+    printed = capsys.readouterr().out
+    assert f"validation accuracy {result['val_accuracy']:.4f} (test scores: --out)" in printed
+    assert "test accuracy" not in printed
 
 
 def test_utd_mhad_layout_on_small_files(
