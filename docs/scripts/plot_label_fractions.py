@@ -97,6 +97,20 @@ class Summary:
 
 
 LATE = "-late"  # a pipeline run with `--head late` is grouped as e.g. "frozen-late"
+PAPERS_TEMPERATURE = 0.1  # the cross-modal losses' tau in the papers (and --temperature unset)
+TAU = " tau "  # a run at another temperature is grouped as e.g. "debiased tau 0.3"
+
+
+def method_of(result: dict[str, Any]) -> str:
+    """The result's method, with its temperature when it is not the papers' 0.1.
+
+    Runs of one loss at another ``--temperature`` get their own rows ("debiased tau 0.3");
+    files without the setting (or with it unset) ran at the papers' 0.1.
+    """
+    tau = result.get("config", {}).get("temperature")
+    if tau is None or tau == PAPERS_TEMPERATURE:
+        return str(result["method"])
+    return f"{result['method']}{TAU}{tau:g}"
 
 
 def pipeline_of(result: dict[str, Any]) -> str:
@@ -115,8 +129,9 @@ def row_label(method: str, pipeline: str) -> str:
 
     "CMC-HNL (frozen)", "SimCLR (unimodal, finetune)", just "supervised" for the baseline;
     the late-fusion head adds "late fusion": "supervised (late fusion)", "CMC (frozen, late
-    fusion)".
+    fusion)"; another temperature adds it: "CMC-Debiased (frozen, late fusion, tau 0.3)".
     """
+    method, _, tau = method.partition(TAU)
     name = LABELS.get(method, method)
     late = pipeline.endswith(LATE)
     pipeline = pipeline.removesuffix(LATE)
@@ -124,15 +139,18 @@ def row_label(method: str, pipeline: str) -> str:
         return f"{name} (late fusion)" if late else name
     if late:
         pipeline += ", late fusion"
+    if tau:
+        pipeline += f", tau {tau}"
     if name.endswith(")"):  # "SimCLR (unimodal)" -> "SimCLR (unimodal, frozen)"
         return f"{name[:-1]}, {pipeline})"
     return f"{name} ({pipeline})"
 
 
 def row_order(row: tuple[str, str]) -> tuple[int, str, int, str]:
-    """METHODS order, then PIPELINES order; unknown names after the known ones."""
+    """METHODS order (a temperature variant after its method), then PIPELINES order."""
     method, pipeline = row
-    known = METHODS.index(method) if method in METHODS else len(METHODS)
+    loss = method.partition(TAU)[0]
+    known = METHODS.index(loss) if loss in METHODS else len(METHODS)
     base = pipeline.removesuffix(LATE)
     kind = 2 * (PIPELINES.index(base) if base in PIPELINES else len(PIPELINES))
     return known, method, kind + (base != pipeline), pipeline
@@ -170,7 +188,7 @@ def run_seconds(result: dict[str, Any]) -> float:
 
 def cell_key(result: dict[str, Any]) -> Key:
     return (
-        result["method"],
+        method_of(result),
         pipeline_of(result),
         result["eval"],
         float(result["label_fraction"]),
@@ -329,7 +347,7 @@ def summary_table(results: Sequence[dict[str, Any]]) -> str:
             text = percent([r["test_accuracy"] for r in items])
             values.append(text + ("" if len(items) == most else f" ({len(items)})"))
         if papers:
-            values += [PAPERS.get(method, {}).get(e, "–") for e in evals]
+            values += [PAPERS.get(method.partition(TAU)[0], {}).get(e, "–") for e in evals]
         lines.append(f"| {row_label(method, pipeline)} | " + " | ".join(values) + " |")
     return "\n".join(lines) + "\n"
 

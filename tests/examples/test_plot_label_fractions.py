@@ -385,3 +385,35 @@ def test_late_fusion_runs_get_their_own_rows_and_pair_with_the_late_baseline(
     assert [script.row_label(*row) for row in rows] == [
         "supervised", "supervised (late fusion)", "CMC (frozen)", "CMC (frozen, late fusion)"
     ]  # fmt: skip
+
+
+def test_other_temperatures_get_their_own_rows(script: ModuleType) -> None:
+    results = [
+        result("supervised", 0.05, 0, 0.50, pipeline="supervised"),
+        result("debiased", 0.05, 0, 0.60, pipeline="frozen"),
+        result("debiased", 0.05, 0, 0.65, pipeline="frozen"),
+        result("debiased", 0.05, 0, 0.70, pipeline="frozen"),
+        result("cmc", 0.05, 0, 0.55, pipeline="frozen"),
+    ]
+    results[2]["config"]["temperature"] = 0.1  # the papers' value, set explicitly
+    results[3]["config"]["temperature"] = 0.3
+    results[3]["head"] = "late"
+    assert [script.method_of(r) for r in results] == [
+        "supervised", "debiased", "debiased", "debiased tau 0.3", "cmc"
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="the same seed more than once"):
+        script.group(results)  # 0.1 unset and 0.1 set are the same cell
+    del results[2]
+    differences = script.paired_differences(results)
+    assert differences[("debiased", "frozen", "multimodal", 0.05)] == pytest.approx([10.0])
+    assert ("debiased tau 0.3", "frozen-late", "multimodal", 0.05) not in differences
+    rows = sorted({script.cell_key(r)[:2] for r in results}, key=script.row_order)
+    assert [script.row_label(*row) for row in rows] == [
+        "supervised", "CMC (frozen)", "CMC-Debiased (frozen)",
+        "CMC-Debiased (frozen, late fusion, tau 0.3)",
+    ]  # fmt: skip
+    for item in results:
+        item["data"]["source"] = "utd-mhad"
+        item["data"]["num_labelled"] = 27
+    table = script.summary_table(results)
+    assert "| CMC-Debiased (frozen, late fusion, tau 0.3) | 70.0 | 95.12 |" in table
