@@ -16,7 +16,8 @@
 # override them. HEADS (default "concat late") picks the classifiers of the multimodal runs
 # of the frozen, finetune and supervised pipelines (`--head`; the late-fusion files are named
 # METHOD-PIPELINE-late-...); with one modality the two heads are the same, and clmm and the
-# probe have their own, so those runs are made once. Resumable: a run whose JSON file exists
+# probe have their own, so those runs are made once. TAG (e.g. -tau0.3) follows the method in
+# the file names, so that runs with other EXTRA options can share a folder. Resumable: a run whose JSON file exists
 # is skipped. Pre-trained encoders are cached (keyed by their whole configuration), so each
 # method and seed pre-trains once.
 set -euo pipefail
@@ -60,7 +61,7 @@ for seed in ${SEEDS:-0 1 2}; do
         for head in $heads; do
           name=$pipeline
           [ "$head" = late ] && name=$pipeline-late
-          out="$OUT/$method-$name-$evaluation-$fraction-seed$seed.json"
+          out="$OUT/$method${TAG:-}-$name-$evaluation-$fraction-seed$seed.json"
           [ -f "$out" ] && continue
           options=(--method "$method" --eval "$evaluation" --label-fraction "$fraction")
           [ "$pipeline" != supervised ] && options+=(--pipeline "$pipeline")

@@ -527,8 +527,9 @@ def test_grid_script_runs_valid_commands(cli: ModuleType, tmp_path: Path, mode: 
     assert "supervised-supervised-skeleton-1-seed0.json" in outputs
 
 
-def test_grid_script_heads_pick_the_multimodal_classifiers(cli: ModuleType, tmp_path: Path) -> None:
+def test_grid_script_heads_and_tag(cli: ModuleType, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHON": "echo", "OUT": str(tmp_path), "SEEDS": "0", "HEADS": "late"}
+    env |= {"TAG": "-tau0.3", "EXTRA": "--temperature 0.3", "METHODS": "debiased clmm"}
     completed = subprocess.run(
         ["bash", str(ROOT / "docs" / "scripts" / "utd_mhad_grid.sh"), "synthetic"],
         capture_output=True, text=True, env=env, check=True, timeout=60,
@@ -536,10 +537,13 @@ def test_grid_script_heads_pick_the_multimodal_classifiers(cli: ModuleType, tmp_
     commands = [
         cli.build_parser().parse_args(line.split()[1:]) for line in completed.stdout.splitlines()
     ]
-    assert len(commands) == 11 * (1 + 6 * 2)  # each run once
+    assert len(commands) == 11 * 2 * 2  # each run once
     for args in commands:
+        assert args.temperature == 0.3
         headed = args.eval == "multimodal" and args.method != "clmm"
         assert args.head == ("late" if headed else None)
         pipeline = "supervised" if args.method == "supervised" else args.pipeline
-        name = f"{args.method}-{pipeline}-late-" if headed else f"{args.method}-{pipeline}-"
-        assert args.out.name.startswith(name)
+        method = f"{args.method}-tau0.3"
+        assert args.out.name.startswith(
+            f"{method}-{pipeline}-late-" if headed else f"{method}-{pipeline}-"
+        )
