@@ -31,6 +31,7 @@ METHODS = ("supervised", "simclr", "cmc", "debiased", "hnl", "cmkm", "clmm")
 
 
 LATE = "late fusion"
+PAPERS_TEMPERATURE = 0.1  # the cross-modal losses' tau in the papers
 MAIN = (("multimodal", 1.0), ("multimodal", 0.05), ("inertial", 1.0), ("inertial", 0.05))
 
 
@@ -57,7 +58,7 @@ def variant(config: dict[str, Any]) -> str:
         parts.append("raw IMU")
     if config.get("epochs", 100) != 100:
         parts.append(f"{config['epochs']} epochs")
-    if config.get("temperature") is not None:
+    if config.get("temperature") not in (None, PAPERS_TEMPERATURE):  # None: an older file, 0.1
         parts.append(f"tau {config['temperature']:g}")
     if config.get("tau_plus") is not None:
         parts.append(f"tau+ {config['tau_plus']:g}")

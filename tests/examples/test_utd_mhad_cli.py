@@ -186,7 +186,8 @@ def test_temperature_and_tau_plus_reach_the_loss_and_its_cache_key(
 ) -> None:
     cache = tmp_path / "cache"
     default = run(cli, tmp_path, "--method", method, cache=cache)["pretraining"]["cross-modal"]
-    assert "temperature=0.1," in default["spec"]["criterion"]
+    tau = 0.3 if method == "debiased" else 0.1  # the recipe's, the papers'
+    assert f"temperature={tau}," in default["spec"]["criterion"]
     assert "tau_plus=0.037," in default["spec"]["criterion"]
     tuned = run(
         cli, tmp_path, "--method", method, "--temperature", "0.2", "--tau-plus", "0.1", cache=cache
@@ -196,6 +197,11 @@ def test_temperature_and_tau_plus_reach_the_loss_and_its_cache_key(
     assert "tau_plus=0.1," in record["spec"]["criterion"]
     assert record["key"] != default["key"] and not record["cached"]  # its own encoders
     assert tuned["config"]["temperature"] == 0.2 and tuned["config"]["tau_plus"] == 0.1
+    # the default is recorded, and giving it explicitly is the same run (the same cache entry)
+    explicit = run(cli, tmp_path, "--method", method, "--temperature", str(tau), cache=cache)
+    assert explicit["config"]["temperature"] == tau
+    assert explicit["pretraining"]["cross-modal"]["cached"]
+    assert explicit["pretraining"]["cross-modal"]["key"] == default["key"]
 
 
 @pytest.mark.parametrize("method", ["supervised", "cmc"])

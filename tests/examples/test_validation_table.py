@@ -34,7 +34,7 @@ def run(
         "pipeline": "frozen",
         "eval": evaluation,
         "label_fraction": fraction,
-        "config": config or {"epochs": 100, "normalize_inertial": True, "temperature": None},
+        "config": config or {"epochs": 100, "normalize_inertial": True, "temperature": 0.1},
         "seed": seed,
         "test_accuracy": 0.99,  # never printed
         "finetuning": {"val_accuracies": curve},
