@@ -582,9 +582,12 @@ def plot(
 
 
 def parse_row(text: str) -> tuple[str, str | None]:
-    """``--confusion-of``: "hnl" -> ("hnl", None), "hnl:finetune" -> ("hnl", "finetune")."""
+    """``--confusion-of``: "hnl" -> ("hnl", None), "hnl:finetune" -> ("hnl", "finetune").
+
+    A temperature variant is named as its rows are grouped: "debiased tau 0.3:frozen-late".
+    """
     method, _, pipeline = text.partition(":")
-    if method not in LABELS:
+    if method.partition(TAU)[0] not in LABELS:
         raise ValueError(f"--confusion-of: unknown method {method!r}, one of {sorted(LABELS)}")
     return method, pipeline or None
 

@@ -417,3 +417,6 @@ def test_other_temperatures_get_their_own_rows(script: ModuleType) -> None:
         item["data"]["num_labelled"] = 27
     table = script.summary_table(results)
     assert "| CMC-Debiased (frozen, late fusion, tau 0.3) | 70.0 | 95.12 |" in table
+    assert script.parse_row("debiased tau 0.3:frozen-late") == ("debiased tau 0.3", "frozen-late")
+    with pytest.raises(ValueError, match="unknown method 'simclr2 tau 0.3'"):
+        script.parse_row("simclr2 tau 0.3")
