@@ -204,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="PATIENCE",
         help="halve the pre-training rate once the epoch's mean loss has not improved for "
-        "PATIENCE epochs (torch's ReduceLROnPlateau; the papers: 20); default: a constant rate",
+        "more than PATIENCE epochs (torch's ReduceLROnPlateau; the papers: 20; the CMKM "
+        "teachers keep a constant rate); default: a constant rate",
     )
     arg(
         "--head",
@@ -446,6 +447,7 @@ def pretrained(
     path = None if folder is None else folder / f"{name}-{key}.pt"
     modules = {"encoders": encoders, "projections": projections}
     needed = ("encoders", "projections") if need_projections else ("encoders",)
+    stored: Any = None  # an older entry that is trained again, to compare with
     if path is not None and path.is_file():
         initial = {
             group: {m: copy.deepcopy(module.state_dict()) for m, module in members.items()}
@@ -477,6 +479,19 @@ def pretrained(
     start = time.perf_counter()
     losses = train()
     seconds = time.perf_counter() - start
+    if isinstance(stored, dict) and isinstance(stored.get("encoders"), dict):
+        # An older entry trained again (for its projections): its encoders should come out
+        # the same; say so when they do not (other threads, torch version or machine), since
+        # results read from the old entry used the old weights.
+        old = stored["encoders"]
+        same = all(
+            m in old
+            and old[m].keys() == encoder.state_dict().keys()
+            and all(torch.equal(old[m][k], v) for k, v in encoder.state_dict().items())
+            for m, encoder in encoders.items()
+        )
+        if not same:
+            log(args, f"[{name}] warning: the encoders trained again differ from those in {path}")
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {
@@ -522,19 +537,20 @@ def contrastive_epochs(
     epochs: int,
     batch_size: int,
     seed: int,
+    patience: int | None = None,
 ) -> list[float]:
     """Adam over shuffled full batches: ``objective(views(indices), progress)``.
 
-    With ``--plateau``, the rate halves whenever the epoch's mean loss has not improved for
-    that many epochs. Returns the mean loss of every epoch; ``progress`` runs from 0 to 1
-    over the steps.
+    With a ``patience`` (``--plateau``), the rate halves whenever the epoch's mean loss has
+    not improved (by torch's relative 1e-4) for more than that many epochs. Returns the mean
+    loss of every epoch; ``progress`` runs from 0 to 1 over the steps.
     """
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     plateau = None
-    if args.plateau is not None:
+    if patience is not None:
         plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="min", factor=0.5, patience=args.plateau
+            optimizer, mode="min", factor=0.5, patience=patience
         )
     generator = torch.Generator().manual_seed(stage_seed(seed, f"{stage}-data"))
     total_steps = epochs * (n // min(batch_size, n))
@@ -582,8 +598,10 @@ def simclr_encoder(
     """A unimodal SimCLR encoder (NT-Xent on two views of one modality) and its projection.
 
     The ``simclr`` baseline, and the CMKM teachers (``--teacher-epochs``, ``--teacher-seed``,
-    ``teacher=True``: their projections are never read).
+    ``teacher=True``: a constant rate, whatever ``--plateau`` says, and their projections are
+    never read).
     """
+    patience = None if teacher else args.plateau
     config = SIMCLR[modality]
     torch.manual_seed(stage_seed(seed, f"simclr-{modality}"))
     encoder, dim = build_encoder("simclr", modality)
@@ -599,7 +617,7 @@ def simclr_encoder(
         "epochs": epochs,
         "seed": seed,
         "lr": args.lr,
-        **({"plateau": args.plateau} if args.plateau is not None else {}),
+        **({"plateau": patience} if patience is not None else {}),
         **config,
         "criterion": repr(criterion),
         "encoder": describe(encoder),
@@ -621,6 +639,7 @@ def simclr_encoder(
             epochs=epochs,
             batch_size=config["batch_size"],
             seed=seed,
+            patience=patience,
         )
 
     record = pretrained(
@@ -708,6 +727,7 @@ def cross_modal_encoders(
             epochs=args.epochs,
             batch_size=args.batch_size,
             seed=args.seed,
+            patience=args.plateau,
         )
 
     record = pretrained(
@@ -1001,11 +1021,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.features == "projection":  # what the loss saw: encoder, then projection head
         encoders = {m: nn.Sequential(encoders[m], projections[m]) for m in modalities}
         dims = {m: projections[m].out_features for m in modalities}
+    pooled = []  # --features pooled: the modalities whose time steps are averaged
     if args.features == "pooled":  # the flattened time steps averaged instead (IMU only)
         for m in modalities:
             if getattr(encoders[m], "pooling", None) == "flatten" and m == "inertial":
                 averaged = TimeAveraged(encoders[m])
                 encoders[m], dims[m] = averaged, averaged.out_features
+                pooled.append(m)
+        if not pooled:
+            log(args, "[features] nothing to pool: HCN's skeleton features are one position")
     timings["pretrain"] = time.perf_counter() - start - timings["data"]
 
     predicted, finetuning = finetune(args, encoders, dims, sides, data.num_classes)
@@ -1048,6 +1072,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "machine": platform.machine(),
         },
     }
+    if args.features == "pooled":
+        result["pooled"] = pooled  # [] with --eval skeleton: the encoder's own features
     if args.method == "clmm":
         result["note"] = CLMM_NOTE
     if args.out is not None:

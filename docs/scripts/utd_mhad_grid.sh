@@ -17,9 +17,9 @@
 # of the frozen, finetune and supervised pipelines (`--head`; the late-fusion files are named
 # METHOD-PIPELINE-late-...); with one modality the two heads are the same, and clmm and the
 # probe have their own, so those runs are made once. TAG (e.g. -tau0.3) follows the method in
-# the file names, so that runs with other EXTRA options can share a folder. Resumable: a run whose JSON file exists
-# is skipped. Pre-trained encoders are cached (keyed by their whole configuration), so each
-# method and seed pre-trains once.
+# the file names, so that runs with other EXTRA options can share a folder. Resumable: a run
+# whose JSON file exists is skipped. Pre-trained encoders are cached (keyed by their whole
+# configuration), so each method and seed pre-trains once.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -226,7 +226,7 @@ def test_late_fusion_head(cli: ModuleType, tmp_path: Path, shared_cache: Path, m
 
 @pytest.mark.parametrize("method", ["debiased", "simclr"])
 def test_projection_features_read_the_cached_projection_heads(
-    cli: ModuleType, tmp_path: Path, method: str
+    cli: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str], method: str
 ) -> None:
     cache = tmp_path / "cache"
     encoder = run(cli, tmp_path, "--method", method, cache=cache)
@@ -255,6 +255,18 @@ def test_projection_features_read_the_cached_projection_heads(
     assert run(cli, tmp_path, "--method", method, "--features", "projection", cache=cache)[
         "pretraining"
     ] == {name: {**record, "cached": True} for name, record in again["pretraining"].items()}
+    # an older entry whose encoders the retraining does not reproduce: said on stderr
+    for record in encoder["pretraining"].values():
+        stored = torch.load(record["path"], weights_only=True)
+        del stored["projections"]
+        for state in stored["encoders"].values():
+            first = next(iter(state))
+            state[first] = state[first] + 1.0
+        torch.save(stored, record["path"])
+    capsys.readouterr()
+    argv = [arg for arg in TINY if arg != "--quiet"]
+    cli.main([*argv, "--cache-dir", str(cache), "--method", method, "--features", "projection"])
+    assert "warning: the encoders trained again differ" in capsys.readouterr().err
 
 
 def test_pooled_features_average_the_imu_time_steps(
@@ -280,10 +292,15 @@ def test_pooled_features_average_the_imu_time_steps(
     assert pooled["config"]["features"] == "pooled"
     assert pooled["pretraining"]["cross-modal"]["cached"]  # the same encoders
     assert pooled["finetune_losses"] != encoder["finetune_losses"]
+    assert pooled["pooled"] == ["inertial"] and "pooled" not in encoder
+    probe = run(cli, tmp_path, "--method", "cmc", "--features", "pooled", "--pipeline", "probe",
+                cache=shared_cache)  # fmt: skip
+    assert probe["pipeline"] == "probe" and probe["config"]["features"] == "pooled"
     skeleton = [
         run(cli, tmp_path, "--method", "cmc", "--eval", "skeleton", *features, cache=shared_cache)
         for features in ([], ["--features", "pooled"])
-    ]  # HCN's features are one position: pooling them changes nothing
+    ]  # HCN's features are one position: nothing is pooled, and the JSON says so
+    assert skeleton[1]["pooled"] == []
     assert skeleton[0]["finetune_losses"] == skeleton[1]["finetune_losses"]
 
 
@@ -296,9 +313,9 @@ def test_plateau_halves_the_pretraining_rate(
     def record(optimizer: torch.optim.Optimizer, *_: object) -> None:
         rates.append(optimizer.param_groups[0]["lr"])
 
-    def train(*argv: str) -> list[float]:
+    def train(patience: int | None) -> list[float]:
         rates.clear()
-        args = cli.build_parser().parse_args(list(argv))
+        args = cli.build_parser().parse_args([])
         losses: list[float] = cli.contrastive_epochs(
             args,
             "test",
@@ -309,6 +326,7 @@ def test_plateau_halves_the_pretraining_rate(
             epochs=8,
             batch_size=4,
             seed=0,
+            patience=patience,
         )
         assert losses == [1.0] * 8
         return list(rates)
@@ -316,11 +334,30 @@ def test_plateau_halves_the_pretraining_rate(
     hook = register_optimizer_step_pre_hook(record)
     try:
         # epoch 1 sets the best loss; 3 epochs without improvement (patience 2) halve the rate
-        assert train("--plateau", "2") == [1e-3] * 4 + [5e-4] * 3 + [2.5e-4]
+        assert train(2) == [1e-3] * 4 + [5e-4] * 3 + [2.5e-4]
         assert capsys.readouterr().err.count("loss plateau") == 2
-        assert train() == [1e-3] * 8  # no --plateau: a constant rate
+        assert train(None) == [1e-3] * 8  # no --plateau: a constant rate
     finally:
         hook.remove()
+
+
+def test_cmkm_teachers_ignore_plateau_and_projection_features(
+    cli: ModuleType, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    first = run(cli, tmp_path, "--method", "cmkm", cache=cache)
+    for name in ("teacher-inertial", "teacher-skeleton"):  # entries without projection heads
+        stored = torch.load(first["pretraining"][name]["path"], weights_only=True)
+        del stored["projections"]
+        torch.save(stored, first["pretraining"][name]["path"])
+    projected = run(cli, tmp_path, "--method", "cmkm", "--features", "projection", cache=cache)
+    assert all(record["cached"] for record in projected["pretraining"].values())
+    scheduled = run(cli, tmp_path, "--method", "cmkm", "--plateau", "1", cache=cache)
+    for name in ("teacher-inertial", "teacher-skeleton"):  # the same teachers, a constant rate
+        assert scheduled["pretraining"][name]["cached"]
+        assert "plateau" not in scheduled["pretraining"][name]["spec"]
+    assert not scheduled["pretraining"]["cross-modal"]["cached"]
+    assert scheduled["pretraining"]["cross-modal"]["spec"]["plateau"] == 1
 
 
 def test_plateau_is_in_the_cache_key(cli: ModuleType, tmp_path: Path) -> None:

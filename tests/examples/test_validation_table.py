@@ -74,6 +74,8 @@ def test_variants_get_their_own_rows_and_the_main_four_are_averaged(
                 item["config"] = config
             (tmp_path / f"{index}-{shift}.json").write_text(json.dumps(item))
     lines = script.table(script.load(tmp_path)).splitlines()
+    # the papers' tau 0.1, set or not (older files record None), names no variant
+    assert script.variant({"temperature": None}) == script.variant({"temperature": 0.1}) == ""
     assert lines[-2].startswith("| debiased (frozen) | 90.0 / 90.0 |")
     assert lines[-2].endswith("| 70.0 |")  # (90 + 70 + 80 + 40) / 4
     assert lines[-1].startswith(
