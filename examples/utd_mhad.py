@@ -1021,15 +1021,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.features == "projection":  # what the loss saw: encoder, then projection head
         encoders = {m: nn.Sequential(encoders[m], projections[m]) for m in modalities}
         dims = {m: projections[m].out_features for m in modalities}
-    pooled = []  # --features pooled: the modalities whose time steps are averaged
-    if args.features == "pooled":  # the flattened time steps averaged instead (IMU only)
-        for m in modalities:
-            if getattr(encoders[m], "pooling", None) == "flatten" and m == "inertial":
-                averaged = TimeAveraged(encoders[m])
-                encoders[m], dims[m] = averaged, averaged.out_features
-                pooled.append(m)
-        if not pooled:
-            log(args, "[features] nothing to pool: HCN's skeleton features are one position")
+    pooled = []  # --features pooled: the modalities whose time steps are averaged (IMU only)
+    if args.features == "pooled" and "inertial" in modalities:
+        averaged = TimeAveraged(encoders["inertial"])
+        encoders["inertial"], dims["inertial"] = averaged, averaged.out_features
+        pooled.append("inertial")
+    elif args.features == "pooled":
+        log(args, "[features] nothing to pool: HCN's skeleton features are one position")
     timings["pretrain"] = time.perf_counter() - start - timings["data"]
 
     predicted, finetuning = finetune(args, encoders, dims, sides, data.num_classes)

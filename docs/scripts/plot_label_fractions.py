@@ -113,6 +113,11 @@ def method_of(result: dict[str, Any]) -> str:
     return f"{result['method']}{TAU}{tau:g}"
 
 
+def loss_of(method: str) -> str:
+    """The method of a row without its temperature: "debiased tau 0.3" -> "debiased"."""
+    return method.partition(TAU)[0]
+
+
 def pipeline_of(result: dict[str, Any]) -> str:
     """The result's evaluation pipeline, with ``-late`` for the late-fusion head.
 
@@ -149,7 +154,7 @@ def row_label(method: str, pipeline: str) -> str:
 def row_order(row: tuple[str, str]) -> tuple[int, str, int, str]:
     """METHODS order (a temperature variant after its method), then PIPELINES order."""
     method, pipeline = row
-    loss = method.partition(TAU)[0]
+    loss = loss_of(method)
     known = METHODS.index(loss) if loss in METHODS else len(METHODS)
     base = pipeline.removesuffix(LATE)
     kind = 2 * (PIPELINES.index(base) if base in PIPELINES else len(PIPELINES))
@@ -347,7 +352,7 @@ def summary_table(results: Sequence[dict[str, Any]]) -> str:
             text = percent([r["test_accuracy"] for r in items])
             values.append(text + ("" if len(items) == most else f" ({len(items)})"))
         if papers:
-            values += [PAPERS.get(method.partition(TAU)[0], {}).get(e, "–") for e in evals]
+            values += [PAPERS.get(loss_of(method), {}).get(e, "–") for e in evals]
         lines.append(f"| {row_label(method, pipeline)} | " + " | ".join(values) + " |")
     return "\n".join(lines) + "\n"
 
@@ -587,7 +592,7 @@ def parse_row(text: str) -> tuple[str, str | None]:
     A temperature variant is named as its rows are grouped: "debiased tau 0.3:frozen-late".
     """
     method, _, pipeline = text.partition(":")
-    if method.partition(TAU)[0] not in LABELS:
+    if loss_of(method) not in LABELS:
         raise ValueError(f"--confusion-of: unknown method {method!r}, one of {sorted(LABELS)}")
     return method, pipeline or None
 
